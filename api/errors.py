@@ -1,0 +1,69 @@
+"""Every error leaves as JSON `{"error", "details": [{"field", "message", "index"?}]}`, never a 500."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from tortoise.exceptions import OperationalError
+
+from services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def _field_path(loc: tuple) -> tuple[str, int | None]:
+    """('body', 'recipients', 3, 'phoneNumber') → ('recipients[3].phoneNumber', 3)."""
+    path = ""
+    index = None
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            if index is None and path.startswith("recipients"):
+                index = part
+        else:
+            path += f".{part}" if path else str(part)
+    return path or str(loc[0] if loc else "body"), index
+
+
+def _error(status: int, message: str, details: list[dict] | None = None, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, "details": details or []}, status_code=status, **extra)
+
+
+async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return _error(400, "the body is not valid JSON", [{"field": "body", "message": errors[0].get("msg")}])
+    details = []
+    for e in errors[:1000]:
+        field, index = _field_path(tuple(e.get("loc", ())))
+        item = {"field": field, "message": e.get("msg", "invalid")}
+        if index is not None:
+            item["index"] = index
+        details.append(item)
+    if details and details[0]["field"] == "body" and len(details) == 1:
+        return _error(422, "a JSON body is required", details)
+    return _error(422, f"{len(errors)} fields are invalid; nothing was changed", details)
+
+
+async def _service(_: Request, exc: ServiceError) -> JSONResponse:
+    return _error(exc.status_code, exc.message, [p.as_json() for p in exc.problems])
+
+
+async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return _error(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+async def _database(_: Request, exc: OperationalError) -> JSONResponse:
+    log.error("database unavailable: %s", exc)
+    return _error(503, "the database is unavailable; try again shortly", headers={"Retry-After": "5"})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ServiceError, _service)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(OperationalError, _database)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from api.deps import require_api_key
+from api.schemas import (
+    ContractCreated,
+    ContractIn,
+    ContractOut,
+    ErrorOut,
+    StatsOut,
+    StatusOut,
+)
+from models import ContractStatus
+from services import contracts
+from services.contracts import NewRecipient
+
+router = APIRouter(
+    prefix="/api/contracts",
+    tags=["contracts"],
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ContractCreated)
+async def create_contract(body: ContractIn) -> ContractCreated:
+    """Create a contract (PENDING). All or nothing: any invalid recipient rejects the whole request."""
+    recipients = [NewRecipient(r.phoneNumber, r.message) for r in body.recipients]
+    created = await contracts.create_contract(body.accountId, body.name, recipients)
+    return ContractCreated.of(created)
+
+
+@router.get("", response_model=list[ContractOut])
+async def list_contracts(
+    accountId: str | None = None,
+    status: ContractStatus | None = None,
+    limit: int = Query(1000, ge=1, le=10000),
+    offset: int = Query(0, ge=0),
+) -> list[ContractOut]:
+    return [ContractOut.of(c) for c in await contracts.list_contracts(accountId, status, limit, offset)]
+
+
+@router.get("/{contract_id}", response_model=ContractOut)
+async def get_contract(contract_id: str) -> ContractOut:
+    return ContractOut.of(await contracts.get_contract(contract_id))
+
+
+@router.get("/{contract_id}/stats", response_model=StatsOut)
+async def contract_stats(
+    contract_id: str,
+    limit: int | None = Query(None, ge=0, description="page size of each phone list; 0 for counts only"),
+    offset: int = Query(0, ge=0),
+) -> StatsOut:
+    """The seed's statistics. Without `limit` the phone lists are complete, as in the seed."""
+    return StatsOut.of(await contracts.contract_stats(contract_id, limit, offset))
+
+
+@router.post("/{contract_id}/start", response_model=StatusOut)
+async def start_contract(contract_id: str) -> StatusOut:
+    """Start a PENDING contract, or resume a PAUSED one where it stopped."""
+    c = await contracts.start_contract(contract_id)
+    return StatusOut(id=c.id, status=c.status)
+
+
+@router.post("/{contract_id}/pause", response_model=StatusOut)
+async def pause_contract(contract_id: str) -> StatusOut:
+    c = await contracts.pause_contract(contract_id)
+    return StatusOut(id=c.id, status=c.status)
+
+
+@router.delete("/{contract_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_contract(contract_id: str) -> Response:
+    """Cancel sending at once and remove the contract with its recipients."""
+    await contracts.delete_contract(contract_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,210 @@
+"""The seed's JSON shapes, and ours where the seed has none. They live here and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from models import Account, Contract, ContractStatus, Transport
+from services.contracts import Created, Stats
+from wa.sandbox import SandboxConfig
+
+
+def _js_time(value: datetime) -> str:
+    """The seed's timestamps: ISO 8601 in UTC with milliseconds and Z, as JavaScript prints them."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_js_time, return_type=str)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecipientIn(BaseModel):
+    phoneNumber: str = Field(min_length=1, max_length=40)
+    message: str = Field(min_length=1, max_length=65536)
+
+
+class ContractIn(BaseModel):
+    accountId: str = Field(min_length=1, max_length=100)
+    name: str = Field("", max_length=500)
+    recipients: list[RecipientIn]
+
+
+class DuplicateOut(BaseModel):
+    index: int
+    phoneNumber: str
+    duplicateOf: int
+
+
+class ContractCreated(BaseModel):
+    id: str
+    totalCount: int
+    status: ContractStatus
+    duplicates: list[DuplicateOut] = []
+
+    @classmethod
+    def of(cls, created: Created) -> ContractCreated:
+        return cls(
+            id=created.contract.id,
+            totalCount=created.contract.total_count,
+            status=created.contract.status,
+            duplicates=[
+                DuplicateOut(index=d.index, phoneNumber=d.phone_number, duplicateOf=d.first_index)
+                for d in created.duplicates
+            ],
+        )
+
+
+class ContractOut(BaseModel):
+    id: str
+    accountId: str
+    name: str
+    status: ContractStatus
+    totalCount: int
+    duplicateCount: int
+    errorMessage: str | None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    startedAt: Timestamp | None
+    completedAt: Timestamp | None
+
+    @classmethod
+    def of(cls, c: Contract) -> ContractOut:
+        return cls(
+            id=c.id,
+            accountId=c.account_id,
+            name=c.name,
+            status=c.status,
+            totalCount=c.total_count,
+            duplicateCount=c.duplicate_count,
+            errorMessage=c.error_message,
+            createdAt=c.created_at,
+            updatedAt=c.updated_at,
+            startedAt=c.started_at,
+            completedAt=c.completed_at,
+        )
+
+
+class SuccessPhone(BaseModel):
+    phoneNumber: str
+    sentAt: Timestamp | None
+
+
+class FailedPhone(BaseModel):
+    phoneNumber: str
+    errorMessage: str | None
+    attempts: int
+
+
+class SkippedPhone(BaseModel):
+    phoneNumber: str
+    reason: str | None
+
+
+class StatsOut(BaseModel):
+    status: ContractStatus
+    total: int
+    success: int
+    failed: int
+    successRate: str = Field(examples=["95.00%"])
+    successPhoneNumbers: list[SuccessPhone]
+    failedPhoneNumbers: list[FailedPhone]
+    skipped: int
+    remaining: int
+    skippedPhoneNumbers: list[SkippedPhone]
+
+    @classmethod
+    def of(cls, s: Stats) -> StatsOut:
+        c = s.counts
+        total = s.total
+        return cls(
+            status=s.status,
+            total=total,
+            success=c["SENT"],
+            failed=c["FAILED"],
+            successRate=f"{(100 * c['SENT'] / total) if total else 0:.2f}%",
+            successPhoneNumbers=[
+                SuccessPhone(phoneNumber=r["phone_number"], sentAt=r["sent_at"]) for r in s.successes
+            ],
+            failedPhoneNumbers=[
+                FailedPhone(
+                    phoneNumber=r["phone_number"], errorMessage=r["error_message"], attempts=r["attempts"]
+                )
+                for r in s.failures
+            ],
+            skipped=c["SKIPPED"],
+            remaining=c["PENDING"] + c["QUEUED"] + c["SENDING"],
+            skippedPhoneNumbers=[
+                SkippedPhone(phoneNumber=r["phone_number"], reason=r["error_message"]) for r in s.skipped
+            ],
+        )
+
+
+class StatusOut(BaseModel):
+    id: str
+    status: ContractStatus
+
+
+class QueueCounts(BaseModel):
+    waiting: int
+    active: int
+    completed: int
+    failed: int
+
+
+class MessageCounts(BaseModel):
+    waiting: int
+    active: int
+    completed: int
+    failed: int
+
+
+class QueueStatus(BaseModel):
+    contracts: QueueCounts
+    messages: MessageCounts
+
+
+class AccountIn(Strict):
+    name: str = Field("", max_length=200)
+    transport: Transport = Transport.SANDBOX
+    useLimits: bool = True
+    sandbox: SandboxConfig | None = None
+
+
+class AccountUpdate(Strict):
+    useLimits: bool | None = None
+    name: str | None = Field(None, max_length=200)
+    sandbox: dict[str, Any] | None = None
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    transport: Transport
+    status: str
+    useLimits: bool
+    createdAt: Timestamp
+    sandbox: SandboxConfig | None
+
+    @classmethod
+    def of(cls, a: Account) -> AccountOut:
+        sandbox = SandboxConfig.model_validate(a.sandbox_config) if a.transport == Transport.SANDBOX else None
+        return cls(
+            id=a.id,
+            name=a.name,
+            transport=a.transport,
+            status=a.status,
+            useLimits=a.use_limits,
+            createdAt=a.created_at,
+            sandbox=sandbox,
+        )
+
+
+class ErrorOut(BaseModel):
+    error: str
+    details: list[dict] = []

@@ -1,0 +1,31 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import Transport
+from models.ids import new_id
+
+
+def _account_id() -> str:
+    return new_id("acc")
+
+
+class Account(Model):
+    """A sending identity. Pacing state and the worker lease live here so a Redis flush loses neither."""
+
+    id = fields.CharField(max_length=40, primary_key=True, default=_account_id)
+    name = fields.CharField(max_length=200, default="")
+    transport = fields.CharEnumField(Transport, max_length=16, default=Transport.SANDBOX)
+    use_limits = fields.BooleanField(default=True)
+    status = fields.CharField(max_length=20, default="CONNECTED")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    # Sandbox behaviour of this account's network: latency, failure rates (wa/sandbox.py).
+    sandbox_config = fields.JSONField(default=dict)
+    # Pure pacing state (tasks/pacing.py), written only by the lease holder.
+    pacing_state = fields.JSONField(default=dict)
+    next_due_at = fields.DatetimeField(null=True)
+    # Fenced lease: every acquisition draws a new owner token, and every write checks it.
+    lease_owner = fields.CharField(max_length=64, null=True)
+    lease_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "accounts"

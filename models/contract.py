@@ -1,0 +1,48 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import ContractStatus, RecipientStatus
+from models.ids import new_id
+
+
+def _contract_id() -> str:
+    return new_id("contract")
+
+
+class Contract(Model):
+    id = fields.CharField(max_length=40, primary_key=True, default=_contract_id)
+    account = fields.ForeignKeyField("models.Account", related_name="contracts", on_delete=fields.RESTRICT)
+    name = fields.CharField(max_length=500, default="")
+    status = fields.CharEnumField(
+        ContractStatus, max_length=16, default=ContractStatus.PENDING, db_index=True
+    )
+    total_count = fields.IntField(default=0)
+    duplicate_count = fields.IntField(default=0)
+    error_message = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    started_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "contracts"
+
+
+class Recipient(Model):
+    """One personal message. Moves PENDING → QUEUED → SENDING → SENT | FAILED | SKIPPED."""
+
+    id = fields.BigIntField(primary_key=True)
+    contract = fields.ForeignKeyField("models.Contract", related_name="recipients", on_delete=fields.CASCADE)
+    position = fields.IntField()
+    phone_number = fields.CharField(max_length=20)
+    message = fields.TextField()
+    status = fields.CharEnumField(RecipientStatus, max_length=10, default=RecipientStatus.PENDING)
+    message_id = fields.CharField(max_length=40, unique=True)
+    attempts = fields.IntField(default=0)
+    error_message = fields.TextField(null=True)
+    next_attempt_at = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "recipients"
+        indexes = (("contract_id", "status", "id"),)

@@ -1,0 +1,30 @@
+"""Status names shared by the database, the API and the workers (the seed's names, upper-case)."""
+
+from enum import StrEnum
+
+
+class ContractStatus(StrEnum):
+    PENDING = "PENDING"
+    QUEUED = "QUEUED"
+    IN_PROGRESS = "IN_PROGRESS"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+ACTIVE_CONTRACT = (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS)
+
+
+class RecipientStatus(StrEnum):
+    PENDING = "PENDING"
+    QUEUED = "QUEUED"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+class Transport(StrEnum):
+    SANDBOX = "sandbox"
+    WHATSAPP = "whatsapp"

@@ -1,0 +1,24 @@
+"""Raw SQL for the few statements the ORM cannot express, written once for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+
+def _placeholders(sql: str, dialect: str) -> str:
+    if dialect != "postgres":
+        return sql
+    counter = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
+
+
+async def execute(sql: str, params: list[Any], conn: BaseDBAsyncClient | None = None) -> list[dict]:
+    """Run `sql` written with `?` placeholders; returns the rows (for SELECT or RETURNING)."""
+    conn = conn or connections.get("default")
+    _, rows = await conn.execute_query(_placeholders(sql, conn.capabilities.dialect), params)
+    return [dict(r) for r in rows]

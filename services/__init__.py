@@ -1,0 +1,1 @@
+"""The operations the API and the UI both call."""

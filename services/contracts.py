@@ -1,0 +1,220 @@
+"""Contract operations: create (all or nothing), list, read, stats, start, pause, delete."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from models import Account, Contract, ContractStatus, Recipient, RecipientStatus
+from models.enums import ACTIVE_CONTRACT
+from models.ids import new_message_id
+from services import phones
+from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
+from settings import get_settings
+from tasks.drive import drive_account
+
+log = logging.getLogger(__name__)
+
+INSERT_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    phone_number: str
+    message: str
+
+
+@dataclass
+class Duplicate:
+    index: int
+    phone_number: str
+    first_index: int
+
+
+@dataclass
+class Created:
+    contract: Contract
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+
+@dataclass
+class Stats:
+    status: ContractStatus
+    counts: dict[RecipientStatus, int]
+    successes: list[dict]
+    failures: list[dict]
+    skipped: list[dict]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _check_recipients(recipients: list[NewRecipient]) -> tuple[list[NewRecipient], list[Duplicate]]:
+    """Normalise every number; raise InvalidInput naming each bad one; drop (and report) repeats."""
+    problems = ProblemList()
+    unique: list[NewRecipient] = []
+    first_seen: dict[str, int] = {}
+    duplicates: list[Duplicate] = []
+    for index, r in enumerate(recipients):
+        try:
+            phone = phones.normalise(r.phone_number)
+        except ValueError as exc:
+            problems.add(Problem(f"recipients[{index}].phoneNumber", f"{r.phone_number!r}: {exc}", index))
+            continue
+        if not r.message.strip():
+            problems.add(Problem(f"recipients[{index}].message", "must not be empty", index))
+            continue
+        if phone in first_seen:
+            duplicates.append(Duplicate(index, phone, first_seen[phone]))
+            continue
+        first_seen[phone] = index
+        unique.append(NewRecipient(phone, r.message))
+    if problems.total:
+        more = f" (first {len(problems.items)} listed)" if problems.total > len(problems.items) else ""
+        raise InvalidInput(
+            f"{problems.total} recipients are invalid{more}; nothing was created", problems.items
+        )
+    return unique, duplicates
+
+
+async def create_contract(account_id: str, name: str, recipients: list[NewRecipient]) -> Created:
+    if not recipients:
+        raise InvalidInput("a contract needs at least one recipient", [Problem("recipients", "is empty")])
+    limit = get_settings().max_recipients
+    if len(recipients) > limit:
+        raise InvalidInput(
+            f"{len(recipients)} recipients is more than the limit of {limit}",
+            [Problem("recipients", f"at most {limit} recipients per contract")],
+        )
+    if not await Account.exists(id=account_id):
+        raise NotFound(f"account {account_id!r} not found", [Problem("accountId", "no such account")])
+    unique, duplicates = _check_recipients(recipients)
+    async with in_transaction() as conn:
+        contract = await Contract.create(
+            account_id=account_id,
+            name=name,
+            total_count=len(unique),
+            duplicate_count=len(duplicates),
+            using_db=conn,
+        )
+        rows = [
+            Recipient(
+                contract_id=contract.id,
+                position=position,
+                phone_number=r.phone_number,
+                message=r.message,
+                message_id=new_message_id(),
+            )
+            for position, r in enumerate(unique)
+        ]
+        await Recipient.bulk_create(rows, batch_size=INSERT_BATCH, using_db=conn)
+    return Created(contract, duplicates)
+
+
+async def get_contract(contract_id: str) -> Contract:
+    contract = await Contract.get_or_none(id=contract_id)
+    if contract is None:
+        raise NotFound(f"contract {contract_id!r} not found")
+    return contract
+
+
+async def list_contracts(
+    account_id: str | None = None, status: ContractStatus | None = None, limit: int = 1000, offset: int = 0
+) -> list[Contract]:
+    query = Contract.all()
+    if account_id:
+        query = query.filter(account_id=account_id)
+    if status:
+        query = query.filter(status=status)
+    return await query.order_by("-created_at", "id").offset(offset).limit(limit)
+
+
+async def status_counts(contract_id: str) -> dict[RecipientStatus, int]:
+    rows = await (
+        Recipient.filter(contract_id=contract_id)
+        .annotate(n=Count("id"))
+        .group_by("status")
+        .values_list("status", "n")
+    )
+    counts = dict.fromkeys(RecipientStatus, 0)
+    for status, n in rows:
+        counts[RecipientStatus(status)] = n
+    return counts
+
+
+async def contract_stats(contract_id: str, limit: int | None = None, offset: int = 0) -> Stats:
+    """Counts from the recipient rows; phone lists ordered by position, paged when `limit` is given."""
+    contract = await get_contract(contract_id)
+
+    async def listing(status: RecipientStatus, fields: tuple[str, ...]) -> list[dict]:
+        if limit == 0:
+            return []
+        query = Recipient.filter(contract_id=contract_id, status=status).order_by("id").offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return await query.values(*fields)
+
+    return Stats(
+        status=contract.status,
+        counts=await status_counts(contract_id),
+        successes=await listing(RecipientStatus.SENT, ("phone_number", "sent_at")),
+        failures=await listing(RecipientStatus.FAILED, ("phone_number", "error_message", "attempts")),
+        skipped=await listing(RecipientStatus.SKIPPED, ("phone_number", "error_message")),
+    )
+
+
+async def start_contract(contract_id: str) -> Contract:
+    """Start a PENDING contract or resume a PAUSED one; starting a running one changes nothing."""
+    contract = await get_contract(contract_id)
+    if contract.status in ACTIVE_CONTRACT:
+        return contract
+    if contract.status not in (ContractStatus.PENDING, ContractStatus.PAUSED):
+        raise Conflict(f"contract is {contract.status}; only PENDING or PAUSED contracts can start")
+    async with in_transaction() as conn:
+        moved = (
+            await Contract.filter(id=contract_id, status__in=(ContractStatus.PENDING, ContractStatus.PAUSED))
+            .using_db(conn)
+            .update(status=ContractStatus.QUEUED)
+        )
+        if not moved:
+            return await get_contract(contract_id)
+        await (
+            Recipient.filter(contract_id=contract_id, status=RecipientStatus.PENDING)
+            .using_db(conn)
+            .update(status=RecipientStatus.QUEUED)
+        )
+    await kick_account(contract.account_id)
+    return await get_contract(contract_id)
+
+
+async def pause_contract(contract_id: str) -> Contract:
+    contract = await get_contract(contract_id)
+    if contract.status == ContractStatus.PAUSED:
+        return contract
+    moved = await Contract.filter(id=contract_id, status__in=ACTIVE_CONTRACT).update(
+        status=ContractStatus.PAUSED
+    )
+    if not moved:
+        contract = await get_contract(contract_id)
+        if contract.status != ContractStatus.PAUSED:
+            raise Conflict(f"contract is {contract.status}; only running contracts can pause")
+    return await get_contract(contract_id)
+
+
+async def delete_contract(contract_id: str) -> None:
+    """Cancel the contract at once (workers stop claiming), then remove it and its recipients."""
+    if not await Contract.filter(id=contract_id).update(status=ContractStatus.CANCELLED):
+        raise NotFound(f"contract {contract_id!r} not found")
+    await Contract.filter(id=contract_id).delete()
+
+
+async def kick_account(account_id: str) -> None:
+    """Ask a worker to drive the account now. Best effort: the reconcile schedule does it anyway."""
+    try:
+        await drive_account.kiq(account_id)
+    except Exception as exc:  # Redis down: the database already says what is due
+        log.warning("could not kick account %s now (%s); reconcile will", account_id, exc)

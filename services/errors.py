@@ -1,0 +1,55 @@
+"""Errors the services raise; the API turns each into a 4xx JSON body, the UI into a message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Problem:
+    """One thing wrong with the input, and where: a field path and, for recipients, the index."""
+
+    field: str
+    message: str
+    index: int | None = None
+
+    def as_json(self) -> dict:
+        data: dict = {"field": self.field, "message": self.message}
+        if self.index is not None:
+            data["index"] = self.index
+        return data
+
+
+class ServiceError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+
+class Conflict(ServiceError):
+    status_code = 409
+
+
+@dataclass
+class ProblemList:
+    """Collects problems up to a limit, counting the rest, so a million bad rows do not make a huge reply."""
+
+    limit: int = 1000
+    items: list[Problem] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self.items) < self.limit:
+            self.items.append(problem)

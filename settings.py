@@ -1,0 +1,104 @@
+"""Configuration from the environment (pydantic-settings); one object, read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    port: int = 5001
+    host: str = "0.0.0.0"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_password: str | None = None
+    api_secret_key: str | None = None
+    # The taskiq stream; tests give each run its own so parallel runs never share tasks.
+    queue_name: str = "wa:tasks"
+
+    max_recipients: int = 1_000_000
+    max_body_bytes: int = 256 * 1024 * 1024
+    stats_page_max: int = 100_000
+
+    # Pacing defaults (DESIGN.md), per account unless the account has useLimits false.
+    per_minute: int = 20
+    break_every: int = 5
+    break_min_s: float = 30
+    break_max_s: float = 120
+    gap_min_s: float = 3
+    gap_max_s: float = 8
+    delay_min_s: float = 0.5
+    delay_max_s: float = 2
+    daily_cap_min: int = 500
+    daily_cap_max: int = 1000
+    daily_cap_ramp_days: int = 30
+    typing_chars_per_s: float = 12
+    typing_min_s: float = 1
+    typing_max_s: float = 8
+
+    max_attempts: int = 3
+    retry_backoff_s: float = 2
+
+    # Worker mechanics: a task holds an account for at most task_budget_s, then re-schedules itself.
+    task_budget_s: float = 10
+    lease_ttl_s: float = 30
+    batch_size: int = 200
+    stream_idle_timeout_s: int = 120
+    stream_maxlen: int = 100_000
+    reconcile_interval_s: int = 1
+
+    sandbox_latency_s: float = Field(0, description="default latency of sandbox sends")
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgres://" + url.removeprefix("postgresql://")
+            if url.startswith("sqlite://") and "busy_timeout" not in url:
+                url += ("&" if "?" in url else "?") + "busy_timeout=30000"
+            return url
+        return f"sqlite://{self.data_dir / 'wa.sqlite3'}?busy_timeout=30000"
+
+    @property
+    def redis_dsn(self) -> str | None:
+        """The Redis to use, or None when the embedded server must be started."""
+        if self.redis_url:
+            return self.redis_url
+        if self.redis_host:
+            auth = f":{quote(self.redis_password)}@" if self.redis_password else ""
+            return f"redis://{auth}{self.redis_host}:{self.redis_port}/0"
+        return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def tortoise_config(db_url: str | None = None) -> dict:
+    return {
+        "connections": {"default": db_url or get_settings().db_url},
+        "apps": {
+            "models": {
+                "models": ["models"],
+                "default_connection": "default",
+                "migrations": "models.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For the `tortoise` CLI: `tortoise -c settings.TORTOISE_ORM makemigrations`.
+TORTOISE_ORM = tortoise_config()

@@ -1,0 +1,125 @@
+"""drive_account: the one task that sends. Short, safe to run twice, re-schedules itself.
+
+Holding the account's lease, it sends what is due now (pacing permitting), records each outcome,
+and stops after `task_budget_s`. If more is due at once it kicks its own continuation; if the next
+send is later, it stores `next_due_at` and the reconcile schedule kicks it then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import UTC, datetime
+
+from models import Account, Contract, Recipient, RecipientStatus
+from models.enums import ACTIVE_CONTRACT
+from settings import Settings, get_settings
+from tasks import lease, outbox
+from tasks.broker import broker
+from tasks.outbox import Outcome
+from tasks.pacing import (
+    PacingState,
+    after_send,
+    daily_cap,
+    next_send_at,
+    typing_seconds,
+)
+from wa.base import NotOnWhatsApp, PermanentSendError, SendError, Transport
+from wa.registry import transport_for
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@broker.task(task_name="drive_account")
+async def drive_account(account_id: str) -> None:
+    s = get_settings()
+    token = await lease.acquire(account_id, _now(), s.lease_ttl_s)
+    if token is None:
+        return  # another worker drives this account; it re-schedules itself
+    again = False
+    try:
+        account = await Account.get(id=account_id)
+        await outbox.requeue_orphans(account_id)
+        transport = transport_for(account)
+        try:
+            again = await _drive(account, token, transport, s)
+        finally:
+            await transport.close()
+    except lease.LeaseLost:
+        log.warning("lease on %s lost; another worker continues", account_id)
+        return
+    finally:
+        await lease.release(account_id, token)
+    if again:
+        await drive_account.kiq(account_id)
+
+
+async def _drive(account: Account, token: str, transport: Transport, s: Settings) -> bool:
+    """Send until the budget is spent or nothing is due; True if more is due right away."""
+    rng = random.Random()
+    state = PacingState.load(account.pacing_state)
+    age_days = (_now() - account.created_at).total_seconds() / 86400
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + s.task_budget_s
+    while True:
+        now = _now()
+        contract_ids = await outbox.active_contracts(account.id)
+        if account.use_limits:
+            due = next_send_at(state, now.timestamp(), daily_cap(age_days, s), s)
+            wait = due - now.timestamp()
+            if wait > 0:
+                if loop.time() + wait > deadline:
+                    await _schedule(account.id, token, datetime.fromtimestamp(due, UTC))
+                    return False
+                await asyncio.sleep(wait)
+                continue
+        batch = await outbox.claim(contract_ids, now, 1 if account.use_limits else s.batch_size)
+        if not batch:
+            await outbox.finish_done_contracts(contract_ids, now)
+            await _schedule(account.id, token, await outbox.next_retry_at(contract_ids))
+            return False
+        if account.use_limits:
+            first = batch[0]
+            await transport.show_typing(first.phone_number, typing_seconds(first.message, s))
+            if not await Contract.filter(id=first.contract_id, status__in=ACTIVE_CONTRACT).exists():
+                await outbox.unclaim([first.id])  # paused or deleted while typing
+                continue
+        outcomes = [await _send_one(transport, r, s) for r in batch]
+        sent_at = _now()
+        if account.use_limits and outcomes[0].status != RecipientStatus.SKIPPED:
+            state = after_send(state, sent_at.timestamp(), rng, s)
+        await outbox.record(
+            account.id,
+            token,
+            outcomes,
+            sent_at,
+            pacing_state=state.dump(),
+            lease_until=lease.expiry(sent_at, s.lease_ttl_s),
+        )
+        if loop.time() > deadline:
+            await _schedule(account.id, token, sent_at)
+            return True
+
+
+async def _send_one(transport: Transport, r: Recipient, s: Settings) -> Outcome:
+    try:
+        await transport.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
+    except NotOnWhatsApp as exc:
+        return Outcome(r.id, RecipientStatus.SKIPPED, str(exc))
+    except PermanentSendError as exc:
+        return Outcome(r.id, RecipientStatus.FAILED, str(exc))
+    except SendError as exc:
+        if r.attempts + 1 >= s.max_attempts:
+            return Outcome(r.id, RecipientStatus.FAILED, str(exc))
+        retry_at = outbox.retry_time(r.attempts, _now(), s.retry_backoff_s)
+        return Outcome(r.id, RecipientStatus.QUEUED, str(exc), retry_at)
+    return Outcome(r.id, RecipientStatus.SENT)
+
+
+async def _schedule(account_id: str, token: str, due: datetime | None) -> None:
+    await lease.fenced_update(account_id, token, next_due_at=due)

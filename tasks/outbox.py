@@ -1,0 +1,122 @@
+"""The recipient rows a driver works on: claim due ones, record outcomes, finish contracts.
+
+Every function runs under the account's lease; writes that record outcomes are fenced by it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from models import Contract, ContractStatus, Recipient, RecipientStatus
+from models.enums import ACTIVE_CONTRACT
+from tasks.lease import fenced_update
+
+OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    recipient_id: int
+    status: RecipientStatus  # SENT, FAILED, SKIPPED, or QUEUED for a retry later
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+async def active_contracts(account_id: str) -> list[str]:
+    """The account's started contracts, oldest first: they share the account's pacing."""
+    return await (
+        Contract.filter(account_id=account_id, status__in=ACTIVE_CONTRACT)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+
+
+async def requeue_orphans(account_id: str) -> int:
+    """Rows left SENDING by a holder that died: send them again, with the same message id."""
+    contract_ids = await Contract.filter(account_id=account_id).values_list("id", flat=True)
+    if not contract_ids:
+        return 0
+    return await Recipient.filter(contract_id__in=contract_ids, status=RecipientStatus.SENDING).update(
+        status=RecipientStatus.QUEUED
+    )
+
+
+async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Recipient]:
+    """Mark up to `limit` due recipients SENDING (oldest contract first) and return them."""
+    for contract_id in contract_ids:
+        ids = await (
+            Recipient.filter(contract_id=contract_id, status=RecipientStatus.QUEUED)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("id")
+            .limit(limit)
+            .values_list("id", flat=True)
+        )
+        if ids:
+            await Recipient.filter(id__in=ids).update(status=RecipientStatus.SENDING)
+            await Contract.filter(id=contract_id, status=ContractStatus.QUEUED).update(
+                status=ContractStatus.IN_PROGRESS, started_at=now
+            )
+            return await Recipient.filter(id__in=ids).order_by("id")
+    return []
+
+
+async def unclaim(recipient_ids: list[int]) -> None:
+    await Recipient.filter(id__in=recipient_ids, status=RecipientStatus.SENDING).update(
+        status=RecipientStatus.QUEUED
+    )
+
+
+async def record(
+    account_id: str, token: str, outcomes: list[Outcome], now: datetime, **account_values: object
+) -> None:
+    """Write outcomes and the account's new pacing state in one transaction, fenced by the lease."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for o in outcomes:
+        groups[(o.status, o.error, o.retry_at)].append(o.recipient_id)
+    async with in_transaction() as conn:
+        await fenced_update(account_id, token, conn, **account_values)
+        for (status, error, retry_at), ids in groups.items():
+            values: dict[str, object] = {
+                "status": status,
+                "error_message": error,
+                "next_attempt_at": retry_at,
+                "attempts": F("attempts") + 1,
+            }
+            if status == RecipientStatus.SENT:
+                values["sent_at"] = now
+            await Recipient.filter(id__in=ids, status=RecipientStatus.SENDING).using_db(conn).update(**values)
+
+
+async def next_retry_at(contract_ids: list[str]) -> datetime | None:
+    """When the earliest waiting retry of these contracts is due, if any is waiting."""
+    if not contract_ids:
+        return None
+    return await (
+        Recipient.filter(contract_id__in=contract_ids, status=RecipientStatus.QUEUED)
+        .order_by("next_attempt_at")
+        .first()
+        .values_list("next_attempt_at", flat=True)
+    )
+
+
+async def finish_done_contracts(contract_ids: list[str], now: datetime) -> None:
+    """Close every contract with no recipient left to send: COMPLETED, or FAILED if none was sent."""
+    for contract_id in contract_ids:
+        if await Recipient.filter(contract_id=contract_id, status__in=OPEN).exists():
+            continue
+        sent = await Recipient.filter(contract_id=contract_id, status=RecipientStatus.SENT).exists()
+        unsent = await Recipient.filter(contract_id=contract_id, status=RecipientStatus.FAILED).exists()
+        final = ContractStatus.FAILED if unsent and not sent else ContractStatus.COMPLETED
+        await Contract.filter(id=contract_id, status__in=ACTIVE_CONTRACT).update(
+            status=final, completed_at=now
+        )
+
+
+def retry_time(attempts_before: int, now: datetime, backoff_s: float) -> datetime:
+    """Exponential back-off: backoff, 2×backoff, 4×backoff… after the 1st, 2nd, 3rd attempt."""
+    return now + timedelta(seconds=backoff_s * 2**attempts_before)

@@ -1,0 +1,74 @@
+"""Pacing rules as pure functions of (state, clock, random source): no I/O, no sleeping.
+
+The state is a small JSON-able dict stored on the account row and written only by the lease holder.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from settings import Settings
+
+
+@dataclass
+class PacingState:
+    recent: list[float] = field(default_factory=list)  # epoch seconds of sends in the last minute
+    since_break: int = 0
+    day: str = ""  # UTC date the day count belongs to
+    day_count: int = 0
+    not_before: float = 0.0  # earliest next send (gap, delay or break already drawn)
+
+    @classmethod
+    def load(cls, data: dict | None) -> PacingState:
+        return cls(**(data or {}))
+
+    def dump(self) -> dict:
+        return asdict(self)
+
+
+def daily_cap(account_age_days: float, s: Settings) -> int:
+    """500 for a new account, growing linearly to 1000 at `daily_cap_ramp_days` of age."""
+    share = min(1.0, max(0.0, account_age_days) / s.daily_cap_ramp_days)
+    return round(s.daily_cap_min + (s.daily_cap_max - s.daily_cap_min) * share)
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+
+def _next_midnight(ts: float) -> float:
+    day = datetime.fromtimestamp(ts, UTC).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def next_send_at(state: PacingState, now: float, cap: int, s: Settings) -> float:
+    """The earliest moment the next message may leave (epoch seconds; <= now means now)."""
+    due = max(now, state.not_before)
+    if state.day == _day(due) and state.day_count >= cap:
+        due = _next_midnight(due)
+    window = [t for t in state.recent if t > due - 60]
+    if len(window) >= s.per_minute:
+        due = max(due, window[-s.per_minute] + 60)
+    return due
+
+
+def after_send(state: PacingState, sent_at: float, rng: random.Random, s: Settings) -> PacingState:
+    """The state once a message left at `sent_at`: window, day count, and the next gap or break."""
+    day = _day(sent_at)
+    day_count = state.day_count + 1 if state.day == day else 1
+    since_break = state.since_break + 1
+    if since_break >= s.break_every:
+        wait = rng.uniform(s.break_min_s, s.break_max_s)
+        since_break = 0
+    else:
+        wait = rng.uniform(s.gap_min_s, s.gap_max_s)
+    wait += rng.uniform(s.delay_min_s, s.delay_max_s)
+    recent = [t for t in state.recent if t > sent_at - 60] + [sent_at]
+    return PacingState(recent, since_break, day, day_count, sent_at + wait)
+
+
+def typing_seconds(text: str, s: Settings) -> float:
+    """How long "typing…" shows before a message: proportional to its length, within bounds."""
+    return min(s.typing_max_s, max(s.typing_min_s, len(text) / s.typing_chars_per_s))

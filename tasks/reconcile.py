@@ -1,0 +1,39 @@
+"""reconcile: every second, kick drive_account for each account with work due and no live lease.
+
+This is what restarts sending after any crash (a worker killed, Redis restarted or flushed): the
+database says what is due, the lease says whether somebody is on it. Its own messages also keep the
+stream moving, which is when taskiq-redis re-claims a dead worker's unacknowledged tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.expressions import Q
+
+from models import Account
+from models.enums import ACTIVE_CONTRACT
+from settings import get_settings
+from tasks.broker import broker
+from tasks.drive import drive_account
+
+
+async def accounts_due(now: datetime) -> list[str]:
+    return await (
+        Account.filter(contracts__status__in=ACTIVE_CONTRACT)
+        .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .distinct()
+        .values_list("id", flat=True)
+    )
+
+
+@broker.task(
+    task_name="reconcile",
+    schedule=[{"interval": get_settings().reconcile_interval_s, "schedule_id": "reconcile"}],
+)
+async def reconcile() -> int:
+    due = await accounts_due(datetime.now(UTC))
+    for account_id in due:
+        await drive_account.kiq(account_id)
+    return len(due)

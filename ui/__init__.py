@@ -1,0 +1,1 @@
+"""Browser pages (NiceGUI). They call services/, never the HTTP API."""

@@ -1,0 +1,1 @@
+"""WhatsApp behind one small async interface; one implementation per account transport."""
