@@ -99,6 +99,3 @@ def tortoise_config(db_url: str | None = None) -> dict:
         "timezone": "UTC",
     }
 
-
-# For the `tortoise` CLI: `tortoise -c settings.TORTOISE_ORM makemigrations`.
-TORTOISE_ORM = tortoise_config()

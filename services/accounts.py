@@ -6,7 +6,7 @@ from typing import Any
 
 from models import Account, Contract, Transport
 from services.contracts import kick_account
-from services.errors import Conflict, InvalidInput, NotFound, Problem
+from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
 from wa.sandbox import SandboxConfig
 
 
@@ -18,7 +18,7 @@ async def create_account(
             f"transport {transport!s} cannot be created in this build; use 'sandbox'",
             [Problem("transport", "only 'sandbox' is available")],
         )
-    config = SandboxConfig.model_validate(sandbox or {}).model_dump()
+    config = validate(SandboxConfig, sandbox or {}, "sandbox").model_dump()
     return await Account.create(name=name, transport=transport, use_limits=use_limits, sandbox_config=config)
 
 
@@ -48,7 +48,7 @@ async def update_account(
         values["name"] = name
     if sandbox is not None:
         merged = {**account.sandbox_config, **sandbox}
-        values["sandbox_config"] = SandboxConfig.model_validate(merged).model_dump()
+        values["sandbox_config"] = validate(SandboxConfig, merged, "sandbox").model_dump()
     if values:
         await Account.filter(id=account_id).update(**values)
         await kick_account(account_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ValidationError
+
 
 @dataclass
 class Problem:
@@ -53,3 +55,14 @@ class ProblemList:
         self.total += 1
         if len(self.items) < self.limit:
             self.items.append(problem)
+
+
+def validate(model: type[BaseModel], data: dict, prefix: str) -> BaseModel:
+    """Validate `data` as `model`, turning pydantic's errors into InvalidInput under `prefix`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(".".join([prefix, *map(str, e["loc"])]), e["msg"]) for e in exc.errors(include_url=False)
+        ]
+        raise InvalidInput(f"{prefix} is invalid", problems) from None

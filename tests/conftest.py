@@ -1,0 +1,168 @@
+"""Fixtures: a private Redis, the database chosen by TEST_DATABASE (sqlite | postgres), the API app,
+and real worker processes. Run the suite once per database (scripts/test does)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+TMP = Path(tempfile.mkdtemp(prefix="wa-tests-"))
+BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
+PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+API_KEY = "test-key-" + uuid.uuid4().hex
+
+
+def _database_url() -> str:
+    if BACKEND == "sqlite":
+        return f"sqlite://{TMP / 'wa.sqlite3'}"
+    if BACKEND == "postgres":
+        name = f"wa_test_{os.getpid()}"
+        base = PG_ADMIN.rsplit("/", 1)[0]
+        return f"{base}/{name}"
+    raise RuntimeError(f"TEST_DATABASE must be sqlite or postgres, not {BACKEND}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.servers import RedisServer
+
+    redis = RedisServer(TMP / "redis")
+    redis.start()
+    config.redis_server = redis  # type: ignore[attr-defined]
+    os.environ.update(
+        REDIS_URL=redis.url,
+        DATABASE_URL=_database_url(),
+        API_SECRET_KEY=API_KEY,
+        DATA_DIR=str(TMP / "data"),
+        QUEUE_NAME=f"wa-test-{uuid.uuid4().hex[:8]}",
+        MAX_RECIPIENTS="20000",
+        MAX_BODY_BYTES=str(4 * 1024 * 1024),
+        TASK_BUDGET_S="2",
+        LEASE_TTL_S="5",
+        STREAM_IDLE_TIMEOUT_S="20",
+        RETRY_BACKOFF_S="0.05",
+    )
+    if BACKEND == "postgres":
+        asyncio.run(_create_pg_database())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    redis = getattr(config, "redis_server", None)
+    if redis and redis.proc:
+        redis.kill()
+    if BACKEND == "postgres":
+        asyncio.run(_drop_pg_database())
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN.replace("postgres://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _create_pg_database() -> None:
+    name = _database_url().rsplit("/", 1)[1]
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _admin(f'CREATE DATABASE "{name}"')
+
+
+async def _drop_pg_database() -> None:
+    name = _database_url().rsplit("/", 1)[1]
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_server(pytestconfig: pytest.Config):
+    return pytestconfig.redis_server  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[str]:
+    from services.db import close_db, init_db, migrate_db
+
+    await migrate_db()
+    await init_db()
+    yield BACKEND
+    await close_db()
+
+
+TABLES = ("sandbox_deliveries", "recipients", "contracts", "accounts")
+
+
+@pytest.fixture
+async def db(database: str) -> AsyncIterator[str]:
+    """A clean database for each test (same schema, emptied)."""
+    from models.sql import execute
+
+    for table in TABLES:
+        await execute(f"DELETE FROM {table}", [])
+    yield database
+
+
+@pytest.fixture(scope="session")
+async def broker_started(database: str) -> AsyncIterator[None]:
+    from tasks.broker import broker
+
+    await broker.startup()
+    yield
+    await broker.shutdown()
+
+
+@pytest.fixture
+async def client(db: str, broker_started: None) -> AsyncIterator:
+    """An HTTP client on the API app in this process, with the key; `client.anon` has none."""
+    import httpx
+    from fastapi import FastAPI
+
+    import api.app
+
+    app = FastAPI()
+    api.app.install(app)
+    transport = httpx.ASGITransport(app=app)
+    headers = {"X-API-Key": API_KEY}
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as c,
+        httpx.AsyncClient(transport=transport, base_url="http://test") as anon,
+    ):
+        c.anon = anon  # type: ignore[attr-defined]
+        yield c
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Callable]:
+    """Start product processes (workers, scheduler); all are stopped after the test."""
+    from tests import servers
+
+    started: list[servers.Process] = []
+
+    def start(kind: str, **env: str) -> servers.Process:
+        factory = {"worker": servers.worker, "scheduler": servers.scheduler}[kind]
+        proc = factory({**os.environ, **env}, tmp_path / f"{kind}-{len(started)}.log").start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+async def wait_until(predicate: Callable, timeout: float = 30, interval: float = 0.1, what: str = "") -> None:
+    """Poll an async predicate until it is true; fail with `what` after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await predicate():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        await asyncio.sleep(interval)

@@ -1,0 +1,27 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def phone(i: int) -> str:
+    """A valid Russian mobile number in the seed's format, distinct for each i < 10**7."""
+    return f"7999{i:07d}"
+
+
+def recipients(n: int, start: int = 0, text: str = "Hi {i}!") -> list[dict[str, str]]:
+    return [{"phoneNumber": phone(i), "message": text.format(i=i)} for i in range(start, start + n)]
+
+
+async def new_account(client: Any, **body: Any) -> str:
+    r = await client.post("/api/accounts", json={"name": "test", **body})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def new_contract(client: Any, account_id: str, n: int = 3, **extra: Any) -> str:
+    body = {"accountId": account_id, "name": "test contract", "recipients": recipients(n), **extra}
+    r = await client.post("/api/contracts", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]

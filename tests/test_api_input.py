@@ -1,0 +1,211 @@
+"""The seed's REST contract without workers: creation, reading, auth, and every kind of bad input."""
+
+from __future__ import annotations
+
+from models import Contract, Recipient
+from tests.helpers import new_account, new_contract, phone, recipients
+
+
+async def test_create_answers_the_seed_shape(client) -> None:
+    account = await new_account(client)
+    r = await client.post(
+        "/api/contracts",
+        json={"accountId": account, "name": "Mailing", "recipients": recipients(3)},
+    )
+    assert r.status_code == 201
+    body = r.json()
+    assert set(body) >= {"id", "totalCount", "status"}
+    assert body["totalCount"] == 3
+    assert body["status"] == "PENDING"
+    assert body["id"].startswith("contract_")
+    assert await Recipient.filter(contract_id=body["id"]).count() == 3
+
+
+async def test_human_spellings_of_numbers_are_normalised_to_the_seed_format(client) -> None:
+    account = await new_account(client)
+    spellings = ["+7 999 123-45-67", "8-10-7 (999) 000-00-01", "00 44 20 7946 0958", "16502530000"]
+    body = {"accountId": account, "recipients": [{"phoneNumber": p, "message": "hi"} for p in spellings[::2]]}
+    body["recipients"].append({"phoneNumber": spellings[3], "message": "hi"})
+    r = await client.post("/api/contracts", json=body)
+    assert r.status_code == 201, r.text
+    stored = await Recipient.filter(contract_id=r.json()["id"]).order_by("position").values_list(
+        "phone_number", flat=True
+    )
+    assert stored == ["79991234567", "442079460958", "16502530000"]
+
+
+async def test_a_bad_number_names_the_recipient_and_creates_nothing(client) -> None:
+    account = await new_account(client)
+    rows = recipients(5)
+    rows[3]["phoneNumber"] = "12345"
+    r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
+    assert r.status_code == 422
+    detail = r.json()["details"]
+    assert detail == [{"field": "recipients[3].phoneNumber", "index": 3, "message": detail[0]["message"]}]
+    assert "12345" in detail[0]["message"]
+    assert await Contract.all().count() == 0
+    assert await Recipient.all().count() == 0
+
+
+async def test_every_bad_recipient_is_listed_with_its_index(client) -> None:
+    account = await new_account(client)
+    rows = recipients(6)
+    rows[1]["phoneNumber"] = "not a number"
+    rows[4]["message"] = "   "
+    rows[5] = {"phoneNumber": phone(5)}
+    r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
+    assert r.status_code == 422
+    fields = {d["field"] for d in r.json()["details"]}
+    assert fields == {"recipients[5].message"}, "shape errors come first, before numbers are checked"
+    del rows[5]
+    r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
+    assert r.status_code == 422
+    assert [(d["index"], d["field"]) for d in r.json()["details"]] == [
+        (1, "recipients[1].phoneNumber"),
+        (4, "recipients[4].message"),
+    ]
+
+
+async def test_duplicates_are_reported_and_stored_once(client) -> None:
+    account = await new_account(client)
+    rows = recipients(3) + [{"phoneNumber": "+" + phone(1), "message": "again"}]
+    r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
+    assert r.status_code == 201
+    body = r.json()
+    assert body["totalCount"] == 3
+    assert body["duplicates"] == [{"index": 3, "phoneNumber": phone(1), "duplicateOf": 1}]
+    assert await Recipient.filter(contract_id=body["id"], phone_number=phone(1)).count() == 1
+
+
+async def test_unknown_account_is_404_naming_the_field(client) -> None:
+    r = await client.post("/api/contracts", json={"accountId": "acc_nope", "recipients": recipients(1)})
+    assert r.status_code == 404
+    assert r.json()["details"][0]["field"] == "accountId"
+
+
+async def test_malformed_bodies_get_clear_4xx(client) -> None:
+    account = await new_account(client)
+    cases = {
+        "empty body": (dict(content=b""), 422),
+        "not JSON": (dict(content=b"{nope", headers={"content-type": "application/json"}), 400),
+        "no recipients": (dict(json={"accountId": account, "recipients": []}), 422),
+        "recipients not a list": (dict(json={"accountId": account, "recipients": "x"}), 422),
+        "missing accountId": (dict(json={"recipients": recipients(1)}), 422),
+        "invalid UTF-8": (dict(content=b'{"accountId": "\xff"}', headers={"content-type": "application/json"}),
+                          400),
+    }
+    for name, (kwargs, status) in cases.items():
+        r = await client.post("/api/contracts", **kwargs)
+        assert r.status_code == status, (name, r.status_code, r.text)
+        assert r.json()["error"], name
+    assert await Contract.all().count() == 0
+
+
+async def test_oversized_bodies_and_contracts_are_refused(client) -> None:
+    account = await new_account(client)
+    huge = {"accountId": account, "recipients": recipients(1, text="x" * 5_000_000)}
+    r = await client.post("/api/contracts", json=huge)
+    assert r.status_code == 413
+    too_many = {"accountId": account, "recipients": recipients(20_001, text="m")}
+    r = await client.post("/api/contracts", json=too_many)
+    assert r.status_code == 422
+    assert r.json()["details"][0]["field"] == "recipients"
+    assert await Contract.all().count() == 0
+
+
+async def test_every_api_route_needs_the_key_and_health_does_not(client) -> None:
+    account = await new_account(client)
+    contract = await new_contract(client, account)
+    routes = [
+        ("POST", "/api/contracts"), ("GET", "/api/contracts"), ("GET", f"/api/contracts/{contract}"),
+        ("GET", f"/api/contracts/{contract}/stats"), ("POST", f"/api/contracts/{contract}/start"),
+        ("POST", f"/api/contracts/{contract}/pause"), ("DELETE", f"/api/contracts/{contract}"),
+        ("GET", "/api/queues/status"), ("POST", "/api/accounts"), ("GET", "/api/accounts"),
+        ("GET", f"/api/accounts/{account}"), ("PUT", f"/api/accounts/{account}"),
+        ("DELETE", f"/api/accounts/{account}"),
+    ]
+    for method, path in routes:
+        for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}):
+            r = await client.anon.request(method, path, headers=headers, json={})
+            assert r.status_code == 401, (method, path, headers)
+    assert (await client.anon.get("/health")).status_code == 200
+    assert await Contract.filter(id=contract).exists()
+
+
+async def test_the_key_is_accepted_as_a_bearer_token(client) -> None:
+    key = client.headers["X-API-Key"]
+    r = await client.anon.get("/api/contracts", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200
+
+
+async def test_reading_contracts_and_filters(client) -> None:
+    a1, a2 = await new_account(client), await new_account(client)
+    c1 = await new_contract(client, a1)
+    c2 = await new_contract(client, a2)
+    await client.post(f"/api/contracts/{c2}/pause")
+    r = await client.get(f"/api/contracts/{c1}")
+    assert r.status_code == 200
+    assert r.json()["accountId"] == a1 and r.json()["status"] == "PENDING" and r.json()["totalCount"] == 3
+    assert [c["id"] for c in (await client.get("/api/contracts", params={"accountId": a1})).json()] == [c1]
+    pending = (await client.get("/api/contracts", params={"status": "PENDING"})).json()
+    assert {c["id"] for c in pending} == {c1, c2}
+    assert (await client.get("/api/contracts", params={"status": "NOPE"})).status_code == 422
+    assert (await client.get("/api/contracts/contract_missing")).status_code == 404
+    assert (await client.get("/api/contracts/contract_missing/stats")).status_code == 404
+
+
+async def test_pausing_a_contract_that_never_started_is_a_conflict(client) -> None:
+    account = await new_account(client)
+    contract = await new_contract(client, account)
+    r = await client.post(f"/api/contracts/{contract}/pause")
+    assert r.status_code == 409
+    assert "PENDING" in r.json()["error"]
+
+
+async def test_stats_of_a_new_contract_have_the_seed_shape(client) -> None:
+    account = await new_account(client)
+    contract = await new_contract(client, account, n=4)
+    body = (await client.get(f"/api/contracts/{contract}/stats")).json()
+    assert body["status"] == "PENDING"
+    assert (body["total"], body["success"], body["failed"], body["successRate"]) == (4, 0, 0, "0.00%")
+    assert body["successPhoneNumbers"] == [] and body["failedPhoneNumbers"] == []
+
+
+async def test_accounts_can_be_created_read_updated_and_deleted(client) -> None:
+    r = await client.post("/api/accounts", json={"name": "Sales", "sandbox": {"latency_s": 0.1}})
+    assert r.status_code == 201
+    account = r.json()
+    assert account["transport"] == "sandbox" and account["useLimits"] is True
+    assert account["sandbox"]["latency_s"] == 0.1
+    r = await client.put(f"/api/accounts/{account['id']}", json={"useLimits": False})
+    assert r.status_code == 200 and r.json()["useLimits"] is False
+    assert (await client.get(f"/api/accounts/{account['id']}")).json()["useLimits"] is False
+    assert [a["id"] for a in (await client.get("/api/accounts")).json()] == [account["id"]]
+    contract = await new_contract(client, account["id"])
+    assert (await client.delete(f"/api/accounts/{account['id']}")).status_code == 409
+    assert (await client.delete(f"/api/contracts/{contract}")).status_code == 204
+    assert (await client.delete(f"/api/accounts/{account['id']}")).status_code == 204
+    assert (await client.get(f"/api/accounts/{account['id']}")).status_code == 404
+
+
+async def test_bad_account_input_is_refused(client) -> None:
+    assert (await client.post("/api/accounts", json={"transport": "carrier-pigeon"})).status_code == 422
+    r = await client.post("/api/accounts", json={"transport": "whatsapp"})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "transport"
+    r = await client.post("/api/accounts", json={"sandbox": {"fail_rate": 2}})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "sandbox.fail_rate"
+    account = await new_account(client)
+    r = await client.put(f"/api/accounts/{account}", json={"useLimits": "maybe"})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "useLimits"
+    r = await client.put(f"/api/accounts/{account}", json={"sandbox": {"latency_s": -1}})
+    assert r.status_code == 422
+    assert (await client.put("/api/accounts/acc_missing", json={"useLimits": False})).status_code == 404
+
+
+async def test_deleting_removes_the_contract_and_its_recipients(client) -> None:
+    account = await new_account(client)
+    contract = await new_contract(client, account, n=5)
+    assert (await client.delete(f"/api/contracts/{contract}")).status_code == 204
+    assert not await Contract.filter(id=contract).exists()
+    assert await Recipient.filter(contract_id=contract).count() == 0
+    assert (await client.delete(f"/api/contracts/{contract}")).status_code == 404

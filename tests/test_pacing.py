@@ -1,0 +1,95 @@
+"""Pacing rules over a simulated day: no sleeping, an injected clock and random source."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from settings import Settings
+from tasks.pacing import PacingState, after_send, daily_cap, next_send_at, typing_seconds
+
+DAY = 86_400.0
+START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
+
+
+def simulate(s: Settings, cap: int, seconds: float, seed: int = 7, text: str = "x" * 60) -> list[float]:
+    """Run the sender's loop in simulated time: wait for the rules, type, send. Returns send times."""
+    rng = random.Random(seed)
+    state = PacingState()
+    now = START
+    sent: list[float] = []
+    while True:
+        now = next_send_at(state, now, cap, s) + typing_seconds(text, s)
+        if now >= START + seconds:
+            return sent
+        sent.append(now)
+        state = after_send(state, now, rng, s)
+
+
+def max_in_any_window(times: list[float], width: float = 60) -> int:
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - width:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def test_default_rules_over_a_day_hold_every_limit() -> None:
+    s = Settings()
+    cap = daily_cap(0, s)
+    sent = simulate(s, cap, DAY)
+    assert len(sent) == cap == 500, "a new account sends exactly its daily cap in a day"
+    assert max_in_any_window(sent) <= s.per_minute
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    for i, gap in enumerate(gaps, start=1):
+        if i % s.break_every == 0:
+            assert gap >= s.break_min_s + s.delay_min_s, f"no break after send {i}"
+        else:
+            assert s.gap_min_s + s.delay_min_s <= gap < s.break_min_s, f"gap {gap} after send {i}"
+
+
+def test_daily_cap_resumes_the_next_day_and_grows_with_account_age() -> None:
+    s = Settings()
+    assert daily_cap(0, s) == 500
+    assert daily_cap(15, s) == 750
+    assert daily_cap(400, s) == 1000
+    sent = simulate(s, 500, 2 * DAY)
+    per_day = [sum(1 for t in sent if START + d * DAY <= t < START + (d + 1) * DAY) for d in (0, 1)]
+    assert per_day == [500, 500]
+
+
+def test_achieved_rate_is_within_five_percent_of_what_the_rules_allow() -> None:
+    s = Settings()
+    text = "x" * 60
+    mean_gap = (s.gap_min_s + s.gap_max_s) / 2
+    mean_break = (s.break_min_s + s.break_max_s) / 2
+    mean_delay = (s.delay_min_s + s.delay_max_s) / 2
+    cycle = (s.break_every - 1) * mean_gap + mean_break + s.break_every * (mean_delay + typing_seconds(text, s))
+    allowed = DAY / cycle * s.break_every
+    sent = simulate(s, cap=10**9, seconds=DAY, text=text)
+    assert abs(len(sent) - allowed) / allowed < 0.05, (len(sent), allowed)
+
+
+def test_rolling_minute_limit_binds_when_gaps_are_short() -> None:
+    s = Settings(gap_min_s=0, gap_max_s=0, delay_min_s=0, delay_max_s=0, break_every=10**6, typing_min_s=0.5)
+    sent = simulate(s, cap=10**9, seconds=3600, text="")
+    assert max_in_any_window(sent) == s.per_minute
+    achieved_per_minute = len(sent) / 60
+    assert achieved_per_minute == pytest.approx(s.per_minute, rel=0.05)
+
+
+def test_typing_time_grows_with_the_text_within_bounds() -> None:
+    s = Settings()
+    assert typing_seconds("", s) == s.typing_min_s
+    assert typing_seconds("x" * 60, s) == pytest.approx(60 / s.typing_chars_per_s)
+    assert typing_seconds("x" * 60, s) < typing_seconds("x" * 80, s)
+    assert typing_seconds("x" * 10_000, s) == s.typing_max_s
+
+
+def test_state_survives_a_round_trip_through_json() -> None:
+    s = Settings()
+    state = after_send(PacingState(), START, random.Random(1), s)
+    assert PacingState.load(state.dump()) == state
