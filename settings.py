@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     task_budget_s: float = 10
     lease_ttl_s: float = 30
     batch_size: int = 200
+    batch_window_s: float = 0.3
     stream_idle_timeout_s: int = 120
     stream_maxlen: int = 100_000
     reconcile_interval_s: int = 1

@@ -66,6 +66,7 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
     age_days = (_now() - account.created_at).total_seconds() / 86400
     loop = asyncio.get_running_loop()
     deadline = loop.time() + s.task_budget_s
+    batch_size = 1 if account.use_limits else min(8, s.batch_size)  # grows to fit batch_window_s
     while True:
         now = _now()
         contract_ids = await outbox.active_contracts(account.id)
@@ -78,7 +79,7 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
                     return False
                 await asyncio.sleep(wait)
                 continue
-        batch = await outbox.claim(contract_ids, now, 1 if account.use_limits else s.batch_size)
+        batch = await outbox.claim(contract_ids, now, batch_size)
         if not batch:
             await outbox.finish_done_contracts(contract_ids, now)
             await _schedule(account.id, token, await outbox.next_retry_at(contract_ids))
@@ -89,8 +90,11 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
             if not await Contract.filter(id=first.contract_id, status__in=ACTIVE_CONTRACT).exists():
                 await outbox.unclaim([first.id])  # paused or deleted while typing
                 continue
+        started = loop.time()
         outcomes = [await _send_one(transport, r, s) for r in batch]
         sent_at = _now()
+        if not account.use_limits:
+            batch_size = _next_batch_size(len(batch), loop.time() - started, s)
         if account.use_limits and outcomes[0].status != RecipientStatus.SKIPPED:
             state = after_send(state, sent_at.timestamp(), rng, s)
         await outbox.record(
@@ -104,6 +108,12 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
         if loop.time() > deadline:
             await _schedule(account.id, token, sent_at)
             return True
+
+
+def _next_batch_size(sent: int, took_s: float, s: Settings) -> int:
+    """Size batches to last about `batch_window_s`, so a pause takes effect within a second."""
+    per_message = max(took_s / sent, 1e-6)
+    return max(1, min(s.batch_size, int(s.batch_window_s / per_message)))
 
 
 async def _send_one(transport: Transport, r: Recipient, s: Settings) -> Outcome:
