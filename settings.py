@@ -99,4 +99,3 @@ def tortoise_config(db_url: str | None = None) -> dict:
         "use_tz": True,
         "timezone": "UTC",
     }
-

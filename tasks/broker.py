@@ -1,13 +1,20 @@
-"""The broker, the scheduler and the worker's process lifecycle (database up and down)."""
+"""The broker and the worker's process lifecycle: database up and down, the reconcile ticker."""
 
 from __future__ import annotations
 
-from taskiq import TaskiqEvents, TaskiqScheduler, TaskiqState
-from taskiq.schedule_sources import LabelScheduleSource
+import asyncio
+import contextlib
+import logging
+
+from redis.asyncio import Redis
+from taskiq import TaskiqEvents, TaskiqState
+from taskiq.kicker import AsyncKicker
 
 from services.db import close_db, init_db
 from settings import get_settings
-from tasks.stream import ResilientStreamBroker
+from tasks.stream import RECOVERABLE, ResilientStreamBroker
+
+log = logging.getLogger(__name__)
 
 
 def _build_broker() -> ResilientStreamBroker:
@@ -27,14 +34,36 @@ def _build_broker() -> ResilientStreamBroker:
 
 
 broker = _build_broker()
-scheduler = TaskiqScheduler(broker, sources=[LabelScheduleSource(broker)])
+
+
+async def tick_forever(interval_s: float) -> None:
+    """Kick `reconcile` about once per interval across all workers (a Redis NX key elects the kicker).
+
+    Every live worker runs this, so periodic reconciling needs no extra process and stops only when
+    no worker is left; the kicks also keep the stream moving, which taskiq-redis needs before it
+    re-claims a dead worker's unacknowledged tasks.
+    """
+    key = f"{broker.queue_name}:reconcile-tick"
+    reconcile = AsyncKicker(task_name="reconcile", broker=broker, labels={})
+    while True:
+        try:
+            async with Redis(connection_pool=broker.connection_pool) as redis:
+                if await redis.set(key, "1", nx=True, px=int(interval_s * 900)):
+                    await reconcile.kiq()
+        except RECOVERABLE as exc:
+            log.warning("reconcile tick skipped: %s", exc)
+        await asyncio.sleep(interval_s)
 
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def _worker_startup(state: TaskiqState) -> None:
     await init_db()
+    state.ticker = asyncio.create_task(tick_forever(get_settings().reconcile_interval_s))
 
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def _worker_shutdown(state: TaskiqState) -> None:
+    state.ticker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await state.ticker
     await close_db()

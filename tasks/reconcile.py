@@ -1,4 +1,6 @@
-"""reconcile: every second, kick drive_account for each account with work due and no live lease.
+"""reconcile: kick drive_account for each account with work due and no live lease.
+
+Every worker's ticker (tasks/broker.py) has it run about once a second.
 
 This is what restarts sending after any crash (a worker killed, Redis restarted or flushed): the
 database says what is due, the lease says whether somebody is on it. Its own messages also keep the
@@ -13,7 +15,6 @@ from tortoise.expressions import Q
 
 from models import Account
 from models.enums import ACTIVE_CONTRACT
-from settings import get_settings
 from tasks.broker import broker
 from tasks.drive import drive_account
 
@@ -28,10 +29,7 @@ async def accounts_due(now: datetime) -> list[str]:
     )
 
 
-@broker.task(
-    task_name="reconcile",
-    schedule=[{"interval": get_settings().reconcile_interval_s, "schedule_id": "reconcile"}],
-)
+@broker.task(task_name="reconcile")
 async def reconcile() -> int:
     due = await accounts_due(datetime.now(UTC))
     for account_id in due:

@@ -141,14 +141,14 @@ async def client(db: str, broker_started: None) -> AsyncIterator:
 
 @pytest.fixture
 def processes(tmp_path: Path) -> Iterator[Callable]:
-    """Start product processes (workers, scheduler); all are stopped after the test."""
+    """Start worker processes; all are stopped after the test."""
     from tests import servers
 
     started: list[servers.Process] = []
 
     def start(kind: str, **env: str) -> servers.Process:
-        factory = {"worker": servers.worker, "scheduler": servers.scheduler}[kind]
-        proc = factory({**os.environ, **env}, tmp_path / f"{kind}-{len(started)}.log").start()
+        assert kind == "worker"
+        proc = servers.worker({**os.environ, **env}, tmp_path / f"{kind}-{len(started)}.log").start()
         started.append(proc)
         return proc
 

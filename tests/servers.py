@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli import SCHEDULER, WORKER, redis_binary
+from cli import WORKER, redis_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,8 +47,21 @@ class RedisServer:
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+            [
+                redis_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
             stdout=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
@@ -75,7 +88,11 @@ class Process:
     def start(self) -> Process:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, *self.args], cwd=ROOT, env=self.env, stdout=out, stderr=out,
+                [sys.executable, *self.args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=out,
                 start_new_session=True,
             )
         return self
@@ -96,7 +113,3 @@ class Process:
 
 def worker(env: dict[str, str], log: Path) -> Process:
     return Process(WORKER, env, log)
-
-
-def scheduler(env: dict[str, str], log: Path) -> Process:
-    return Process(SCHEDULER, env, log)

@@ -28,8 +28,10 @@ async def test_human_spellings_of_numbers_are_normalised_to_the_seed_format(clie
     body["recipients"].append({"phoneNumber": spellings[3], "message": "hi"})
     r = await client.post("/api/contracts", json=body)
     assert r.status_code == 201, r.text
-    stored = await Recipient.filter(contract_id=r.json()["id"]).order_by("position").values_list(
-        "phone_number", flat=True
+    stored = (
+        await Recipient.filter(contract_id=r.json()["id"])
+        .order_by("position")
+        .values_list("phone_number", flat=True)
     )
     assert stored == ["79991234567", "442079460958", "16502530000"]
 
@@ -68,7 +70,7 @@ async def test_every_bad_recipient_is_listed_with_its_index(client) -> None:
 
 async def test_duplicates_are_reported_and_stored_once(client) -> None:
     account = await new_account(client)
-    rows = recipients(3) + [{"phoneNumber": "+" + phone(1), "message": "again"}]
+    rows = [*recipients(3), {"phoneNumber": "+" + phone(1), "message": "again"}]
     r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
     assert r.status_code == 201
     body = r.json()
@@ -91,8 +93,10 @@ async def test_malformed_bodies_get_clear_4xx(client) -> None:
         "no recipients": (dict(json={"accountId": account, "recipients": []}), 422),
         "recipients not a list": (dict(json={"accountId": account, "recipients": "x"}), 422),
         "missing accountId": (dict(json={"recipients": recipients(1)}), 422),
-        "invalid UTF-8": (dict(content=b'{"accountId": "\xff"}', headers={"content-type": "application/json"}),
-                          400),
+        "invalid UTF-8": (
+            dict(content=b'{"accountId": "\xff"}', headers={"content-type": "application/json"}),
+            400,
+        ),
     }
     for name, (kwargs, status) in cases.items():
         r = await client.post("/api/contracts", **kwargs)
@@ -117,11 +121,18 @@ async def test_every_api_route_needs_the_key_and_health_does_not(client) -> None
     account = await new_account(client)
     contract = await new_contract(client, account)
     routes = [
-        ("POST", "/api/contracts"), ("GET", "/api/contracts"), ("GET", f"/api/contracts/{contract}"),
-        ("GET", f"/api/contracts/{contract}/stats"), ("POST", f"/api/contracts/{contract}/start"),
-        ("POST", f"/api/contracts/{contract}/pause"), ("DELETE", f"/api/contracts/{contract}"),
-        ("GET", "/api/queues/status"), ("POST", "/api/accounts"), ("GET", "/api/accounts"),
-        ("GET", f"/api/accounts/{account}"), ("PUT", f"/api/accounts/{account}"),
+        ("POST", "/api/contracts"),
+        ("GET", "/api/contracts"),
+        ("GET", f"/api/contracts/{contract}"),
+        ("GET", f"/api/contracts/{contract}/stats"),
+        ("POST", f"/api/contracts/{contract}/start"),
+        ("POST", f"/api/contracts/{contract}/pause"),
+        ("DELETE", f"/api/contracts/{contract}"),
+        ("GET", "/api/queues/status"),
+        ("POST", "/api/accounts"),
+        ("GET", "/api/accounts"),
+        ("GET", f"/api/accounts/{account}"),
+        ("PUT", f"/api/accounts/{account}"),
         ("DELETE", f"/api/accounts/{account}"),
     ]
     for method, path in routes:

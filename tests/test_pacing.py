@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime
 
@@ -43,7 +44,7 @@ def test_default_rules_over_a_day_hold_every_limit() -> None:
     sent = simulate(s, cap, DAY)
     assert len(sent) == cap == 500, "a new account sends exactly its daily cap in a day"
     assert max_in_any_window(sent) <= s.per_minute
-    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
     for i, gap in enumerate(gaps, start=1):
         if i % s.break_every == 0:
             assert gap >= s.break_min_s + s.delay_min_s, f"no break after send {i}"
@@ -67,7 +68,9 @@ def test_achieved_rate_is_within_five_percent_of_what_the_rules_allow() -> None:
     mean_gap = (s.gap_min_s + s.gap_max_s) / 2
     mean_break = (s.break_min_s + s.break_max_s) / 2
     mean_delay = (s.delay_min_s + s.delay_max_s) / 2
-    cycle = (s.break_every - 1) * mean_gap + mean_break + s.break_every * (mean_delay + typing_seconds(text, s))
+    cycle = (
+        (s.break_every - 1) * mean_gap + mean_break + s.break_every * (mean_delay + typing_seconds(text, s))
+    )
     allowed = DAY / cycle * s.break_every
     sent = simulate(s, cap=10**9, seconds=DAY, text=text)
     assert abs(len(sent) - allowed) / allowed < 0.05, (len(sent), allowed)

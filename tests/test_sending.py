@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 from models import Recipient, RecipientStatus, SandboxDelivery
@@ -17,7 +18,6 @@ async def stats(client, contract: str, **params) -> dict:
 
 async def test_create_start_pause_resume_complete_stats_filters_delete(client, processes) -> None:
     processes("worker")
-    processes("scheduler")
     account = await new_account(client, useLimits=False, sandbox={"latency_s": 0.01})
     contract = await new_contract(client, account, n=400)
 
@@ -53,7 +53,9 @@ async def test_create_start_pause_resume_complete_stats_filters_delete(client, p
         contract
     ]
     assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 409
-    deliveries = Counter(await SandboxDelivery.filter(account_id=account).values_list("phone_number", flat=True))
+    deliveries = Counter(
+        await SandboxDelivery.filter(account_id=account).values_list("phone_number", flat=True)
+    )
     assert len(deliveries) == 400 and set(deliveries.values()) == {1}
 
     assert (await client.delete(f"/api/contracts/{contract}")).status_code == 204
@@ -73,7 +75,6 @@ async def _idle(seconds: float) -> None:
 
 async def test_failures_are_classified_retried_and_reported(client, processes) -> None:
     processes("worker")
-    processes("scheduler")
     sandbox = {
         "invalid": [phone(1)],
         "not_on_whatsapp": [phone(2)],
@@ -103,8 +104,9 @@ async def test_failures_are_classified_retried_and_reported(client, processes) -
 
 async def test_transient_errors_fail_after_three_attempts(client, processes) -> None:
     processes("worker")
-    processes("scheduler")
-    account = await new_account(client, useLimits=False, sandbox={"transient": [phone(0)], "transient_failures": 9})
+    account = await new_account(
+        client, useLimits=False, sandbox={"transient": [phone(0)], "transient_failures": 9}
+    )
     contract = await new_contract(client, account, n=1)
     await client.post(f"/api/contracts/{contract}/start")
 
@@ -129,7 +131,6 @@ async def test_queue_status_counts_contracts_and_messages(client, processes) -> 
     body = (await client.get("/api/queues/status")).json()
     assert body["messages"]["waiting"] == 2
     processes("worker")
-    processes("scheduler")
 
     async def done() -> bool:
         return (await client.get("/api/queues/status")).json()["contracts"]["completed"] == 1
@@ -140,12 +141,19 @@ async def test_queue_status_counts_contracts_and_messages(client, processes) -> 
 
 
 async def test_paced_account_keeps_gaps_and_breaks(client, processes) -> None:
-    pacing = {"GAP_MIN_S": "0.3", "GAP_MAX_S": "0.4", "DELAY_MIN_S": "0", "DELAY_MAX_S": "0",
-              "BREAK_EVERY": "3", "BREAK_MIN_S": "1.5", "BREAK_MAX_S": "1.6", "TYPING_MIN_S": "0.1",
-              "TYPING_MAX_S": "0.1"}
+    pacing = {
+        "GAP_MIN_S": "0.3",
+        "GAP_MAX_S": "0.4",
+        "DELAY_MIN_S": "0",
+        "DELAY_MAX_S": "0",
+        "BREAK_EVERY": "3",
+        "BREAK_MIN_S": "1.5",
+        "BREAK_MAX_S": "1.6",
+        "TYPING_MIN_S": "0.1",
+        "TYPING_MAX_S": "0.1",
+    }
     processes("worker", **pacing)
     processes("worker", **pacing)
-    processes("scheduler", **pacing)
     account = await new_account(client)
     contract = await new_contract(client, account, n=7)
     await client.post(f"/api/contracts/{contract}/start")
@@ -154,9 +162,10 @@ async def test_paced_account_keeps_gaps_and_breaks(client, processes) -> None:
         return (await stats(client, contract, limit=0))["status"] == "COMPLETED"
 
     await wait_until(done, timeout=30, what="completion")
-    times = sorted(p.timestamp() for p in await Recipient.filter(contract_id=contract).values_list(
-        "sent_at", flat=True))
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    times = sorted(
+        p.timestamp() for p in await Recipient.filter(contract_id=contract).values_list("sent_at", flat=True)
+    )
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     for i, gap in enumerate(gaps, start=1):
         low = 1.5 if i % 3 == 0 else 0.3
         assert gap >= low + 0.1, f"gap {gap:.2f}s after send {i} is shorter than the rules allow"

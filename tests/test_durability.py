@@ -1,0 +1,96 @@
+"""Crashes while a contract sends: kill -9 of workers, all workers at once, a Redis restart.
+
+Afterwards every recipient is SENT exactly once in the stats, and the sandbox network (which
+de-duplicates by message id and logs every delivery in the database) delivered each number once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+
+from models import Contract, ContractStatus, Recipient, RecipientStatus, SandboxDelivery
+from tests.conftest import wait_until
+from tests.helpers import new_account, new_contract, phone
+
+N = 3000
+
+
+async def sent_count(contract: str) -> int:
+    return await Recipient.filter(contract_id=contract, status=RecipientStatus.SENT).count()
+
+
+async def assert_each_recipient_sent_exactly_once(client, account: str, contract: str) -> None:
+    r = await client.get(f"/api/contracts/{contract}/stats")
+    body = r.json()
+    assert body["status"] == "COMPLETED"
+    assert (body["total"], body["success"], body["failed"]) == (N, N, 0)
+    numbers = [p["phoneNumber"] for p in body["successPhoneNumbers"]]
+    assert sorted(numbers) == sorted(phone(i) for i in range(N)), "each recipient once in the stats"
+    deliveries = Counter(
+        await SandboxDelivery.filter(account_id=account).values_list("phone_number", flat=True)
+    )
+    assert len(deliveries) == N
+    assert max(deliveries.values()) == 1, "no number delivered twice"
+
+
+async def start_contract(client) -> tuple[str, str]:
+    account = await new_account(client, useLimits=False, sandbox={"latency_s": 0.003})
+    contract = await new_contract(client, account, n=N)
+    assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+    return account, contract
+
+
+async def completed(contract: str) -> bool:
+    return await Contract.filter(id=contract, status=ContractStatus.COMPLETED).exists()
+
+
+async def test_repeated_kill_9_of_workers_loses_and_duplicates_nothing(client, processes) -> None:
+    rng = random.Random(3)
+    workers = [processes("worker"), processes("worker")]
+    account, contract = await start_contract(client)
+    kills = 0
+    while not await completed(contract) and kills < 12:
+        await asyncio.sleep(rng.uniform(0.7, 1.5))
+        victim = rng.choice(workers)
+        victim.kill9()
+        kills += 1
+        await asyncio.sleep(0.2)
+        victim.start()
+    assert kills >= 4, "the run must last long enough to be interrupted several times"
+    assert await sent_count(contract) < N or kills > 4
+    await wait_until(lambda: completed(contract), timeout=120, what="completion after the kills")
+    await assert_each_recipient_sent_exactly_once(client, account, contract)
+
+
+async def test_all_workers_killed_at_once_and_restarted_with_nothing_else_happening(
+    client, processes
+) -> None:
+    workers = [processes("worker"), processes("worker")]
+    account, contract = await start_contract(client)
+    await wait_until(lambda: _more_than(contract, N // 5), what="sending under way")
+    for w in workers:
+        w.kill9()
+    stalled = await sent_count(contract)
+    await asyncio.sleep(1)
+    assert await sent_count(contract) == stalled < N
+    for w in workers:
+        w.start()
+    await wait_until(lambda: completed(contract), timeout=120, what="completion with no new kicks")
+    await assert_each_recipient_sent_exactly_once(client, account, contract)
+
+
+async def test_redis_restart_mid_run(client, processes, redis_server) -> None:
+    processes("worker")
+    processes("worker")
+    account, contract = await start_contract(client)
+    await wait_until(lambda: _more_than(contract, N // 5), what="sending under way")
+    redis_server.restart()
+    assert await sent_count(contract) < N
+    await wait_until(lambda: completed(contract), timeout=120, what="completion after the Redis restart")
+    await assert_each_recipient_sent_exactly_once(client, account, contract)
+
+
+async def _more_than(contract: str, n: int) -> bool:
+    return await sent_count(contract) > n
