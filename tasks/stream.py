@@ -1,7 +1,8 @@
 """A RedisStreamBroker that survives what the stock one does not (DESIGN.md, "known pitfalls").
 
 - Redis restarts or is flushed: the stock `listen()` raises and the worker's receiver dies; here it
-  waits, re-creates the consumer group (a flush deletes it), and goes on reading.
+  waits, re-creates the consumer group (a flush deletes it) reading from the stream's start, and
+  goes on.
 - The re-claim lock gets a timeout (`unacknowledged_lock_timeout`), so a worker killed while holding
   it does not block re-claiming for good (taskiq-redis#131).
 - The stream is capped (`maxlen`).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -28,6 +30,12 @@ RECOVERABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, Respon
 
 class ResilientStreamBroker(RedisStreamBroker):
     retry_delay_s: float = 0.5
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        # A group (re-)created after a flush reads the stream from its start, not from "$": tasks
+        # kicked between the flush and the re-creation would otherwise never be read.
+        kwargs.setdefault("consumer_id", "0")
+        super().__init__(url, **kwargs)
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         while True:

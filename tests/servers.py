@@ -81,7 +81,8 @@ class Process:
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.args = args
-        self.env = env
+        # NiceGUI switches to its test mode when it sees pytest's variables: the product must not.
+        self.env = {k: v for k, v in env.items() if not k.startswith("PYTEST_")}
         self.log = log
         self.proc: subprocess.Popen | None = None
 
