@@ -16,8 +16,14 @@ from tasks.stream import ResilientStreamBroker
 
 def make_broker(**kwargs) -> ResilientStreamBroker:
     name = f"stream-test-{uuid.uuid4().hex[:8]}"
-    options = dict(queue_name=name, consumer_group_name=name, xread_block=200, idle_timeout=300,
-                   unacknowledged_lock_timeout=1, maxlen=100)
+    options = dict(
+        queue_name=name,
+        consumer_group_name=name,
+        xread_block=200,
+        idle_timeout=300,
+        unacknowledged_lock_timeout=1,
+        maxlen=100,
+    )
     return ResilientStreamBroker(get_settings().redis_dsn, **{**options, **kwargs})
 
 

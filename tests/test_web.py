@@ -47,8 +47,11 @@ async def test_every_api_route_in_the_openapi_schema_needs_the_key(web) -> None:
 async def test_one_command_runs_everything_on_embedded_defaults(tmp_path: Path) -> None:
     """`python cli.py run` with no configuration: SQLite and Redis under ./data, a key generated."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "API_SECRET_KEY", "QUEUE_NAME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "API_SECRET_KEY", "QUEUE_NAME")
+    }
     env.update(PORT=str(port), DATA_DIR=str(tmp_path / "data"))
     proc = Process(["cli.py", "run"], env, tmp_path / "run.log").start()
     try:
