@@ -1,4 +1,9 @@
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from models.enums import ContractStatus, RecipientStatus
@@ -26,6 +31,21 @@ class Contract(Model):
 
     class Meta:
         table = "contracts"
+
+    @classmethod
+    async def transition(
+        cls,
+        contract_id: str,
+        to: ContractStatus,
+        from_: Iterable[ContractStatus] | None = None,
+        using_db: BaseDBAsyncClient | None = None,
+        **values: Any,
+    ) -> int:
+        """Move to status `to` (only from `from_`, if given) in one conditional UPDATE; rows moved."""
+        query = cls.filter(id=contract_id).using_db(using_db)
+        if from_ is not None:
+            query = query.filter(status__in=list(from_))
+        return await query.update(status=to, updated_at=datetime.now(UTC), **values)
 
 
 class Recipient(Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
@@ -175,10 +176,12 @@ async def start_contract(contract_id: str) -> Contract:
     if contract.status not in (ContractStatus.PENDING, ContractStatus.PAUSED):
         raise Conflict(f"contract is {contract.status}; only PENDING or PAUSED contracts can start")
     async with in_transaction() as conn:
-        moved = (
-            await Contract.filter(id=contract_id, status__in=(ContractStatus.PENDING, ContractStatus.PAUSED))
-            .using_db(conn)
-            .update(status=ContractStatus.QUEUED)
+        moved = await Contract.transition(
+            contract_id,
+            ContractStatus.QUEUED,
+            (ContractStatus.PENDING, ContractStatus.PAUSED),
+            conn,
+            started_at=contract.started_at or datetime.now(UTC),
         )
         if not moved:
             return await get_contract(contract_id)
@@ -195,9 +198,7 @@ async def pause_contract(contract_id: str) -> Contract:
     contract = await get_contract(contract_id)
     if contract.status == ContractStatus.PAUSED:
         return contract
-    moved = await Contract.filter(id=contract_id, status__in=ACTIVE_CONTRACT).update(
-        status=ContractStatus.PAUSED
-    )
+    moved = await Contract.transition(contract_id, ContractStatus.PAUSED, ACTIVE_CONTRACT)
     if not moved:
         contract = await get_contract(contract_id)
         if contract.status != ContractStatus.PAUSED:
@@ -207,7 +208,7 @@ async def pause_contract(contract_id: str) -> Contract:
 
 async def delete_contract(contract_id: str) -> None:
     """Cancel the contract at once (workers stop claiming), then remove it and its recipients."""
-    if not await Contract.filter(id=contract_id).update(status=ContractStatus.CANCELLED):
+    if not await Contract.transition(contract_id, ContractStatus.CANCELLED):
         raise NotFound(f"contract {contract_id!r} not found")
     await Contract.filter(id=contract_id).delete()
 
@@ -216,5 +217,5 @@ async def kick_account(account_id: str) -> None:
     """Ask a worker to drive the account now. Best effort: the reconcile schedule does it anyway."""
     try:
         await drive_account.kiq(account_id)
-    except Exception as exc:  # Redis down: the database already says what is due
+    except Exception as exc:  # noqa: BLE001  (Redis down: the database already says what is due)
         log.warning("could not kick account %s now (%s); reconcile will", account_id, exc)

@@ -58,9 +58,7 @@ async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Reci
         )
         if ids:
             await Recipient.filter(id__in=ids).update(status=RecipientStatus.SENDING)
-            await Contract.filter(id=contract_id, status=ContractStatus.QUEUED).update(
-                status=ContractStatus.IN_PROGRESS, started_at=now
-            )
+            await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, [ContractStatus.QUEUED])
             return await Recipient.filter(id__in=ids).order_by("id")
     return []
 
@@ -112,9 +110,7 @@ async def finish_done_contracts(contract_ids: list[str], now: datetime) -> None:
         sent = await Recipient.filter(contract_id=contract_id, status=RecipientStatus.SENT).exists()
         unsent = await Recipient.filter(contract_id=contract_id, status=RecipientStatus.FAILED).exists()
         final = ContractStatus.FAILED if unsent and not sent else ContractStatus.COMPLETED
-        await Contract.filter(id=contract_id, status__in=ACTIVE_CONTRACT).update(
-            status=final, completed_at=now
-        )
+        await Contract.transition(contract_id, final, ACTIVE_CONTRACT, completed_at=now)
 
 
 def retry_time(attempts_before: int, now: datetime, backoff_s: float) -> datetime:

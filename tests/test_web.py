@@ -73,3 +73,16 @@ async def test_one_command_runs_everything_on_embedded_defaults(tmp_path: Path) 
         assert aof, "the embedded Redis keeps an append-only file in the data folder"
     finally:
         proc.stop()
+
+
+async def test_health_reports_each_dependency(client, redis_server) -> None:
+    r = await client.anon.get("/health")
+    assert (r.status_code, r.json()) == (200, {"status": "ok", "database": "ok", "redis": "ok"})
+    redis_server.kill()
+    try:
+        r = await client.anon.get("/health")
+        assert r.status_code == 503
+        assert r.json()["status"] == "degraded" and r.json()["database"] == "ok"
+        assert r.json()["redis"].startswith("error")
+    finally:
+        redis_server.start()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 
+import services.health
 from api.deps import require_api_key
 from api.schemas import QueueStatus
 from services.queues import queue_status
@@ -12,9 +14,13 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/health")
-async def health() -> dict:
-    """Liveness, open to anyone (the seed's health check)."""
-    return {"status": "ok"}
+async def health() -> JSONResponse:
+    """Open to anyone (the seed's health check): 200 when the database and Redis answer, else 503."""
+    checks = await services.health.check()
+    healthy = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
+    )
 
 
 @router.get("/api/queues/status", response_model=QueueStatus, dependencies=[Depends(require_api_key)])

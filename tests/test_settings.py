@@ -1,0 +1,30 @@
+"""Configuration by environment, with the seed's variable names."""
+
+from __future__ import annotations
+
+from settings import Settings
+
+
+def test_seed_redis_variables_build_the_url(monkeypatch) -> None:
+    for name in ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().redis_dsn is None, "no Redis configured: the launcher embeds one"
+    monkeypatch.setenv("REDIS_HOST", "redis")
+    monkeypatch.setenv("REDIS_PORT", "6380")
+    monkeypatch.setenv("REDIS_PASSWORD", "p@ss word")
+    assert Settings().redis_dsn == "redis://:p%40ss%20word@redis:6380/0"
+    monkeypatch.setenv("REDIS_URL", "redis://elsewhere:6379/2")
+    assert Settings().redis_dsn == "redis://elsewhere:6379/2", "REDIS_URL wins"
+
+
+def test_database_urls(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    assert Settings().db_url == f"sqlite://{tmp_path}/wa.sqlite3?busy_timeout=30000"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/wa")
+    assert Settings().db_url == "postgres://u:p@db:5432/wa", "Prisma's postgresql:// scheme is accepted"
+
+
+def test_port_defaults_to_the_seeds(monkeypatch) -> None:
+    monkeypatch.delenv("PORT", raising=False)
+    assert Settings().port == 5001
