@@ -22,3 +22,13 @@ async def execute(sql: str, params: list[Any], conn: BaseDBAsyncClient | None = 
     conn = conn or connections.get("default")
     _, rows = await conn.execute_query(_placeholders(sql, conn.capabilities.dialect), params)
     return [dict(r) for r in rows]
+
+
+async def insert_rows(table: str, columns: list[str], rows: list[tuple], conn: BaseDBAsyncClient) -> None:
+    """Bulk insert plain tuples: COPY on PostgreSQL, executemany on SQLite (no model objects)."""
+    async with conn.acquire_connection() as raw:
+        if conn.capabilities.dialect == "postgres":
+            await raw.copy_records_to_table(table, records=rows, columns=columns)
+        else:
+            marks = ", ".join("?" * len(columns))
+            await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

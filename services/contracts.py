@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from models import Account, Contract, ContractStatus, Recipient, RecipientStatus
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_id
+from models.sql import insert_rows
 from services import phones
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
 from settings import get_settings
@@ -19,7 +20,7 @@ from tasks.drive import drive_account
 
 log = logging.getLogger(__name__)
 
-INSERT_BATCH = 5000
+RECIPIENT_COLUMNS = ["contract_id", "position", "phone_number", "message", "status", "message_id", "attempts"]
 
 
 @dataclass(frozen=True)
@@ -103,16 +104,18 @@ async def create_contract(account_id: str, name: str, recipients: list[NewRecipi
             using_db=conn,
         )
         rows = [
-            Recipient(
-                contract_id=contract.id,
-                position=position,
-                phone_number=r.phone_number,
-                message=r.message,
-                message_id=new_message_id(),
+            (
+                contract.id,
+                position,
+                r.phone_number,
+                r.message,
+                RecipientStatus.PENDING.value,
+                new_message_id(),
+                0,
             )
             for position, r in enumerate(unique)
         ]
-        await Recipient.bulk_create(rows, batch_size=INSERT_BATCH, using_db=conn)
+        await insert_rows("recipients", RECIPIENT_COLUMNS, rows, conn)
     return Created(contract, duplicates)
 
 
