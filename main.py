@@ -7,6 +7,7 @@ import logging
 from nicegui import app, ui
 
 import api.app
+from services import phones
 from services.apikey import api_key
 from services.db import close_db, init_db
 from settings import get_settings
@@ -22,6 +23,7 @@ api.app.install(app)
 async def _startup() -> None:
     await init_db()
     await broker.startup()
+    await phones.warm_up()
     log.warning("API key: %s (send as X-API-Key or Authorization: Bearer)", api_key())
 
 

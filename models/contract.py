@@ -52,7 +52,11 @@ class Recipient(Model):
     """One personal message. Moves PENDING → QUEUED → SENDING → SENT | FAILED | SKIPPED."""
 
     id = fields.BigIntField(primary_key=True)
-    contract = fields.ForeignKeyField("models.Contract", related_name="recipients", on_delete=fields.CASCADE)
+    # No database constraint: its per-row check doubled the cost of bulk inserts. Recipients are only
+    # written by create_contract (inside the contract's transaction) and removed by delete_contract.
+    contract = fields.ForeignKeyField(
+        "models.Contract", related_name="recipients", on_delete=fields.CASCADE, db_constraint=False
+    )
     position = fields.IntField()
     phone_number = fields.CharField(max_length=20)
     message = fields.TextField()

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models import Account, Contract, ContractStatus, Recipient, RecipientStatus
 from models.enums import ACTIVE_CONTRACT
-from models.ids import new_message_id
+from models.ids import new_message_ids
 from models.sql import insert_rows
 from services import phones
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
@@ -21,12 +21,6 @@ from tasks.drive import drive_account
 log = logging.getLogger(__name__)
 
 RECIPIENT_COLUMNS = ["contract_id", "position", "phone_number", "message", "status", "message_id", "attempts"]
-
-
-@dataclass(frozen=True)
-class NewRecipient:
-    phone_number: str
-    message: str
 
 
 @dataclass
@@ -55,65 +49,66 @@ class Stats:
         return sum(self.counts.values())
 
 
-def _check_recipients(recipients: list[NewRecipient]) -> tuple[list[NewRecipient], list[Duplicate]]:
-    """Normalise every number; raise InvalidInput naming each bad one; drop (and report) repeats."""
+async def _check_recipients(
+    phone_numbers: list[str], messages: list[str]
+) -> tuple[list[int], list[str], list[Duplicate]]:
+    """Normalise every number; raise InvalidInput naming each bad one; drop (and report) repeats.
+
+    Returns the indexes kept, their normalised numbers, and the duplicates dropped."""
     problems = ProblemList()
-    unique: list[NewRecipient] = []
+    kept: list[int] = []
+    numbers: list[str] = []
     first_seen: dict[str, int] = {}
     duplicates: list[Duplicate] = []
-    for index, r in enumerate(recipients):
-        try:
-            phone = phones.normalise(r.phone_number)
-        except ValueError as exc:
-            problems.add(Problem(f"recipients[{index}].phoneNumber", f"{r.phone_number!r}: {exc}", index))
-            continue
-        if not r.message.strip():
+    checked = await phones.check_all(phone_numbers)
+    for index, (phone, reason) in enumerate(checked):
+        if phone is None:
+            raw = phone_numbers[index]
+            problems.add(Problem(f"recipients[{index}].phoneNumber", f"{raw!r}: {reason}", index))
+        elif not messages[index].strip():
             problems.add(Problem(f"recipients[{index}].message", "must not be empty", index))
-            continue
-        if phone in first_seen:
+        elif phone in first_seen:
             duplicates.append(Duplicate(index, phone, first_seen[phone]))
-            continue
-        first_seen[phone] = index
-        unique.append(NewRecipient(phone, r.message))
+        else:
+            first_seen[phone] = index
+            kept.append(index)
+            numbers.append(phone)
     if problems.total:
         more = f" (first {len(problems.items)} listed)" if problems.total > len(problems.items) else ""
         raise InvalidInput(
             f"{problems.total} recipients are invalid{more}; nothing was created", problems.items
         )
-    return unique, duplicates
+    return kept, numbers, duplicates
 
 
-async def create_contract(account_id: str, name: str, recipients: list[NewRecipient]) -> Created:
-    if not recipients:
+async def create_contract(
+    account_id: str, name: str, phone_numbers: list[str], messages: list[str]
+) -> Created:
+    """Create a PENDING contract with one recipient per (phone number, message), all or nothing."""
+    if not phone_numbers:
         raise InvalidInput("a contract needs at least one recipient", [Problem("recipients", "is empty")])
     limit = get_settings().max_recipients
-    if len(recipients) > limit:
+    if len(phone_numbers) > limit:
         raise InvalidInput(
-            f"{len(recipients)} recipients is more than the limit of {limit}",
+            f"{len(phone_numbers)} recipients is more than the limit of {limit}",
             [Problem("recipients", f"at most {limit} recipients per contract")],
         )
     if not await Account.exists(id=account_id):
         raise NotFound(f"account {account_id!r} not found", [Problem("accountId", "no such account")])
-    unique, duplicates = _check_recipients(recipients)
+    kept, numbers, duplicates = await _check_recipients(phone_numbers, messages)
+    ids = new_message_ids(len(kept))
+    pending = RecipientStatus.PENDING.value
     async with in_transaction() as conn:
         contract = await Contract.create(
             account_id=account_id,
             name=name,
-            total_count=len(unique),
+            total_count=len(kept),
             duplicate_count=len(duplicates),
             using_db=conn,
         )
         rows = [
-            (
-                contract.id,
-                position,
-                r.phone_number,
-                r.message,
-                RecipientStatus.PENDING.value,
-                new_message_id(),
-                0,
-            )
-            for position, r in enumerate(unique)
+            (contract.id, position, numbers[position], messages[index], pending, ids[position], 0)
+            for position, index in enumerate(kept)
         ]
         await insert_rows("recipients", RECIPIENT_COLUMNS, rows, conn)
     return Created(contract, duplicates)
@@ -213,7 +208,9 @@ async def delete_contract(contract_id: str) -> None:
     """Cancel the contract at once (workers stop claiming), then remove it and its recipients."""
     if not await Contract.transition(contract_id, ContractStatus.CANCELLED):
         raise NotFound(f"contract {contract_id!r} not found")
-    await Contract.filter(id=contract_id).delete()
+    async with in_transaction() as conn:
+        await Recipient.filter(contract_id=contract_id).using_db(conn).delete()
+        await Contract.filter(id=contract_id).using_db(conn).delete()
 
 
 async def kick_account(account_id: str) -> None:

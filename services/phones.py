@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumber
 
 _SPELLING = re.compile(r"[\s\-().]")
+PARALLEL_FROM = 5_000
+CHUNK = 10_000
 
 
 def _valid_digits(digits: str) -> bool:
@@ -48,3 +54,41 @@ def normalise(raw: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValueError("not a valid phone number for its country code")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def check_many(raws: list[str]) -> list[tuple[str | None, str | None]]:
+    """(normalised, None) or (None, reason) for each number."""
+    out: list[tuple[str | None, str | None]] = []
+    for raw in raws:
+        try:
+            out.append((normalise(raw), None))
+        except ValueError as exc:
+            out.append((None, str(exc)))
+    return out
+
+
+@lru_cache
+def _pool() -> ProcessPoolExecutor:
+    # spawn, not fork: the web process runs threads that a fork would copy mid-flight.
+    return ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn"))
+
+
+async def check_all(raws: list[str]) -> list[tuple[str | None, str | None]]:
+    """check_many for any number of numbers; large lists go to a process pool in chunks, which uses
+    every core and keeps the web process's event loop answering while a million numbers are checked."""
+    if len(raws) < PARALLEL_FROM:
+        return check_many(raws)
+    loop = asyncio.get_running_loop()
+    parts = await asyncio.gather(
+        *(loop.run_in_executor(_pool(), check_many, raws[i : i + CHUNK]) for i in range(0, len(raws), CHUNK))
+    )
+    return [result for part in parts for result in part]
+
+
+async def warm_up() -> None:
+    """Start the pool's processes now (spawning costs ~0.5 s), not on the first large contract."""
+    loop = asyncio.get_running_loop()
+    pool = _pool()
+    await asyncio.gather(
+        *(loop.run_in_executor(pool, check_many, ["79991234567"]) for _ in range(pool._max_workers))
+    )

@@ -13,7 +13,6 @@ from api.schemas import (
 )
 from models import ContractStatus
 from services import contracts
-from services.contracts import NewRecipient
 
 router = APIRouter(
     prefix="/api/contracts",
@@ -26,8 +25,9 @@ router = APIRouter(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContractCreated)
 async def create_contract(body: ContractIn) -> ContractCreated:
     """Create a contract (PENDING). All or nothing: any invalid recipient rejects the whole request."""
-    recipients = [NewRecipient(r.phoneNumber, r.message) for r in body.recipients]
-    created = await contracts.create_contract(body.accountId, body.name, recipients)
+    phone_numbers = [r.phoneNumber for r in body.recipients]
+    messages = [r.message for r in body.recipients]
+    created = await contracts.create_contract(body.accountId, body.name, phone_numbers, messages)
     return ContractCreated.of(created)
 
 

@@ -1,0 +1,118 @@
+"""What every benchmark needs: a fresh database, Redis, the web process and workers, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+from tests.servers import Process, RedisServer, free_port, wait_for_port
+
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MACHINE_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    p.add_argument("--redis", choices=["machine", "embedded"], default="machine")
+    return p
+
+
+def machine() -> str:
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {psutil.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+    )
+
+
+async def _pg(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+class Stack:
+    """Environment and processes of one benchmark run; everything is torn down on exit."""
+
+    def __init__(self, database: str, redis: str) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="wa-bench-"))
+        self.database = database
+        self.key = uuid.uuid4().hex
+        self.processes: list[Process] = []
+        self.redis: RedisServer | None = RedisServer(self.tmp / "redis") if redis == "embedded" else None
+        self.pg_name = f"wa_bench_{os.getpid()}"
+        if database == "postgres":
+            db_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgres://") + "/" + self.pg_name
+        else:
+            db_url = f"sqlite://{self.tmp / 'wa.sqlite3'}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "REDIS_URL": self.redis.url if self.redis else MACHINE_REDIS,
+            "API_SECRET_KEY": self.key,
+            "DATA_DIR": str(self.tmp / "data"),
+            "QUEUE_NAME": f"wa-bench-{uuid.uuid4().hex[:8]}",
+        }
+        os.environ.update(
+            {k: self.env[k] for k in ("DATABASE_URL", "REDIS_URL", "API_SECRET_KEY", "QUEUE_NAME")}
+        )
+
+    @property
+    def pg_url(self) -> str:
+        return PG_ADMIN.rsplit("/", 1)[0] + "/" + self.pg_name
+
+    async def __aenter__(self) -> Stack:
+        if self.redis:
+            self.redis.start()
+        if self.database == "postgres":
+            await _pg(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+            await _pg(f'CREATE DATABASE "{self.pg_name}"')
+        from services.db import init_db, migrate_db
+
+        await migrate_db()
+        await init_db()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for proc in self.processes:
+            proc.stop()
+        from services.db import close_db
+
+        await close_db()
+        if self.redis and self.redis.proc:
+            self.redis.kill()
+        if self.database == "postgres":
+            await _pg(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+    def start(self, args: list[str], **env: str) -> Process:
+        proc = Process(args, {**self.env, **env}, self.tmp / f"proc-{len(self.processes)}.log").start()
+        self.processes.append(proc)
+        return proc
+
+    def web(self) -> str:
+        port = free_port()
+        self.start(["main.py"], PORT=str(port))
+        wait_for_port(port, timeout=60)
+        return f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def timer() -> Iterator[list[float]]:
+    """`with timer() as t:` … then `t[0]` holds the seconds the block took."""
+    out: list[float] = []
+    start = time.perf_counter()
+    yield out
+    out.append(time.perf_counter() - start)
