@@ -58,7 +58,7 @@ async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 
 async def _database(_: Request, exc: OperationalError) -> JSONResponse:
-    log.error("database unavailable: %s", exc)
+    log.error("database error", exc_info=exc)
     return _error(503, "the database is unavailable; try again shortly", headers={"Retry-After": "5"})
 
 

@@ -1,0 +1,108 @@
+"""Dispatch throughput with limits off: N messages over A sandbox accounts (no latency), W workers,
+against a taskiq no-op task's throughput on the same broker, measured in the same run.
+
+    .venv/bin/python -m bench.dispatch --messages 100000 --accounts 20 --workers 2
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+from tortoise.functions import Max, Min
+
+from bench.harness import Stack, machine, parser, timer
+from cli import WORKER
+from models import Contract, ContractStatus, Recipient, RecipientStatus, Transport
+from services import accounts, contracts
+
+NOOP_WORKER = [*WORKER, "bench.noop"]
+
+
+async def drained(redis: Redis, stream: str, group: str) -> bool:
+    """Every message of the stream delivered to the group and acknowledged (works on Redis 6.2 and 7)."""
+    info = await redis.xinfo_stream(stream)
+    groups = {g["name"].decode(): g for g in await redis.xinfo_groups(stream)}
+    g = groups[group]
+    return g["pending"] == 0 and g["last-delivered-id"] == info["last-generated-id"]
+
+
+async def started(redis: Redis, stream: str, group: str) -> bool:
+    """The workers have begun reading the stream."""
+    return any(g["name"].decode() == group and g["pending"] for g in await redis.xinfo_groups(stream))
+
+
+async def noop_throughput(stack: Stack, n: int, workers: int) -> float:
+    """Fill the stream with n no-op tasks while no worker runs, then time the workers draining it."""
+    from bench.noop import noop
+    from tasks.broker import broker
+
+    await broker.startup()
+    for start in range(0, n, 1000):
+        await asyncio.gather(*(noop.kiq() for _ in range(min(1000, n - start))))
+    procs = [stack.start(NOOP_WORKER) for _ in range(workers)]
+    async with Redis.from_url(stack.env["REDIS_URL"]) as redis:
+        stream, group = broker.queue_name, broker.consumer_group_name
+        info = await redis.xinfo_stream(stream)
+        total = info["length"]
+        while (await redis.xinfo_groups(stream))[0]["pending"] == 0 and not await drained(
+            redis, stream, group
+        ):
+            await asyncio.sleep(0.01)  # wait for the workers to start reading
+        with timer() as t:
+            while not await drained(redis, stream, group):
+                await asyncio.sleep(0.01)
+    for proc in procs:
+        proc.stop()
+    stack.processes = [p for p in stack.processes if p not in procs]
+    await broker.shutdown()
+    return total / t[0]
+
+
+async def dispatch_throughput(stack: Stack, n: int, n_accounts: int, workers: int) -> tuple[float, float]:
+
+    per = n // n_accounts
+    ids = []
+    for a in range(n_accounts):
+        account = await accounts.create_account(f"bench {a}", Transport.SANDBOX, use_limits=False)
+        phones = [f"7999{a:02d}{i:05d}" for i in range(per)]
+        created = await contracts.create_contract(account.id, "bench", phones, ["Hello, bench!"] * per)
+        ids.append(created.contract.id)
+    for _ in range(workers):
+        stack.start(WORKER)
+    with timer() as wall:
+        for contract_id in ids:
+            await contracts.start_contract(contract_id)
+        while await Contract.filter(id__in=ids).exclude(status=ContractStatus.COMPLETED).exists():
+            await asyncio.sleep(0.25)
+    span = (
+        await Recipient.filter(status=RecipientStatus.SENT)
+        .annotate(lo=Min("sent_at"), hi=Max("sent_at"))
+        .values("lo", "hi")
+    )
+    sent = await Recipient.filter(status=RecipientStatus.SENT).count()
+    assert sent == per * n_accounts, (sent, per * n_accounts)
+    seconds = (span[0]["hi"] - span[0]["lo"]).total_seconds()
+    return sent / seconds, sent / wall[0]
+
+
+async def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--messages", type=int, default=100_000)
+    p.add_argument("--accounts", type=int, default=20)
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args()
+    async with Stack(args.database, args.redis) as stack:
+        noop = await noop_throughput(stack, args.messages // 5, args.workers)
+        rate, wall_rate = await dispatch_throughput(stack, args.messages, args.accounts, args.workers)
+    print(f"machine: {machine()}")
+    print(f"taskiq no-op tasks, {args.workers} workers, {args.redis} Redis: {noop:,.0f} tasks/s")
+    print(
+        f"dispatch {args.messages:,} messages over {args.accounts} accounts, {args.workers} workers, "
+        f"{args.database}: {rate:,.0f} messages/s SENT (first to last send), {wall_rate:,.0f}/s from start "
+        f"to COMPLETED; ratio to no-op tasks {rate / noop:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
