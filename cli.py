@@ -23,17 +23,15 @@ from services.db import migrate_db
 from settings import get_settings
 
 PYTHON = sys.executable
-WORKER = [
-    "-m",
-    "taskiq",
-    "worker",
-    "tasks.broker:broker",
-    "tasks.drive",
-    "tasks.reconcile",
-    "--workers",
-    "1",
-    "--no-configure-logging",
-]
+
+
+def worker_args(*extra_modules: str) -> list[str]:
+    """`python` arguments of one taskiq worker process (modules must precede the options)."""
+    modules = ["tasks.broker:broker", "tasks.drive", "tasks.reconcile", *extra_modules]
+    return ["-m", "taskiq", "worker", *modules, "--workers", "1", "--no-configure-logging"]
+
+
+WORKER = worker_args()
 
 
 def redis_binary() -> str:

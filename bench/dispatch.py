@@ -11,12 +11,11 @@ import asyncio
 from redis.asyncio import Redis
 from tortoise.functions import Max, Min
 
-from bench.harness import Stack, machine, parser, timer
-from cli import WORKER
+from bench.harness import Stack, machine, parser, poll, timer
+from cli import WORKER, worker_args
 from models import Contract, ContractStatus, Recipient, RecipientStatus, Transport
-from services import accounts, contracts
 
-NOOP_WORKER = [*WORKER, "bench.noop"]
+NOOP_WORKER = worker_args("bench.noop")
 
 
 async def drained(redis: Redis, stream: str, group: str) -> bool:
@@ -28,8 +27,9 @@ async def drained(redis: Redis, stream: str, group: str) -> bool:
 
 
 async def started(redis: Redis, stream: str, group: str) -> bool:
-    """The workers have begun reading the stream."""
-    return any(g["name"].decode() == group and g["pending"] for g in await redis.xinfo_groups(stream))
+    """The workers have begun reading the stream (the group has delivered something)."""
+    groups = {g["name"].decode(): g for g in await redis.xinfo_groups(stream)}
+    return group in groups and groups[group]["last-delivered-id"] != b"0-0"
 
 
 async def noop_throughput(stack: Stack, n: int, workers: int) -> float:
@@ -38,20 +38,15 @@ async def noop_throughput(stack: Stack, n: int, workers: int) -> float:
     from tasks.broker import broker
 
     await broker.startup()
-    for start in range(0, n, 1000):
-        await asyncio.gather(*(noop.kiq() for _ in range(min(1000, n - start))))
+    for _ in range(n):
+        await noop.kiq()
     procs = [stack.start(NOOP_WORKER) for _ in range(workers)]
     async with Redis.from_url(stack.env["REDIS_URL"]) as redis:
         stream, group = broker.queue_name, broker.consumer_group_name
-        info = await redis.xinfo_stream(stream)
-        total = info["length"]
-        while (await redis.xinfo_groups(stream))[0]["pending"] == 0 and not await drained(
-            redis, stream, group
-        ):
-            await asyncio.sleep(0.01)  # wait for the workers to start reading
+        total = (await redis.xinfo_stream(stream))["length"]
+        await poll(lambda: started(redis, stream, group), 60, "workers to start", interval=0.005)
         with timer() as t:
-            while not await drained(redis, stream, group):
-                await asyncio.sleep(0.01)
+            await poll(lambda: drained(redis, stream, group), 600, "the no-op tasks", interval=0.01)
     for proc in procs:
         proc.stop()
     stack.processes = [p for p in stack.processes if p not in procs]
@@ -59,7 +54,12 @@ async def noop_throughput(stack: Stack, n: int, workers: int) -> float:
     return total / t[0]
 
 
+async def all_completed(ids: list[str]) -> bool:
+    return not await Contract.filter(id__in=ids).exclude(status=ContractStatus.COMPLETED).exists()
+
+
 async def dispatch_throughput(stack: Stack, n: int, n_accounts: int, workers: int) -> tuple[float, float]:
+    from services import accounts, contracts
 
     per = n // n_accounts
     ids = []
@@ -73,8 +73,7 @@ async def dispatch_throughput(stack: Stack, n: int, n_accounts: int, workers: in
     with timer() as wall:
         for contract_id in ids:
             await contracts.start_contract(contract_id)
-        while await Contract.filter(id__in=ids).exclude(status=ContractStatus.COMPLETED).exists():
-            await asyncio.sleep(0.25)
+        await poll(lambda: all_completed(ids), 1800, "the contracts to complete", interval=0.25)
     span = (
         await Recipient.filter(status=RecipientStatus.SENT)
         .annotate(lo=Min("sent_at"), hi=Max("sent_at"))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,3 +117,14 @@ def timer() -> Iterator[list[float]]:
     start = time.perf_counter()
     yield out
     out.append(time.perf_counter() - start)
+
+
+async def poll(
+    predicate: Callable[[], Awaitable[bool]], timeout: float, what: str, interval: float = 0.1
+) -> None:
+    """Wait for an async predicate; a benchmark that stalls fails loudly instead of hanging."""
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
