@@ -72,3 +72,37 @@ def after_send(state: PacingState, sent_at: float, rng: random.Random, s: Settin
 def typing_seconds(text: str, s: Settings) -> float:
     """How long "typing…" shows before a message: proportional to its length, within bounds."""
     return min(s.typing_max_s, max(s.typing_min_s, len(text) / s.typing_chars_per_s))
+
+
+def simulate(
+    s: Settings, cap: int, start: float, seconds: float, rng: random.Random, text: str
+) -> list[float]:
+    """Send times an always-busy account achieves over `seconds` under the rules (wait, type, send).
+
+    The sender's loop in simulated time: what the rules allow, for tests, benchmarks and ETAs."""
+    state = PacingState()
+    now = start
+    sent: list[float] = []
+    while True:
+        now = next_send_at(state, now, cap, s) + typing_seconds(text, s)
+        if now >= start + seconds:
+            return sent
+        sent.append(now)
+        state = after_send(state, now, rng, s)
+
+
+def mean_seconds_per_message(text: str, s: Settings) -> float:
+    """The average time per message the rules allow an always-busy account, ignoring the daily cap."""
+    gaps = (s.break_every - 1) * (s.gap_min_s + s.gap_max_s) / 2 + (s.break_min_s + s.break_max_s) / 2
+    per_message = (s.delay_min_s + s.delay_max_s) / 2 + typing_seconds(text, s)
+    return max(gaps / s.break_every + per_message, 60 / s.per_minute)
+
+
+def busiest_window(times: list[float], width: float = 60) -> int:
+    """The most sends within any `width` seconds of the sorted `times`."""
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - width:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

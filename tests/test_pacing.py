@@ -9,33 +9,22 @@ from datetime import UTC, datetime
 import pytest
 
 from settings import Settings
-from tasks.pacing import PacingState, after_send, daily_cap, next_send_at, typing_seconds
+from tasks import pacing
+from tasks.pacing import (
+    PacingState,
+    after_send,
+    busiest_window,
+    daily_cap,
+    mean_seconds_per_message,
+    typing_seconds,
+)
 
 DAY = 86_400.0
 START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
 
 
 def simulate(s: Settings, cap: int, seconds: float, seed: int = 7, text: str = "x" * 60) -> list[float]:
-    """Run the sender's loop in simulated time: wait for the rules, type, send. Returns send times."""
-    rng = random.Random(seed)
-    state = PacingState()
-    now = START
-    sent: list[float] = []
-    while True:
-        now = next_send_at(state, now, cap, s) + typing_seconds(text, s)
-        if now >= START + seconds:
-            return sent
-        sent.append(now)
-        state = after_send(state, now, rng, s)
-
-
-def max_in_any_window(times: list[float], width: float = 60) -> int:
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while times[lo] <= t - width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+    return pacing.simulate(s, cap, START, seconds, random.Random(seed), text)
 
 
 def test_default_rules_over_a_day_hold_every_limit() -> None:
@@ -43,7 +32,7 @@ def test_default_rules_over_a_day_hold_every_limit() -> None:
     cap = daily_cap(0, s)
     sent = simulate(s, cap, DAY)
     assert len(sent) == cap == 500, "a new account sends exactly its daily cap in a day"
-    assert max_in_any_window(sent) <= s.per_minute
+    assert busiest_window(sent) <= s.per_minute
     gaps = [b - a for a, b in itertools.pairwise(sent)]
     for i, gap in enumerate(gaps, start=1):
         if i % s.break_every == 0:
@@ -65,13 +54,7 @@ def test_daily_cap_resumes_the_next_day_and_grows_with_account_age() -> None:
 def test_achieved_rate_is_within_five_percent_of_what_the_rules_allow() -> None:
     s = Settings()
     text = "x" * 60
-    mean_gap = (s.gap_min_s + s.gap_max_s) / 2
-    mean_break = (s.break_min_s + s.break_max_s) / 2
-    mean_delay = (s.delay_min_s + s.delay_max_s) / 2
-    cycle = (
-        (s.break_every - 1) * mean_gap + mean_break + s.break_every * (mean_delay + typing_seconds(text, s))
-    )
-    allowed = DAY / cycle * s.break_every
+    allowed = DAY / mean_seconds_per_message(text, s)
     sent = simulate(s, cap=10**9, seconds=DAY, text=text)
     assert abs(len(sent) - allowed) / allowed < 0.05, (len(sent), allowed)
 
@@ -79,7 +62,7 @@ def test_achieved_rate_is_within_five_percent_of_what_the_rules_allow() -> None:
 def test_rolling_minute_limit_binds_when_gaps_are_short() -> None:
     s = Settings(gap_min_s=0, gap_max_s=0, delay_min_s=0, delay_max_s=0, break_every=10**6, typing_min_s=0.5)
     sent = simulate(s, cap=10**9, seconds=3600, text="")
-    assert max_in_any_window(sent) == s.per_minute
+    assert busiest_window(sent) == s.per_minute
     achieved_per_minute = len(sent) / 60
     assert achieved_per_minute == pytest.approx(s.per_minute, rel=0.05)
 
