@@ -49,42 +49,49 @@ class Stats:
         return sum(self.counts.values())
 
 
-async def _check_recipients(
-    phone_numbers: list[str], messages: list[str]
-) -> tuple[list[int], list[str], list[Duplicate]]:
-    """Normalise every number; raise InvalidInput naming each bad one; drop (and report) repeats.
+class _Intake:
+    """Checks recipients in order as their numbers come back: keeps the first of each number,
+    reports repeats, and collects every problem (with the recipient's index) without stopping."""
 
-    Returns the indexes kept, their normalised numbers, and the duplicates dropped."""
-    problems = ProblemList()
-    kept: list[int] = []
-    numbers: list[str] = []
-    first_seen: dict[str, int] = {}
-    duplicates: list[Duplicate] = []
-    checked = await phones.check_all(phone_numbers)
-    for index, (phone, reason) in enumerate(checked):
-        if phone is None:
-            raw = phone_numbers[index]
-            problems.add(Problem(f"recipients[{index}].phoneNumber", f"{raw!r}: {reason}", index))
-        elif not messages[index].strip():
-            problems.add(Problem(f"recipients[{index}].message", "must not be empty", index))
-        elif phone in first_seen:
-            duplicates.append(Duplicate(index, phone, first_seen[phone]))
-        else:
-            first_seen[phone] = index
-            kept.append(index)
-            numbers.append(phone)
-    if problems.total:
-        more = f" (first {len(problems.items)} listed)" if problems.total > len(problems.items) else ""
-        raise InvalidInput(
-            f"{problems.total} recipients are invalid{more}; nothing was created", problems.items
-        )
-    return kept, numbers, duplicates
+    def __init__(self, phone_numbers: list[str], messages: list[str]) -> None:
+        self.phone_numbers = phone_numbers
+        self.messages = messages
+        self.problems = ProblemList()
+        self.first_seen: dict[str, int] = {}
+        self.duplicates: list[Duplicate] = []
+        self.checked = 0
+
+    def take(self, results: list[tuple[str | None, str | None]]) -> list[tuple[int, str]]:
+        """(index, normalised number) of each new, valid recipient among the next `results`."""
+        fresh = []
+        for index, (phone, reason) in enumerate(results, start=self.checked):
+            if phone is None:
+                raw = self.phone_numbers[index]
+                self.problems.add(Problem(f"recipients[{index}].phoneNumber", f"{raw!r}: {reason}", index))
+            elif not self.messages[index].strip():
+                self.problems.add(Problem(f"recipients[{index}].message", "must not be empty", index))
+            elif phone in self.first_seen:
+                self.duplicates.append(Duplicate(index, phone, self.first_seen[phone]))
+            else:
+                self.first_seen[phone] = index
+                fresh.append((index, phone))
+        self.checked += len(results)
+        return fresh
+
+    def raise_problems(self) -> None:
+        p = self.problems
+        if p.total:
+            more = f" (first {len(p.items)} listed)" if p.total > len(p.items) else ""
+            raise InvalidInput(f"{p.total} recipients are invalid{more}; nothing was created", p.items)
 
 
 async def create_contract(
     account_id: str, name: str, phone_numbers: list[str], messages: list[str]
 ) -> Created:
-    """Create a PENDING contract with one recipient per (phone number, message), all or nothing."""
+    """Create a PENDING contract with one recipient per (phone number, message), all or nothing.
+
+    Numbers are checked in chunks while earlier chunks are already being stored, inside one
+    transaction that any invalid recipient rolls back."""
     if not phone_numbers:
         raise InvalidInput("a contract needs at least one recipient", [Problem("recipients", "is empty")])
     limit = get_settings().max_recipients
@@ -95,23 +102,27 @@ async def create_contract(
         )
     if not await Account.exists(id=account_id):
         raise NotFound(f"account {account_id!r} not found", [Problem("accountId", "no such account")])
-    kept, numbers, duplicates = await _check_recipients(phone_numbers, messages)
-    ids = new_message_ids(len(kept))
+    intake = _Intake(phone_numbers, messages)
     pending = RecipientStatus.PENDING.value
     async with in_transaction() as conn:
-        contract = await Contract.create(
-            account_id=account_id,
-            name=name,
-            total_count=len(kept),
-            duplicate_count=len(duplicates),
-            using_db=conn,
-        )
-        rows = [
-            (contract.id, position, numbers[position], messages[index], pending, ids[position], 0)
-            for position, index in enumerate(kept)
-        ]
-        await insert_rows("recipients", RECIPIENT_COLUMNS, rows, conn)
-    return Created(contract, duplicates)
+        contract = await Contract.create(account_id=account_id, name=name, using_db=conn)
+        stored = 0
+        async for results in phones.check_chunks(phone_numbers):
+            fresh = intake.take(results)
+            if intake.problems.total or not fresh:
+                continue  # the input is bad: keep checking to report every problem, store nothing more
+            ids = new_message_ids(len(fresh))
+            rows = [
+                (contract.id, stored + k, phone, messages[index], pending, ids[k], 0)
+                for k, (index, phone) in enumerate(fresh)
+            ]
+            await insert_rows("recipients", RECIPIENT_COLUMNS, rows, conn)
+            stored += len(fresh)
+        intake.raise_problems()
+        contract.total_count = stored
+        contract.duplicate_count = len(intake.duplicates)
+        await contract.save(using_db=conn, update_fields=["total_count", "duplicate_count"])
+    return Created(contract, intake.duplicates)
 
 
 async def get_contract(contract_id: str) -> Contract:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import re
+from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
@@ -73,16 +75,25 @@ def _pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn"))
 
 
-async def check_all(raws: list[str]) -> list[tuple[str | None, str | None]]:
-    """check_many for any number of numbers; large lists go to a process pool in chunks, which uses
-    every core and keeps the web process's event loop answering while a million numbers are checked."""
+async def check_chunks(raws: list[str]) -> AsyncIterator[list[tuple[str | None, str | None]]]:
+    """check_many over any number of numbers, yielded chunk by chunk in order.
+
+    Large lists go to a process pool, all chunks at once: that uses every core, keeps the web
+    process's event loop answering during a million-number import, and lets the caller store
+    chunk k while chunk k+1 is being checked."""
     if len(raws) < PARALLEL_FROM:
-        return check_many(raws)
+        yield check_many(raws)
+        return
     loop = asyncio.get_running_loop()
-    parts = await asyncio.gather(
-        *(loop.run_in_executor(_pool(), check_many, raws[i : i + CHUNK]) for i in range(0, len(raws), CHUNK))
-    )
-    return [result for part in parts for result in part]
+    futures = [
+        loop.run_in_executor(_pool(), check_many, raws[i : i + CHUNK]) for i in range(0, len(raws), CHUNK)
+    ]
+    try:
+        for future in futures:
+            yield await future
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 async def warm_up() -> None:
@@ -90,5 +101,5 @@ async def warm_up() -> None:
     loop = asyncio.get_running_loop()
     pool = _pool()
     await asyncio.gather(
-        *(loop.run_in_executor(pool, check_many, ["79991234567"]) for _ in range(pool._max_workers))
+        *(loop.run_in_executor(pool, check_many, ["79991234567"]) for _ in range(os.cpu_count() or 1))
     )

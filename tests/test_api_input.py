@@ -220,3 +220,33 @@ async def test_deleting_removes_the_contract_and_its_recipients(client) -> None:
     assert not await Contract.filter(id=contract).exists()
     assert await Recipient.filter(contract_id=contract).count() == 0
     assert (await client.delete(f"/api/contracts/{contract}")).status_code == 404
+
+
+async def test_a_large_contract_is_all_or_nothing_across_chunks(client) -> None:
+    """Above 5,000 recipients numbers are checked in chunks while earlier ones are stored."""
+    account = await new_account(client)
+    rows = recipients(12_000, text="m")
+    rows.append({"phoneNumber": phone(3), "message": "repeat from the first chunk"})
+    rows.append({"phoneNumber": "12345", "message": "bad, in the last chunk"})
+    r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
+    assert r.status_code == 422
+    assert r.json()["details"] == [
+        {
+            "field": "recipients[12001].phoneNumber",
+            "index": 12001,
+            "message": r.json()["details"][0]["message"],
+        }
+    ]
+    assert await Contract.all().count() == 0
+    assert await Recipient.all().count() == 0, "chunks stored before the bad one are rolled back"
+    del rows[-1]
+    r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
+    assert r.status_code == 201
+    assert r.json()["totalCount"] == 12_000
+    assert r.json()["duplicates"] == [{"index": 12_000, "phoneNumber": phone(3), "duplicateOf": 3}]
+    positions = (
+        await Recipient.filter(contract_id=r.json()["id"])
+        .order_by("position")
+        .values_list("position", "phone_number")
+    )
+    assert positions == [(i, phone(i)) for i in range(12_000)]
