@@ -1,7 +1,7 @@
 """Tortoise models: the database is the source of truth for every contract and recipient."""
 
 from models.account import Account
-from models.contract import Contract, Recipient
+from models.contract import Contract, Recipient, StatusCount
 from models.enums import ContractStatus, RecipientStatus, Transport
 from models.sandbox import SandboxDelivery
 
@@ -12,5 +12,6 @@ __all__ = [
     "Recipient",
     "RecipientStatus",
     "SandboxDelivery",
+    "StatusCount",
     "Transport",
 ]

@@ -4,6 +4,7 @@ from typing import Any
 
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
 from tortoise.models import Model
 
 from models.enums import ContractStatus, RecipientStatus
@@ -70,3 +71,42 @@ class Recipient(Model):
     class Meta:
         table = "recipients"
         indexes = (("contract_id", "status", "id"),)
+
+    @classmethod
+    async def change_status(
+        cls,
+        contract_id: str,
+        from_: RecipientStatus,
+        to: RecipientStatus,
+        conn: BaseDBAsyncClient,
+        ids: Iterable[int] | None = None,
+        **values: Any,
+    ) -> int:
+        """Move the contract's recipients in `from_` (only `ids`, if given) to `to`, and its status
+        counts with them, in the caller's transaction `conn`. Every status change goes through here,
+        so the counts always equal the rows. Returns how many recipients moved."""
+        query = cls.filter(contract_id=contract_id, status=from_)
+        if ids is not None:
+            query = query.filter(id__in=list(ids))
+        moved = await query.using_db(conn).update(status=to, **values)
+        if moved and from_ != to:
+            for status, delta in sorted([(from_.value, -moved), (to.value, moved)]):  # one lock order
+                await (
+                    StatusCount.filter(contract_id=contract_id, status=status)
+                    .using_db(conn)
+                    .update(n=F("n") + delta)
+                )
+        return moved
+
+
+class StatusCount(Model):
+    """How many of a contract's recipients are in each status: stats read these, not a million rows."""
+
+    id = fields.BigIntField(primary_key=True)
+    contract_id = fields.CharField(max_length=40)
+    status = fields.CharEnumField(RecipientStatus, max_length=10)
+    n = fields.IntField(default=0)
+
+    class Meta:
+        table = "contract_status_counts"
+        unique_together = (("contract_id", "status"),)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from models import Account, Contract, ContractStatus, Recipient, RecipientStatus
+from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows
@@ -119,6 +119,13 @@ async def create_contract(
             await insert_rows("recipients", RECIPIENT_COLUMNS, rows, conn)
             stored += len(fresh)
         intake.raise_problems()
+        await StatusCount.bulk_create(
+            [
+                StatusCount(contract_id=contract.id, status=st, n=stored if st == pending else 0)
+                for st in RecipientStatus
+            ],
+            using_db=conn,
+        )
         contract.total_count = stored
         contract.duplicate_count = len(intake.duplicates)
         await contract.save(using_db=conn, update_fields=["total_count", "duplicate_count"])
@@ -144,6 +151,15 @@ async def list_contracts(
 
 
 async def status_counts(contract_id: str) -> dict[RecipientStatus, int]:
+    """How many recipients are in each status (kept with every change: see Recipient.change_status)."""
+    counts = dict.fromkeys(RecipientStatus, 0)
+    for status, n in await StatusCount.filter(contract_id=contract_id).values_list("status", "n"):
+        counts[RecipientStatus(status)] = n
+    return counts
+
+
+async def recount(contract_id: str) -> dict[RecipientStatus, int]:
+    """The same counts taken from the recipient rows themselves, to check the kept ones."""
     rows = await (
         Recipient.filter(contract_id=contract_id)
         .annotate(n=Count("id"))
@@ -194,11 +210,7 @@ async def start_contract(contract_id: str) -> Contract:
         )
         if not moved:
             return await get_contract(contract_id)
-        await (
-            Recipient.filter(contract_id=contract_id, status=RecipientStatus.PENDING)
-            .using_db(conn)
-            .update(status=RecipientStatus.QUEUED)
-        )
+        await Recipient.change_status(contract_id, RecipientStatus.PENDING, RecipientStatus.QUEUED, conn)
     await kick_account(contract.account_id)
     return await get_contract(contract_id)
 
@@ -221,6 +233,7 @@ async def delete_contract(contract_id: str) -> None:
         raise NotFound(f"contract {contract_id!r} not found")
     async with in_transaction() as conn:
         await Recipient.filter(contract_id=contract_id).using_db(conn).delete()
+        await StatusCount.filter(contract_id=contract_id).using_db(conn).delete()
         await Contract.filter(id=contract_id).using_db(conn).delete()
 
 

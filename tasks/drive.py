@@ -88,7 +88,7 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
             first = batch[0]
             await transport.show_typing(first.phone_number, typing_seconds(first.message, s))
             if not await Contract.filter(id=first.contract_id, status__in=ACTIVE_CONTRACT).exists():
-                await outbox.unclaim([first.id])  # paused or deleted while typing
+                await outbox.unclaim(first.contract_id, [first.id])  # paused or deleted while typing
                 continue
         started = loop.time()
         outcomes = [await _send_one(transport, r, s) for r in batch]
@@ -120,15 +120,15 @@ async def _send_one(transport: Transport, r: Recipient, s: Settings) -> Outcome:
     try:
         await transport.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
     except NotOnWhatsApp as exc:
-        return Outcome(r.id, RecipientStatus.SKIPPED, str(exc))
+        return Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, str(exc))
     except PermanentSendError as exc:
-        return Outcome(r.id, RecipientStatus.FAILED, str(exc))
+        return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(exc))
     except SendError as exc:
         if r.attempts + 1 >= s.max_attempts:
-            return Outcome(r.id, RecipientStatus.FAILED, str(exc))
+            return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(exc))
         retry_at = outbox.retry_time(r.attempts, _now(), s.retry_backoff_s)
-        return Outcome(r.id, RecipientStatus.QUEUED, str(exc), retry_at)
-    return Outcome(r.id, RecipientStatus.SENT)
+        return Outcome(r.contract_id, r.id, RecipientStatus.QUEUED, str(exc), retry_at)
+    return Outcome(r.contract_id, r.id, RecipientStatus.SENT)
 
 
 async def _schedule(account_id: str, token: str, due: datetime | None) -> None:

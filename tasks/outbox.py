@@ -21,6 +21,7 @@ OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
 
 @dataclass(frozen=True)
 class Outcome:
+    contract_id: str
     recipient_id: int
     status: RecipientStatus  # SENT, FAILED, SKIPPED, or QUEUED for a retry later
     error: str | None = None
@@ -38,12 +39,13 @@ async def active_contracts(account_id: str) -> list[str]:
 
 async def requeue_orphans(account_id: str) -> int:
     """Rows left SENDING by a holder that died: send them again, with the same message id."""
-    contract_ids = await Contract.filter(account_id=account_id).values_list("id", flat=True)
-    if not contract_ids:
-        return 0
-    return await Recipient.filter(contract_id__in=contract_ids, status=RecipientStatus.SENDING).update(
-        status=RecipientStatus.QUEUED
-    )
+    moved = 0
+    for contract_id in await Contract.filter(account_id=account_id).values_list("id", flat=True):
+        async with in_transaction() as conn:
+            moved += await Recipient.change_status(
+                contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn
+            )
+    return moved
 
 
 async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Recipient]:
@@ -57,16 +59,20 @@ async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Reci
             .values_list("id", flat=True)
         )
         if ids:
-            await Recipient.filter(id__in=ids).update(status=RecipientStatus.SENDING)
+            async with in_transaction() as conn:
+                await Recipient.change_status(
+                    contract_id, RecipientStatus.QUEUED, RecipientStatus.SENDING, conn, ids=ids
+                )
             await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, [ContractStatus.QUEUED])
             return await Recipient.filter(id__in=ids).order_by("id")
     return []
 
 
-async def unclaim(recipient_ids: list[int]) -> None:
-    await Recipient.filter(id__in=recipient_ids, status=RecipientStatus.SENDING).update(
-        status=RecipientStatus.QUEUED
-    )
+async def unclaim(contract_id: str, recipient_ids: list[int]) -> None:
+    async with in_transaction() as conn:
+        await Recipient.change_status(
+            contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn, ids=recipient_ids
+        )
 
 
 async def record(
@@ -75,19 +81,20 @@ async def record(
     """Write outcomes and the account's new pacing state in one transaction, fenced by the lease."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     for o in outcomes:
-        groups[(o.status, o.error, o.retry_at)].append(o.recipient_id)
+        groups[(o.contract_id, o.status, o.error, o.retry_at)].append(o.recipient_id)
     async with in_transaction() as conn:
         await fenced_update(account_id, token, conn, **account_values)
-        for (status, error, retry_at), ids in groups.items():
+        for (contract_id, status, error, retry_at), ids in groups.items():
             values: dict[str, object] = {
-                "status": status,
                 "error_message": error,
                 "next_attempt_at": retry_at,
                 "attempts": F("attempts") + 1,
             }
             if status == RecipientStatus.SENT:
                 values["sent_at"] = now
-            await Recipient.filter(id__in=ids, status=RecipientStatus.SENDING).using_db(conn).update(**values)
+            await Recipient.change_status(
+                contract_id, RecipientStatus.SENDING, status, conn, ids=ids, **values
+            )
 
 
 async def next_retry_at(contract_ids: list[str]) -> datetime | None:

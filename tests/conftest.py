@@ -97,7 +97,7 @@ async def database() -> AsyncIterator[str]:
     await close_db()
 
 
-TABLES = ("sandbox_deliveries", "recipients", "contracts", "accounts")
+TABLES = ("sandbox_deliveries", "contract_status_counts", "recipients", "contracts", "accounts")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import random
 from collections import Counter
 
 from models import Contract, ContractStatus, Recipient, RecipientStatus, SandboxDelivery
+from services import contracts
 from tests.conftest import wait_until
 from tests.helpers import new_account, new_contract, phone
 
@@ -33,6 +34,7 @@ async def assert_each_recipient_sent_exactly_once(client, account: str, contract
     )
     assert len(deliveries) == N
     assert max(deliveries.values()) == 1, "no number delivered twice"
+    assert await contracts.status_counts(contract) == await contracts.recount(contract), "kept counts drifted"
 
 
 async def start_contract(client) -> tuple[str, str]:

@@ -6,6 +6,7 @@ import itertools
 from collections import Counter
 
 from models import Recipient, RecipientStatus, SandboxDelivery
+from services import contracts
 from tests.conftest import wait_until
 from tests.helpers import new_account, new_contract, phone
 
@@ -31,6 +32,7 @@ async def test_create_start_pause_resume_complete_stats_filters_delete(client, p
     assert (await client.post(f"/api/contracts/{contract}/pause")).json()["status"] == "PAUSED"
     await wait_until(lambda: _settled(client, contract), timeout=1.0, what="pause within a second")
     frozen = (await stats(client, contract, limit=0))["success"]
+    assert await contracts.status_counts(contract) == await contracts.recount(contract)
     assert 0 < frozen < 400
     assert (await client.get("/api/contracts", params={"status": "PAUSED"})).json()[0]["id"] == contract
     await _idle(1.5)
@@ -98,6 +100,7 @@ async def test_failures_are_classified_retried_and_reported(client, processes) -
         {"phoneNumber": phone(1), "errorMessage": "Invalid number", "attempts": 1}
     ]
     assert body["skippedPhoneNumbers"][0]["phoneNumber"] == phone(2)
+    assert await contracts.status_counts(contract) == await contracts.recount(contract)
     retried = await Recipient.get(contract_id=contract, phone_number=phone(3))
     assert (retried.status, retried.attempts) == (RecipientStatus.SENT, 3)
 
