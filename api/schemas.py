@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from models import Account, Contract, ContractStatus, Transport
 from services.contracts import Created, Stats
@@ -20,18 +20,28 @@ def _js_time(value: datetime) -> str:
 Timestamp = Annotated[datetime, PlainSerializer(_js_time, return_type=str)]
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Text stored in the database: PostgreSQL refuses NUL characters, so they are refused here, by field.
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class RecipientIn(BaseModel):
     phoneNumber: str = Field(min_length=1, max_length=40)
-    message: str = Field(min_length=1, max_length=65536)
+    message: Text = Field(min_length=1, max_length=65536)
 
 
 class ContractIn(BaseModel):
-    accountId: str = Field(min_length=1, max_length=100)
-    name: str = Field("", max_length=500)
+    accountId: Text = Field(min_length=1, max_length=100)
+    name: Text = Field("", max_length=500)
     recipients: list[RecipientIn]
 
 
@@ -170,7 +180,7 @@ class QueueStatus(BaseModel):
 
 
 class AccountIn(Strict):
-    name: str = Field("", max_length=200)
+    name: Text = Field("", max_length=200)
     transport: Transport = Transport.SANDBOX
     useLimits: bool = True
     sandbox: SandboxConfig | None = None
@@ -178,7 +188,7 @@ class AccountIn(Strict):
 
 class AccountUpdate(Strict):
     useLimits: bool | None = None
-    name: str | None = Field(None, max_length=200)
+    name: Text | None = Field(None, max_length=200)
     sandbox: dict[str, Any] | None = None
 
 

@@ -93,6 +93,10 @@ async def test_malformed_bodies_get_clear_4xx(client) -> None:
         "no recipients": (dict(json={"accountId": account, "recipients": []}), 422),
         "recipients not a list": (dict(json={"accountId": account, "recipients": "x"}), 422),
         "missing accountId": (dict(json={"recipients": recipients(1)}), 422),
+        "NUL in a message": (
+            dict(json={"accountId": account, "recipients": [{**recipients(1)[0], "message": "a\x00"}]}),
+            422,
+        ),
         "invalid UTF-8": (
             dict(content=b'{"accountId": "\xff"}', headers={"content-type": "application/json"}),
             400,
@@ -210,6 +214,8 @@ async def test_bad_account_input_is_refused(client) -> None:
     assert r.status_code == 422 and r.json()["details"][0]["field"] == "useLimits"
     r = await client.put(f"/api/accounts/{account}", json={"sandbox": {"latency_s": -1}})
     assert r.status_code == 422
+    r = await client.put(f"/api/accounts/{account}", json={"sandbox": {"invalid": ["7999\x00"]}})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "sandbox.invalid.0"
     assert (await client.put("/api/accounts/acc_missing", json={"useLimits": False})).status_code == 404
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import random
 import zlib
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from models.sql import execute
 from wa.base import NotOnWhatsApp, PermanentSendError, TransientSendError
+
+Number = Annotated[str, Field(pattern=r"^[0-9]{5,20}$", description="digits with the country code")]
 
 
 class SandboxConfig(BaseModel):
@@ -25,9 +27,9 @@ class SandboxConfig(BaseModel):
     fail_rate: float = Field(0, ge=0, le=1, description="share of messages failing for good")
     transient_rate: float = Field(0, ge=0, le=1, description="share failing transiently at first")
     not_on_whatsapp_rate: float = Field(0, ge=0, le=1)
-    not_on_whatsapp: list[str] = Field(default_factory=list, description="numbers without WhatsApp")
-    invalid: list[str] = Field(default_factory=list, description="numbers that always fail")
-    transient: list[str] = Field(default_factory=list, description="numbers failing transiently")
+    not_on_whatsapp: list[Number] = Field(default_factory=list, description="numbers without WhatsApp")
+    invalid: list[Number] = Field(default_factory=list, description="numbers that always fail")
+    transient: list[Number] = Field(default_factory=list, description="numbers failing transiently")
     transient_failures: int = Field(1, ge=0, le=10, description="attempts that fail before success")
 
 
