@@ -96,3 +96,24 @@ async def test_redis_restart_mid_run(client, processes, redis_server) -> None:
 
 async def _more_than(contract: str, n: int) -> bool:
     return await sent_count(contract) > n
+
+
+async def test_a_contract_started_while_redis_is_down_is_sent_once_it_is_back(
+    client, processes, redis_server
+) -> None:
+    processes("worker")
+    account = await new_account(client, useLimits=False)
+    contract = await new_contract(client, account, n=50)
+    redis_server.kill()
+    try:
+        r = await client.post(f"/api/contracts/{contract}/start")
+        assert r.status_code == 200, "the database says what to send; the kick can wait"
+        assert r.json()["status"] == "QUEUED"
+    finally:
+        redis_server.start()
+
+    async def all_sent() -> bool:
+        return await sent_count(contract) == 50
+
+    await wait_until(all_sent, timeout=60, what="sending after Redis came back")
+    assert await completed(contract)
