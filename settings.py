@@ -6,7 +6,6 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,7 +26,6 @@ class Settings(BaseSettings):
 
     max_recipients: int = 1_000_000
     max_body_bytes: int = 256 * 1024 * 1024
-    stats_page_max: int = 100_000
 
     # Pacing defaults (DESIGN.md), per account unless the account has useLimits false.
     per_minute: int = 20
@@ -56,8 +54,6 @@ class Settings(BaseSettings):
     stream_idle_timeout_s: int = 120
     stream_maxlen: int = 100_000
     reconcile_interval_s: int = 1
-
-    sandbox_latency_s: float = Field(0, description="default latency of sandbox sends")
 
     @property
     def db_url(self) -> str:
