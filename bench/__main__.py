@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-SUITE = [["bench.pacing"], ["bench.create"], ["bench.dispatch"], ["bench.reads"]]
+SUITE = [["bench.pacing"], ["bench.create"], ["bench.dispatch"], ["bench.reads"], ["bench.memory"]]
 
 
 def main() -> None:
