@@ -11,9 +11,9 @@ import asyncio
 from redis.asyncio import Redis
 from tortoise.functions import Max, Min
 
-from bench.harness import Stack, machine, parser, poll, timer
+from bench.harness import Stack, machine, parser, poll, sandbox_contracts, timer
 from cli import WORKER, worker_args
-from models import Contract, ContractStatus, Recipient, RecipientStatus, Transport
+from models import Contract, ContractStatus, Recipient, RecipientStatus
 
 NOOP_WORKER = worker_args("bench.noop")
 
@@ -59,15 +59,9 @@ async def all_completed(ids: list[str]) -> bool:
 
 
 async def dispatch_throughput(stack: Stack, n: int, n_accounts: int, workers: int) -> tuple[float, float]:
-    from services import accounts, contracts
+    from services import contracts
 
-    per = n // n_accounts
-    ids = []
-    for a in range(n_accounts):
-        account = await accounts.create_account(f"bench {a}", Transport.SANDBOX, use_limits=False)
-        phones = [f"7999{a:02d}{i:05d}" for i in range(per)]
-        created = await contracts.create_contract(account.id, "bench", phones, ["Hello, bench!"] * per)
-        ids.append(created.contract.id)
+    ids = await sandbox_contracts(n, n_accounts)
     for _ in range(workers):
         stack.start(WORKER)
     with timer() as wall:
@@ -80,7 +74,7 @@ async def dispatch_throughput(stack: Stack, n: int, n_accounts: int, workers: in
         .values("lo", "hi")
     )
     sent = await Recipient.filter(status=RecipientStatus.SENT).count()
-    assert sent == per * n_accounts, (sent, per * n_accounts)
+    assert sent == n // n_accounts * n_accounts, sent
     seconds = (span[0]["hi"] - span[0]["lo"]).total_seconds()
     return sent / seconds, sent / wall[0]
 

@@ -10,9 +10,9 @@ import asyncio
 
 import psutil
 
-from bench.harness import Stack, machine, parser, poll, timer
+from bench.harness import Stack, machine, parser, poll, sandbox_contracts, timer
 from cli import WORKER
-from models import RecipientStatus, StatusCount, Transport
+from models import RecipientStatus, StatusCount
 
 
 def rss_mib(pid: int) -> float:
@@ -31,20 +31,11 @@ async def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
     async with Stack(args.database, args.redis) as stack:
-        from services import accounts, contracts  # builds the broker: only once Stack set the env
+        from services import contracts  # builds the broker: only once Stack set the env
 
-        per = args.messages // args.accounts
-        ids = []
-        for a in range(args.accounts):
-            account = await accounts.create_account(f"bench {a}", Transport.SANDBOX, use_limits=False)
-            phones = (
-                [f"7999{a:02d}{i:05d}" for i in range(per)]
-                if per <= 100_000
-                else [f"79{a:02d}{i:07d}" for i in range(per)]
-            )
-            ids.append((await contracts.create_contract(account.id, "m", phones, ["Hi"] * per)).contract.id)
+        ids = await sandbox_contracts(args.messages, args.accounts)
         workers = [stack.start(WORKER) for _ in range(args.workers)]
-        total = per * args.accounts
+        total = args.messages // args.accounts * args.accounts
         with timer() as t:
             for contract_id in ids:
                 await contracts.start_contract(contract_id)
