@@ -110,3 +110,16 @@ class StatusCount(Model):
     class Meta:
         table = "contract_status_counts"
         unique_together = (("contract_id", "status"),)
+
+    @classmethod
+    async def for_contract(cls, contract_id: str) -> dict[RecipientStatus, int]:
+        """How many of the contract's recipients are in each status (every status present)."""
+        return by_status(await cls.filter(contract_id=contract_id).values_list("status", "n"))
+
+
+def by_status(pairs: Iterable[tuple[str, int]]) -> dict[RecipientStatus, int]:
+    """(status, count) pairs as a dict holding every status, 0 where none was given."""
+    counts = dict.fromkeys(RecipientStatus, 0)
+    for status, n in pairs:
+        counts[RecipientStatus(status)] = n
+    return counts

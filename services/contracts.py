@@ -10,6 +10,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
+from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows
@@ -152,24 +153,13 @@ async def list_contracts(
 
 async def status_counts(contract_id: str) -> dict[RecipientStatus, int]:
     """How many recipients are in each status (kept with every change: see Recipient.change_status)."""
-    counts = dict.fromkeys(RecipientStatus, 0)
-    for status, n in await StatusCount.filter(contract_id=contract_id).values_list("status", "n"):
-        counts[RecipientStatus(status)] = n
-    return counts
+    return await StatusCount.for_contract(contract_id)
 
 
 async def recount(contract_id: str) -> dict[RecipientStatus, int]:
     """The same counts taken from the recipient rows themselves, to check the kept ones."""
-    rows = await (
-        Recipient.filter(contract_id=contract_id)
-        .annotate(n=Count("id"))
-        .group_by("status")
-        .values_list("status", "n")
-    )
-    counts = dict.fromkeys(RecipientStatus, 0)
-    for status, n in rows:
-        counts[RecipientStatus(status)] = n
-    return counts
+    rows = Recipient.filter(contract_id=contract_id).annotate(n=Count("id")).group_by("status")
+    return by_status(await rows.values_list("status", "n"))
 
 
 async def contract_stats(contract_id: str, limit: int | None = None, offset: int = 0) -> Stats:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from models import Contract, ContractStatus, Recipient, RecipientStatus
+from models import Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
 from tasks.lease import fenced_update
 
@@ -112,11 +112,11 @@ async def next_retry_at(contract_ids: list[str]) -> datetime | None:
 async def finish_done_contracts(contract_ids: list[str], now: datetime) -> None:
     """Close every contract with no recipient left to send: COMPLETED, or FAILED if none was sent."""
     for contract_id in contract_ids:
-        if await Recipient.filter(contract_id=contract_id, status__in=OPEN).exists():
+        counts = await StatusCount.for_contract(contract_id)
+        if any(counts[status] for status in OPEN):
             continue
-        sent = await Recipient.filter(contract_id=contract_id, status=RecipientStatus.SENT).exists()
-        unsent = await Recipient.filter(contract_id=contract_id, status=RecipientStatus.FAILED).exists()
-        final = ContractStatus.FAILED if unsent and not sent else ContractStatus.COMPLETED
+        nothing_sent = counts[RecipientStatus.FAILED] and not counts[RecipientStatus.SENT]
+        final = ContractStatus.FAILED if nothing_sent else ContractStatus.COMPLETED
         await Contract.transition(contract_id, final, ACTIVE_CONTRACT, completed_at=now)
 
 
