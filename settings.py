@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     stream_idle_timeout_s: int = 120
     stream_maxlen: int = 100_000
     reconcile_interval_s: int = 1
+    kick_timeout_s: float = 2
 
     @property
     def db_url(self) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from models import Account, Contract, Transport
-from services.contracts import kick_account
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
+from tasks.drive import kick_account
 from wa.sandbox import SandboxConfig
 
 

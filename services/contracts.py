@@ -17,7 +17,7 @@ from models.sql import insert_rows
 from services import phones
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
 from settings import get_settings
-from tasks.drive import drive_account
+from tasks.drive import kick_account
 
 log = logging.getLogger(__name__)
 
@@ -225,11 +225,3 @@ async def delete_contract(contract_id: str) -> None:
         await Recipient.filter(contract_id=contract_id).using_db(conn).delete()
         await StatusCount.filter(contract_id=contract_id).using_db(conn).delete()
         await Contract.filter(id=contract_id).using_db(conn).delete()
-
-
-async def kick_account(account_id: str) -> None:
-    """Ask a worker to drive the account now. Best effort: the reconcile schedule does it anyway."""
-    try:
-        await drive_account.kiq(account_id)
-    except Exception as exc:  # noqa: BLE001  (Redis down: the database already says what is due)
-        log.warning("could not kick account %s now (%s); reconcile will", account_id, exc)

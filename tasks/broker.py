@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from redis.asyncio import Redis
 from taskiq import TaskiqEvents, TaskiqState
@@ -17,23 +18,29 @@ from tasks.stream import RECOVERABLE, ResilientStreamBroker
 log = logging.getLogger(__name__)
 
 
-def _build_broker() -> ResilientStreamBroker:
+def build_broker(**overrides: Any) -> ResilientStreamBroker:
+    """The product's broker; `overrides` (queue, timings) let tests run one on a queue of their own."""
     s = get_settings()
-    return ResilientStreamBroker(
-        url=s.redis_dsn or "redis://127.0.0.1:6379/0",
+    options: dict[str, Any] = dict(
         queue_name=s.queue_name,
         consumer_group_name=s.queue_name,
         maxlen=s.stream_maxlen,
         idle_timeout=s.stream_idle_timeout_s * 1000,
         unacknowledged_lock_timeout=5,
         xread_block=1000,
-        socket_timeout=10,
+        # No socket timeout: with one, redis-py sends through asyncio.wait_for, which on CPython 3.11
+        # swallows a cancel that lands as the send completes, so a worker's listener could not be
+        # stopped (seen in tests/test_stream.py). A dead peer is still found by the keepalive and
+        # the health check; callers that must not wait bound themselves with asyncio.timeout.
+        socket_timeout=None,
         socket_connect_timeout=5,
+        socket_keepalive=True,
         health_check_interval=5,
     )
+    return ResilientStreamBroker(s.redis_dsn or "redis://127.0.0.1:6379/0", **{**options, **overrides})
 
 
-broker = _build_broker()
+broker = build_broker()
 
 
 async def tick_forever(interval_s: float) -> None:
@@ -47,10 +54,12 @@ async def tick_forever(interval_s: float) -> None:
     reconcile = AsyncKicker(task_name="reconcile", broker=broker, labels={})
     while True:
         try:
-            async with Redis(connection_pool=broker.connection_pool) as redis:
-                if await redis.set(key, "1", nx=True, px=int(interval_s * 900)):
+            async with asyncio.timeout(interval_s * 5):
+                async with Redis(connection_pool=broker.connection_pool) as redis:
+                    elected = await redis.set(key, "1", nx=True, px=int(interval_s * 900))
+                if elected:
                     await reconcile.kiq()
-        except RECOVERABLE as exc:
+        except (*RECOVERABLE, TimeoutError) as exc:
             log.warning("reconcile tick skipped: %s", exc)
         await asyncio.sleep(interval_s)
 

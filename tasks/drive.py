@@ -56,7 +56,17 @@ async def drive_account(account_id: str) -> None:
     finally:
         await lease.release(account_id, token)
     if again:
-        await drive_account.kiq(account_id)
+        await kick_account(account_id)
+
+
+async def kick_account(account_id: str) -> None:
+    """Ask a worker to drive the account now. Best effort, bounded in time: when Redis is away the
+    database still says what is due, and the reconcile ticker kicks it once Redis is back."""
+    try:
+        async with asyncio.timeout(get_settings().kick_timeout_s):
+            await drive_account.kiq(account_id)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not kick account %s now (%s); reconcile will", account_id, exc)
 
 
 async def _drive(account: Account, token: str, transport: Transport, s: Settings) -> bool:

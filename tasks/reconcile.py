@@ -16,7 +16,7 @@ from tortoise.expressions import Q
 from models import Account
 from models.enums import ACTIVE_CONTRACT
 from tasks.broker import broker
-from tasks.drive import drive_account
+from tasks.drive import kick_account
 
 
 async def accounts_due(now: datetime) -> list[str]:
@@ -33,5 +33,5 @@ async def accounts_due(now: datetime) -> list[str]:
 async def reconcile() -> int:
     due = await accounts_due(datetime.now(UTC))
     for account_id in due:
-        await drive_account.kiq(account_id)
+        await kick_account(account_id)
     return len(due)

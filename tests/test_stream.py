@@ -8,12 +8,12 @@ import uuid
 from redis.asyncio import Redis
 from taskiq.message import BrokerMessage
 
-from settings import get_settings
 from tasks import broker as broker_module
 from tasks.stream import ResilientStreamBroker
 
 
 def make_broker(**kwargs) -> ResilientStreamBroker:
+    """The product's broker on a fresh queue, with timings short enough for a test."""
     name = f"stream-test-{uuid.uuid4().hex[:8]}"
     options = dict(
         queue_name=name,
@@ -23,7 +23,7 @@ def make_broker(**kwargs) -> ResilientStreamBroker:
         unacknowledged_lock_timeout=1,
         maxlen=100,
     )
-    return ResilientStreamBroker(get_settings().redis_dsn, **{**options, **kwargs})
+    return broker_module.build_broker(**{**options, **kwargs})
 
 
 def message(text: str) -> BrokerMessage:
@@ -46,6 +46,7 @@ async def receive(broker: ResilientStreamBroker, count: int, timeout: float) -> 
     if not task.done():
         task.cancel()  # a redis read being cancelled may take a moment: do not wait on it for ever
         await asyncio.wait({task}, timeout=2)
+    assert task.done(), "a cancelled listener must stop, or it goes on taking messages"
     return got
 
 
