@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from models import Account, Contract, ContractStatus, Transport
+from models import Account, Contract, ContractStatus, RecipientStatus, Transport
 from services.contracts import Created, Stats
 from wa.sandbox import SandboxConfig
 
@@ -109,6 +109,33 @@ class FailedPhone(BaseModel):
     phoneNumber: str
     errorMessage: str | None
     attempts: int
+
+
+class RecipientOut(BaseModel):
+    position: int = Field(description="0-based index of the recipient in the contract as created")
+    phoneNumber: str
+    message: str
+    status: RecipientStatus
+    attempts: int
+    errorMessage: str | None
+    sentAt: Timestamp | None
+
+    @classmethod
+    def of(cls, r: dict[str, Any]) -> RecipientOut:
+        return cls(
+            position=r["position"],
+            phoneNumber=r["phone_number"],
+            message=r["message"],
+            status=r["status"],
+            attempts=r["attempts"],
+            errorMessage=r["error_message"],
+            sentAt=r["sent_at"],
+        )
+
+
+class RecipientPage(BaseModel):
+    items: list[RecipientOut]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last page")
 
 
 class SkippedPhone(BaseModel):

@@ -37,8 +37,8 @@ def machine() -> str:
     )
 
 
-async def _pg(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
+async def _pg(admin_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(sql)
     finally:
@@ -48,15 +48,16 @@ async def _pg(sql: str) -> None:
 class Stack:
     """Environment and processes of one benchmark run; everything is torn down on exit."""
 
-    def __init__(self, database: str, redis: str) -> None:
+    def __init__(self, database: str, redis: str, pg_admin: str = PG_ADMIN) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="wa-bench-"))
         self.database = database
         self.key = uuid.uuid4().hex
         self.processes: list[Process] = []
         self.redis: RedisServer | None = RedisServer(self.tmp / "redis") if redis == "embedded" else None
+        self.pg_admin = pg_admin
         self.pg_name = f"wa_bench_{os.getpid()}"
         if database == "postgres":
-            db_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgres://") + "/" + self.pg_name
+            db_url = pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgres://") + "/" + self.pg_name
         else:
             db_url = f"sqlite://{self.tmp / 'wa.sqlite3'}"
         self.env = {
@@ -73,14 +74,14 @@ class Stack:
 
     @property
     def pg_url(self) -> str:
-        return PG_ADMIN.rsplit("/", 1)[0] + "/" + self.pg_name
+        return self.pg_admin.rsplit("/", 1)[0] + "/" + self.pg_name
 
     async def __aenter__(self) -> Stack:
         if self.redis:
             self.redis.start()
         if self.database == "postgres":
-            await _pg(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
-            await _pg(f'CREATE DATABASE "{self.pg_name}"')
+            await _pg(self.pg_admin, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+            await _pg(self.pg_admin, f'CREATE DATABASE "{self.pg_name}"')
         from services.db import init_db, migrate_db
 
         await migrate_db()
@@ -96,7 +97,7 @@ class Stack:
         if self.redis and self.redis.proc:
             self.redis.kill()
         if self.database == "postgres":
-            await _pg(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+            await _pg(self.pg_admin, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
     def start(self, args: list[str], **env: str) -> Process:
         proc = Process(args, {**self.env, **env}, self.tmp / f"proc-{len(self.processes)}.log").start()

@@ -30,6 +30,13 @@ def summary(name: str, ms: list[float], base: float) -> str:
     return f"{name}: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({p50 / base:.1f}x /health p50)"
 
 
+async def cursor_at(contract: str, position: int) -> str:
+    """The `next` cursor a client holds once it has paged up to `position`."""
+    from models import Recipient
+
+    return str(await Recipient.get(contract_id=contract, position=position).values_list("id", flat=True))
+
+
 async def fill(recipients: int, contracts: int) -> str:
     """One big contract, half sent and 2% failed, plus small contracts in every status."""
     from models import Contract, ContractStatus, Transport
@@ -69,11 +76,14 @@ async def main() -> None:
             await latencies(http, "/health", 20)
             health = await latencies(http, "/health", args.requests)
             stats = await latencies(http, f"/api/contracts/{contract}/stats?limit=0", args.requests)
-            page = await latencies(
-                http,
-                f"/api/contracts/{contract}/stats?limit=100&offset={args.recipients // 4}",
-                args.requests,
+            deep = args.recipients // 4
+            offset_page = await latencies(
+                http, f"/api/contracts/{contract}/stats?limit=100&offset={deep}", args.requests
             )
+            path = f"/api/contracts/{contract}/recipients?limit=100"
+            first_page = await latencies(http, path, args.requests)
+            after = await cursor_at(contract, deep)
+            keyset_page = await latencies(http, f"{path}&status=SENT&after={after}", args.requests)
             queues = await latencies(http, "/api/queues/status", args.requests)
     base = statistics.median(health)
     print(f"machine: {machine()}")
@@ -83,7 +93,9 @@ async def main() -> None:
     )
     print(summary("GET /health", health, base))
     print(summary("GET stats, counts only (limit=0)", stats, base))
-    print(summary("GET stats, one page of 100 at offset R/4", page, base))
+    print(summary("GET stats, one page of 100 at offset R/4 (offset paging)", offset_page, base))
+    print(summary("GET recipients, first page of 100", first_page, base))
+    print(summary("GET recipients, SENT page of 100 after R/4 (keyset)", keyset_page, base))
     print(summary("GET /api/queues/status", queues, base))
 
 

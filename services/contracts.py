@@ -183,6 +183,35 @@ async def contract_stats(contract_id: str, limit: int | None = None, offset: int
     )
 
 
+RECIPIENT_FIELDS = (
+    "id",
+    "position",
+    "phone_number",
+    "message",
+    "status",
+    "attempts",
+    "error_message",
+    "sent_at",
+)
+
+
+async def recipients_page(
+    contract_id: str, status: RecipientStatus | None, limit: int, after: int | None
+) -> tuple[list[dict], int | None]:
+    """One page of a contract's recipients in their order, after the cursor `after` (keyset
+    paging: as fast on the last page of a million as on the first); the next cursor, or None."""
+    await get_contract(contract_id)
+    query = Recipient.filter(contract_id=contract_id)
+    if status is not None:
+        query = query.filter(status=status)
+    if after is not None:
+        query = query.filter(id__gt=after)
+    rows = await query.order_by("id").limit(limit + 1).values(*RECIPIENT_FIELDS)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1]["id"] if more else None
+
+
 async def start_contract(contract_id: str) -> Contract:
     """Start a PENDING contract or resume a PAUSED one; starting a running one changes nothing."""
     contract = await get_contract(contract_id)

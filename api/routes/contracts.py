@@ -8,10 +8,12 @@ from api.schemas import (
     ContractIn,
     ContractOut,
     ErrorOut,
+    RecipientOut,
+    RecipientPage,
     StatsOut,
     StatusOut,
 )
-from models import ContractStatus
+from models import ContractStatus, RecipientStatus
 from services import contracts
 
 router = APIRouter(
@@ -54,6 +56,20 @@ async def contract_stats(
 ) -> StatsOut:
     """The seed's statistics. Without `limit` the phone lists are complete, as in the seed."""
     return StatsOut.of(await contracts.contract_stats(contract_id, limit, offset))
+
+
+@router.get("/{contract_id}/recipients", response_model=RecipientPage)
+async def contract_recipients(
+    contract_id: str,
+    status: RecipientStatus | None = None,
+    limit: int = Query(100, ge=1, le=10000),
+    after: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="`next` of the previous page"),
+) -> RecipientPage:
+    """The contract's recipients in order, one page at a time, optionally of one status."""
+    rows, cursor = await contracts.recipients_page(contract_id, status, limit, int(after) if after else None)
+    return RecipientPage(
+        items=[RecipientOut.of(r) for r in rows], next=None if cursor is None else str(cursor)
+    )
 
 
 @router.post("/{contract_id}/start", response_model=StatusOut)

@@ -1,0 +1,1 @@
+"""Reliability scenarios: `python -m chaos` (docs/RELIABILITY.md)."""
