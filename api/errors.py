@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from tortoise.exceptions import OperationalError
 
+from services.db import UNAVAILABLE
 from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,25 @@ async def _service(_: Request, exc: ServiceError) -> JSONResponse:
     return _error(exc.status_code, exc.message, [p.as_json() for p in exc.problems])
 
 
-async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return _error(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _error(exc.status_code, str(exc.detail), headers=headers or None)
 
 
-async def _database(_: Request, exc: OperationalError) -> JSONResponse:
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI schema documents for this path. Starlette's own 405 names only
+    those of the first route that matched, and FastAPI no longer lists included routes flat."""
+    path = request.url.path
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
+
+
+async def _database(_: Request, exc: Exception) -> JSONResponse:
     log.error("database error", exc_info=exc)
     return _error(503, "the database is unavailable; try again shortly", headers={"Retry-After": "5"})
 
@@ -66,4 +81,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(ServiceError, _service)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(OperationalError, _database)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database)

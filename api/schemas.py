@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from models import Account, Contract, ContractStatus, RecipientStatus, Transport
+from models.ids import ID_LENGTH
 from services.contracts import Created, Stats
 from wa.sandbox import SandboxConfig
 
@@ -26,6 +28,10 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# Ids in paths and filters: longer than any stored id is a 422 naming the parameter, not a lookup.
+ContractId = Annotated[str, Path(max_length=ID_LENGTH)]
+AccountId = Annotated[str, Path(max_length=ID_LENGTH)]
+
 # Text stored in the database: PostgreSQL refuses NUL characters, so they are refused here, by field.
 Text = Annotated[str, AfterValidator(_no_nul)]
 
@@ -40,7 +46,7 @@ class RecipientIn(BaseModel):
 
 
 class ContractIn(BaseModel):
-    accountId: Text = Field(min_length=1, max_length=100)
+    accountId: Text = Field(min_length=1, max_length=ID_LENGTH)
     name: Text = Field("", max_length=500)
     recipients: list[RecipientIn]
 
@@ -245,3 +251,11 @@ class AccountOut(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     details: list[dict] = []
+
+
+# Every /api route may answer these, with an ErrorOut body: unreadable JSON (400), no key (401),
+# unknown id (404), a state that forbids the operation (409), too large (413), invalid (422),
+# the database unreachable (503).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 422, 503)
+}

@@ -88,12 +88,14 @@ class World:
         finally:
             self.postgres.destroy()
 
-    async def contracts(self, recipients: int, accounts: int) -> list[str]:
-        """`recipients` spread over `accounts` sandbox accounts (limits off), created through the API."""
+    async def contracts(self, recipients: int, accounts: int, latency_s: float = 0.01) -> list[str]:
+        """`recipients` spread over `accounts` sandbox accounts (limits off), created through the API.
+        Each send takes `latency_s` on the simulated network, so a run lasts long enough to break."""
         ids = []
         per = recipients // accounts
         for a in range(accounts):
-            r = await self.http.post("/api/accounts", json={"name": f"chaos {a}", "useLimits": False})
+            account = {"name": f"chaos {a}", "useLimits": False, "sandbox": {"latency_s": latency_s}}
+            r = await self.http.post("/api/accounts", json=account)
             assert r.status_code == 201, r.text
             body = {
                 "accountId": r.json()["id"],

@@ -2,7 +2,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import Transport
-from models.ids import new_id
+from models.ids import ID_LENGTH, new_id
 
 
 def _account_id() -> str:
@@ -12,7 +12,7 @@ def _account_id() -> str:
 class Account(Model):
     """A sending identity. Pacing state and the worker lease live here so a Redis flush loses neither."""
 
-    id = fields.CharField(max_length=40, primary_key=True, default=_account_id)
+    id = fields.CharField(max_length=ID_LENGTH, primary_key=True, default=_account_id)
     name = fields.CharField(max_length=200, default="")
     transport = fields.CharEnumField(Transport, max_length=16, default=Transport.SANDBOX)
     use_limits = fields.BooleanField(default=True)

@@ -8,7 +8,7 @@ from tortoise.expressions import F
 from tortoise.models import Model
 
 from models.enums import ContractStatus, RecipientStatus
-from models.ids import new_id
+from models.ids import ID_LENGTH, new_id
 
 
 def _contract_id() -> str:
@@ -16,7 +16,7 @@ def _contract_id() -> str:
 
 
 class Contract(Model):
-    id = fields.CharField(max_length=40, primary_key=True, default=_contract_id)
+    id = fields.CharField(max_length=ID_LENGTH, primary_key=True, default=_contract_id)
     account = fields.ForeignKeyField("models.Account", related_name="contracts", on_delete=fields.RESTRICT)
     name = fields.CharField(max_length=500, default="")
     status = fields.CharEnumField(
@@ -62,7 +62,7 @@ class Recipient(Model):
     phone_number = fields.CharField(max_length=20)
     message = fields.TextField()
     status = fields.CharEnumField(RecipientStatus, max_length=10, default=RecipientStatus.PENDING)
-    message_id = fields.CharField(max_length=40, unique=True)
+    message_id = fields.CharField(max_length=ID_LENGTH, unique=True)
     attempts = fields.IntField(default=0)
     error_message = fields.TextField(null=True)
     next_attempt_at = fields.DatetimeField(null=True)
@@ -103,7 +103,7 @@ class StatusCount(Model):
     """How many of a contract's recipients are in each status: stats read these, not a million rows."""
 
     id = fields.BigIntField(primary_key=True)
-    contract_id = fields.CharField(max_length=40)
+    contract_id = fields.CharField(max_length=ID_LENGTH)
     status = fields.CharEnumField(RecipientStatus, max_length=10)
     n = fields.IntField(default=0)
 

@@ -3,6 +3,8 @@
 import os
 import secrets
 
+ID_LENGTH = 40  # the longest id a column takes; anything longer names nothing
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"

@@ -8,12 +8,14 @@ send is later, it stores `next_due_at` and the reconcile schedule kicks it then.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from datetime import UTC, datetime
 
 from models import Account, Contract, Recipient, RecipientStatus
 from models.enums import ACTIVE_CONTRACT
+from services.db import while_unavailable
 from settings import Settings, get_settings
 from tasks import lease, outbox
 from tasks.broker import broker
@@ -107,7 +109,10 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
             batch_size = _next_batch_size(len(batch), loop.time() - started, s)
         if account.use_limits and outcomes[0].status != RecipientStatus.SKIPPED:
             state = after_send(state, sent_at.timestamp(), rng, s)
-        await outbox.record(
+        # These messages are out: if the database is restarting, wait for it rather than leave them
+        # SENDING, which would have them sent again (same message id) once the lease runs out.
+        record = functools.partial(
+            outbox.record,
             account.id,
             token,
             outcomes,
@@ -115,6 +120,8 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
             pacing_state=state.dump(),
             lease_until=lease.expiry(sent_at, s.lease_ttl_s),
         )
+        what = f"recording {len(outcomes)} outcomes of {account.id}"
+        await while_unavailable(record, budget_s=s.lease_ttl_s / 2, what=what)
         if loop.time() > deadline:
             await _schedule(account.id, token, sent_at)
             return True

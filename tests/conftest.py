@@ -166,3 +166,15 @@ async def wait_until(predicate: Callable, timeout: float = 30, interval: float =
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def web(db, tmp_path: Path) -> Iterator[str]:
+    """The real web process (NiceGUI + API) on a free port, on this test's database and Redis."""
+    from tests.servers import Process, free_port, wait_for_port
+
+    port = free_port()
+    proc = Process(["main.py"], {**os.environ, "PORT": str(port)}, tmp_path / "web.log").start()
+    wait_for_port(port, timeout=30)
+    yield f"http://127.0.0.1:{port}"
+    proc.stop()

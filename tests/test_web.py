@@ -6,20 +6,10 @@ import os
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import API_KEY, wait_until
 from tests.helpers import recipients
 from tests.servers import Process, free_port, wait_for_port
-
-
-@pytest.fixture
-def web(db, tmp_path: Path):
-    port = free_port()
-    proc = Process(["main.py"], {**os.environ, "PORT": str(port)}, tmp_path / "web.log").start()
-    wait_for_port(port, timeout=30)
-    yield f"http://127.0.0.1:{port}"
-    proc.stop()
 
 
 async def test_one_process_serves_pages_api_and_docs(web) -> None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from models.sql import execute
+from services.db import is_unavailable
 from wa.base import NotOnWhatsApp, PermanentSendError, TransientSendError
 
 Number = Annotated[str, Field(pattern=r"^[0-9]{5,20}$", description="digits with the country code")]
@@ -56,7 +57,12 @@ class SandboxTransport:
         transient = phone in cfg.transient or _draw(message_id, "transient") < cfg.transient_rate
         if transient and attempt <= cfg.transient_failures:
             raise TransientSendError("Timed out waiting for the server (simulated)")
-        await record_delivery(self.account_id, phone, message_id)
+        try:
+            await record_delivery(self.account_id, phone, message_id)
+        except Exception as exc:
+            if is_unavailable(exc):  # the simulated network keeps its log in the database
+                raise TransientSendError(f"sandbox network unavailable: {exc}") from exc
+            raise
 
     async def close(self) -> None:
         return None

@@ -3,14 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import require_api_key
-from api.schemas import AccountIn, AccountOut, AccountUpdate, ErrorOut
+from api.schemas import ERROR_RESPONSES, AccountId, AccountIn, AccountOut, AccountUpdate
 from services import accounts
 
 router = APIRouter(
     prefix="/api/accounts",
     tags=["accounts"],
     dependencies=[Depends(require_api_key)],
-    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses=ERROR_RESPONSES,
 )
 
 
@@ -26,12 +26,12 @@ async def list_accounts() -> list[AccountOut]:
 
 
 @router.get("/{account_id}", response_model=AccountOut)
-async def get_account(account_id: str) -> AccountOut:
+async def get_account(account_id: AccountId) -> AccountOut:
     return AccountOut.of(await accounts.get_account(account_id))
 
 
 @router.put("/{account_id}", response_model=AccountOut)
-async def update_account(account_id: str, body: AccountUpdate) -> AccountOut:
+async def update_account(account_id: AccountId, body: AccountUpdate) -> AccountOut:
     """Change `useLimits` (the seed's switch, at your own risk), the name, or sandbox behaviour."""
     account = await accounts.update_account(
         account_id, use_limits=body.useLimits, name=body.name, sandbox=body.sandbox
@@ -40,6 +40,6 @@ async def update_account(account_id: str, body: AccountUpdate) -> AccountOut:
 
 
 @router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_account(account_id: str) -> Response:
+async def delete_account(account_id: AccountId) -> Response:
     await accounts.delete_account(account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

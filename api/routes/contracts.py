@@ -4,23 +4,27 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import require_api_key
 from api.schemas import (
+    ERROR_RESPONSES,
     ContractCreated,
+    ContractId,
     ContractIn,
     ContractOut,
-    ErrorOut,
     RecipientOut,
     RecipientPage,
     StatsOut,
     StatusOut,
 )
 from models import ContractStatus, RecipientStatus
+from models.ids import ID_LENGTH
 from services import contracts
+
+MAX_OFFSET = 2**31 - 1  # what every database's integer takes
 
 router = APIRouter(
     prefix="/api/contracts",
     tags=["contracts"],
     dependencies=[Depends(require_api_key)],
-    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses=ERROR_RESPONSES,
 )
 
 
@@ -35,24 +39,26 @@ async def create_contract(body: ContractIn) -> ContractCreated:
 
 @router.get("", response_model=list[ContractOut])
 async def list_contracts(
-    accountId: str | None = None,
+    accountId: str | None = Query(None, max_length=ID_LENGTH),
     status: ContractStatus | None = None,
     limit: int = Query(1000, ge=1, le=10000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[ContractOut]:
     return [ContractOut.of(c) for c in await contracts.list_contracts(accountId, status, limit, offset)]
 
 
 @router.get("/{contract_id}", response_model=ContractOut)
-async def get_contract(contract_id: str) -> ContractOut:
+async def get_contract(contract_id: ContractId) -> ContractOut:
     return ContractOut.of(await contracts.get_contract(contract_id))
 
 
 @router.get("/{contract_id}/stats", response_model=StatsOut)
 async def contract_stats(
-    contract_id: str,
-    limit: int | None = Query(None, ge=0, description="page size of each phone list; 0 for counts only"),
-    offset: int = Query(0, ge=0),
+    contract_id: ContractId,
+    limit: int | None = Query(
+        None, ge=0, le=MAX_OFFSET, description="page size of each phone list; 0 for counts only"
+    ),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> StatsOut:
     """The seed's statistics. Without `limit` the phone lists are complete, as in the seed."""
     return StatsOut.of(await contracts.contract_stats(contract_id, limit, offset))
@@ -60,7 +66,7 @@ async def contract_stats(
 
 @router.get("/{contract_id}/recipients", response_model=RecipientPage)
 async def contract_recipients(
-    contract_id: str,
+    contract_id: ContractId,
     status: RecipientStatus | None = None,
     limit: int = Query(100, ge=1, le=10000),
     after: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="`next` of the previous page"),
@@ -73,20 +79,20 @@ async def contract_recipients(
 
 
 @router.post("/{contract_id}/start", response_model=StatusOut)
-async def start_contract(contract_id: str) -> StatusOut:
+async def start_contract(contract_id: ContractId) -> StatusOut:
     """Start a PENDING contract, or resume a PAUSED one where it stopped."""
     c = await contracts.start_contract(contract_id)
     return StatusOut(id=c.id, status=c.status)
 
 
 @router.post("/{contract_id}/pause", response_model=StatusOut)
-async def pause_contract(contract_id: str) -> StatusOut:
+async def pause_contract(contract_id: ContractId) -> StatusOut:
     c = await contracts.pause_contract(contract_id)
     return StatusOut(id=c.id, status=c.status)
 
 
 @router.delete("/{contract_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_contract(contract_id: str) -> Response:
+async def delete_contract(contract_id: ContractId) -> Response:
     """Cancel sending at once and remove the contract with its recipients."""
     await contracts.delete_contract(contract_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 import services.health
 from api.deps import require_api_key
-from api.schemas import QueueStatus
+from api.schemas import ERROR_RESPONSES, QueueStatus
 from services.queues import queue_status
 
 router = APIRouter(tags=["system"])
@@ -23,6 +23,11 @@ async def health() -> JSONResponse:
     )
 
 
-@router.get("/api/queues/status", response_model=QueueStatus, dependencies=[Depends(require_api_key)])
+@router.get(
+    "/api/queues/status",
+    response_model=QueueStatus,
+    dependencies=[Depends(require_api_key)],
+    responses=ERROR_RESPONSES,
+)
 async def queues_status() -> QueueStatus:
     return QueueStatus.model_validate(await queue_status())
