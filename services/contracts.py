@@ -50,6 +50,20 @@ class Stats:
         return sum(self.counts.values())
 
 
+MAX_MESSAGE_CHARS = 65536
+
+
+def message_fault(message: str) -> str | None:
+    """What is wrong with a message text, if anything (every way in: API, CSV, dashboard)."""
+    if not message.strip():
+        return "must not be empty"
+    if len(message) > MAX_MESSAGE_CHARS:
+        return f"must be at most {MAX_MESSAGE_CHARS} characters"
+    if "\x00" in message:
+        return "must not contain NUL characters"  # PostgreSQL refuses them
+    return None
+
+
 class _Intake:
     """Checks recipients in order as their numbers come back: keeps the first of each number,
     reports repeats, and collects every problem (with the recipient's index) without stopping."""
@@ -69,8 +83,8 @@ class _Intake:
             if phone is None:
                 raw = self.phone_numbers[index]
                 self.problems.add(Problem(f"recipients[{index}].phoneNumber", f"{raw!r}: {reason}", index))
-            elif not self.messages[index].strip():
-                self.problems.add(Problem(f"recipients[{index}].message", "must not be empty", index))
+            elif fault := message_fault(self.messages[index]):
+                self.problems.add(Problem(f"recipients[{index}].message", fault, index))
             elif phone in self.first_seen:
                 self.duplicates.append(Duplicate(index, phone, self.first_seen[phone]))
             else:

@@ -43,6 +43,10 @@ class Conflict(ServiceError):
     status_code = 409
 
 
+class TooLarge(ServiceError):
+    status_code = 413
+
+
 @dataclass
 class ProblemList:
     """Collects problems up to a limit, counting the rest, so a million bad rows do not make a huge reply."""

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response, status
+import asyncio
+import io
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from api.deps import require_api_key
 from api.schemas import (
@@ -16,8 +20,11 @@ from api.schemas import (
 )
 from models import ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
-from services import contracts
+from services import contracts, csv_export, csv_import
+from services.errors import InvalidInput, Problem, TooLarge
+from settings import get_settings
 
+CSV_EXAMPLE = "phoneNumber,name\n79001234567,Anna\n79007654321,Boris\n"
 MAX_OFFSET = 2**31 - 1  # what every database's integer takes
 
 router = APIRouter(
@@ -35,6 +42,50 @@ async def create_contract(body: ContractIn) -> ContractCreated:
     messages = [r.message for r in body.recipients]
     created = await contracts.create_contract(body.accountId, body.name, phone_numbers, messages)
     return ContractCreated.of(created)
+
+
+@router.post(
+    "/import",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ContractCreated,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}},
+        }
+    },
+)
+async def import_contract(
+    request: Request,
+    accountId: str = Query(min_length=1, max_length=ID_LENGTH),
+    name: str = Query("", max_length=500),
+    phoneColumn: str | None = Query(None, max_length=500, description="default: phoneNumber, phone…"),
+    messageColumn: str | None = Query(None, max_length=500, description="default: message, text…"),
+    template: str | None = Query(None, max_length=4000, description="e.g. `Hello {name}!`"),
+) -> ContractCreated:
+    """Create a contract from a CSV file (the request body, UTF-8, first row names the columns).
+    Each message is the row's message column, or `template` filled from the row. All or nothing;
+    problems name the row as `rows[i]`, 0 being the first non-blank row after the header."""
+    body = await _read_body(request, get_settings().max_body_bytes)
+    file = io.BytesIO(body)
+    del body
+    parsed = await asyncio.to_thread(csv_import.read_recipients, file, phoneColumn, messageColumn, template)
+    try:
+        created = await contracts.create_contract(accountId, name, parsed.phone_numbers, parsed.messages)
+    except InvalidInput as exc:
+        raise csv_import.as_rows(exc) from None
+    return ContractCreated.of(created)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` (chunked bodies carry no length)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the body is larger than {limit} bytes", [Problem("body", "too large")])
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.get("", response_model=list[ContractOut])
@@ -75,6 +126,22 @@ async def contract_recipients(
     rows, cursor = await contracts.recipients_page(contract_id, status, limit, int(after) if after else None)
     return RecipientPage(
         items=[RecipientOut.of(r) for r in rows], next=None if cursor is None else str(cursor)
+    )
+
+
+@router.get(
+    "/{contract_id}/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def export_contract(contract_id: ContractId) -> StreamingResponse:
+    """Every recipient with its status, as CSV (cells that would run as spreadsheet formulas are
+    prefixed with a quote)."""
+    contract = await contracts.get_contract(contract_id)
+    return StreamingResponse(
+        csv_export.export_csv(contract.id),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{contract.id}.csv"'},
     )
 
 
