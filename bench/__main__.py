@@ -8,7 +8,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-SUITE = [["bench.pacing"], ["bench.create"], ["bench.dispatch"], ["bench.reads"], ["bench.memory"]]
+SUITE = [
+    ["bench.pacing"],
+    ["bench.create"],
+    ["bench.csv_import"],
+    ["bench.dispatch"],
+    ["bench.reads"],
+    ["bench.memory"],
+]
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Dispatch throughput with limits off: N messages over A sandbox accounts (no latency), W workers,
-against a taskiq no-op task's throughput on the same broker, measured in the same run.
+against a taskiq no-op task's throughput on the same broker, and against the peer the seed was built
+on, BullMQ, processing no-op jobs on the same Redis (bench/bullmq; needs node and npm), in the same run.
 
     .venv/bin/python -m bench.dispatch --messages 100000 --accounts 20 --workers 2
 """
@@ -7,6 +8,10 @@ against a taskiq no-op task's throughput on the same broker, measured in the sam
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
+import subprocess
+from pathlib import Path
 
 from redis.asyncio import Redis
 from tortoise.functions import Max, Min
@@ -54,6 +59,17 @@ async def noop_throughput(stack: Stack, n: int, workers: int) -> float:
     return total / t[0]
 
 
+def bullmq_throughput(stack: Stack, n: int, workers: int, concurrency: int = 100) -> float:
+    """The peer: BullMQ (Node.js) workers processing n no-op jobs on the same Redis; jobs/s."""
+    folder = Path(__file__).parent / "bullmq"
+    if not (folder / "node_modules").exists():
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=folder, check=True)
+    queue = f"{stack.env['QUEUE_NAME']}-bullmq"
+    args = ["node", "noop.mjs", stack.env["REDIS_URL"], queue, str(n), str(workers), str(concurrency)]
+    out = subprocess.run(args, cwd=folder, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["perSecond"]
+
+
 async def all_completed(ids: list[str]) -> bool:
     return not await Contract.filter(id__in=ids).exclude(status=ContractStatus.COMPLETED).exists()
 
@@ -87,6 +103,7 @@ async def main() -> None:
     args = p.parse_args()
     async with Stack(args.database, args.redis) as stack:
         noop = await noop_throughput(stack, args.messages // 5, args.workers)
+        peer = bullmq_throughput(stack, args.messages // 5, args.workers) if shutil.which("node") else None
         rate, wall_rate = await dispatch_throughput(stack, args.messages, args.accounts, args.workers)
     print(f"machine: {machine()}")
     print(f"taskiq no-op tasks, {args.workers} workers, {args.redis} Redis: {noop:,.0f} tasks/s")
@@ -95,6 +112,12 @@ async def main() -> None:
         f"{args.database}: {rate:,.0f} messages/s SENT (first to last send), {wall_rate:,.0f}/s from start "
         f"to COMPLETED; ratio to no-op tasks {rate / noop:.2f}"
     )
+    if peer:
+        print(
+            f"peer: BullMQ no-op jobs, {args.workers} Node.js workers (concurrency 100), same Redis: "
+            f"{peer:,.0f} jobs/s; our messages SENT / BullMQ no-op jobs = {rate / peer:.2f}; "
+            f"taskiq no-op / BullMQ no-op = {noop / peer:.2f}"
+        )
 
 
 if __name__ == "__main__":

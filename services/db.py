@@ -23,6 +23,7 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     OperationalError,
     ConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a pooled connection left mid-operation when the server went away
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
 )
