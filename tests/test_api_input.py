@@ -97,6 +97,13 @@ async def test_malformed_bodies_get_clear_4xx(client) -> None:
             dict(json={"accountId": account, "recipients": [{**recipients(1)[0], "message": "a\x00"}]}),
             422,
         ),
+        "JSON nested 100,000 deep": (
+            dict(
+                content=b'{"accountId": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                headers={"content-type": "application/json"},
+            ),
+            400,
+        ),
         "invalid UTF-8": (
             dict(content=b'{"accountId": "\xff"}', headers={"content-type": "application/json"}),
             400,
