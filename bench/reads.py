@@ -2,7 +2,9 @@
 of R recipients, and GET /api/queues/status over C contracts; p50/p99 over repeated requests,
 against GET /health (no database work) in the same run.
 
-    .venv/bin/python -m bench.reads --recipients 1000000 --contracts 1000 --requests 200
+    .venv/bin/python -m bench.reads --recipients 1000000 --contracts 1000 --each 4000 --requests 200
+
+(1,000,000 + 999 × 4,000 ≈ 5,000,000 recipient rows: the issue's setting.)
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ async def cursor_at(contract: str, position: int) -> str:
     return str(await Recipient.get(contract_id=contract, position=position).values_list("id", flat=True))
 
 
-async def fill(recipients: int, contracts: int) -> str:
+async def fill(recipients: int, contracts: int, each: int) -> str:
     """One big contract, half sent and 2% failed, plus small contracts in every status."""
     from models import Contract, ContractStatus, Transport
     from models.sql import execute
@@ -56,7 +58,7 @@ async def fill(recipients: int, contracts: int) -> str:
     await Contract.filter(id=big.contract.id).update(status=ContractStatus.IN_PROGRESS)
     statuses = list(ContractStatus)
     for i in range(contracts - 1):
-        small = await contract_service.create_contract(account.id, f"c{i}", phones[:10], ["Hi"] * 10)
+        small = await contract_service.create_contract(account.id, f"c{i}", phones[:each], ["Hi"] * each)
         await Contract.filter(id=small.contract.id).update(status=statuses[i % len(statuses)])
     return big.contract.id
 
@@ -65,12 +67,13 @@ async def main() -> None:
     p = parser(__doc__)
     p.add_argument("--recipients", type=int, default=1_000_000)
     p.add_argument("--contracts", type=int, default=1000)
+    p.add_argument("--each", type=int, default=4000, help="recipients of each other contract")
     p.add_argument("--requests", type=int, default=200)
     args = p.parse_args()
     async with Stack(args.database, args.redis) as stack:
         stack.env["MAX_RECIPIENTS"] = str(max(args.recipients, 1_000_000))
         with timer() as filled:
-            contract = await fill(args.recipients, args.contracts)
+            contract = await fill(args.recipients, args.contracts, args.each)
         base_url = stack.web()
         async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": stack.key}, timeout=60) as http:
             await latencies(http, "/health", 20)
@@ -88,7 +91,8 @@ async def main() -> None:
     base = statistics.median(health)
     print(f"machine: {machine()}")
     print(
-        f"{args.database}: {args.recipients:,} recipients in one contract, {args.contracts:,} contracts "
+        f"{args.database}: {args.recipients:,} recipients in one contract, {args.contracts:,} contracts, "
+        f"{args.recipients + (args.contracts - 1) * args.each:,} recipient rows "
         f"(filled in {filled[0]:.0f} s); {args.requests} sequential requests each"
     )
     print(summary("GET /health", health, base))
