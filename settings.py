@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     stream_maxlen: int = 100_000
     reconcile_interval_s: int = 1
     kick_timeout_s: float = 2
+    worker_nice: int = Field(10, ge=0, le=19, description="CPU niceness added to each worker process")
 
     @property
     def db_url(self) -> str:

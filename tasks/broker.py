@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from typing import Any
 
 from redis.asyncio import Redis
@@ -66,6 +67,9 @@ async def tick_forever(interval_s: float) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def _worker_startup(state: TaskiqState) -> None:
+    # Sending is background work paced in seconds; the API and dashboard share the machine and
+    # must stay responsive when workers run flat out (limits off), so workers yield the CPU first.
+    os.nice(get_settings().worker_nice)
     await init_db()
     state.ticker = asyncio.create_task(tick_forever(get_settings().reconcile_interval_s))
 

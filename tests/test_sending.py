@@ -172,3 +172,18 @@ async def test_paced_account_keeps_gaps_and_breaks(client, processes) -> None:
     for i, gap in enumerate(gaps, start=1):
         low = 1.5 if i % 3 == 0 else 0.3
         assert gap >= low + 0.1, f"gap {gap:.2f}s after send {i} is shorter than the rules allow"
+
+
+async def test_workers_yield_the_cpu_to_the_web_process(processes) -> None:
+    """Workers run at a lower CPU priority (WORKER_NICE, 10 by default), so the API stays responsive
+    while they send flat out."""
+    import psutil
+
+    worker = processes("worker", WORKER_NICE="7")
+    base = psutil.Process().nice()
+
+    async def reniced() -> bool:
+        children = psutil.Process(worker.proc.pid).children(recursive=True)
+        return bool(children) and all(c.nice() == base + 7 for c in children)
+
+    await wait_until(reniced, timeout=30, what="the worker process to lower its priority")
