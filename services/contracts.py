@@ -80,8 +80,10 @@ class _Intake:
         """(index, normalised number) of each new, valid recipient among the next `results`."""
         fresh = []
         for index, (phone, reason) in enumerate(results, start=self.checked):
+            raw = self.phone_numbers[index]
+            if phone == raw:
+                phone = raw  # one string, not two, for a number given in the seed's format already
             if phone is None:
-                raw = self.phone_numbers[index]
                 self.problems.add(Problem(f"recipients[{index}].phoneNumber", f"{raw!r}: {reason}", index))
             elif fault := message_fault(self.messages[index]):
                 self.problems.add(Problem(f"recipients[{index}].message", fault, index))

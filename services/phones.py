@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import multiprocessing
 import os
 import re
@@ -78,21 +79,31 @@ def _pool() -> ProcessPoolExecutor:
 async def check_chunks(raws: list[str]) -> AsyncIterator[list[tuple[str | None, str | None]]]:
     """check_many over any number of numbers, yielded chunk by chunk in order.
 
-    Large lists go to a process pool, all chunks at once: that uses every core, keeps the web
-    process's event loop answering during a million-number import, and lets the caller store
-    chunk k while chunk k+1 is being checked."""
+    Large lists go to a process pool: that uses every core, keeps the web process's event loop
+    answering during a million-number import, and lets the caller store chunk k while the next
+    ones are checked. Only a few chunks are in flight at a time, so the results of a million
+    numbers never sit in memory together."""
     if len(raws) < PARALLEL_FROM:
         yield check_many(raws)
         return
     loop = asyncio.get_running_loop()
-    futures = [
-        loop.run_in_executor(_pool(), check_many, raws[i : i + CHUNK]) for i in range(0, len(raws), CHUNK)
-    ]
+    starts = iter(range(0, len(raws), CHUNK))
+    in_flight: collections.deque[asyncio.Future] = collections.deque()
+
+    def submit() -> None:
+        start = next(starts, None)
+        if start is not None:
+            in_flight.append(loop.run_in_executor(_pool(), check_many, raws[start : start + CHUNK]))
+
+    for _ in range((os.cpu_count() or 1) + 2):
+        submit()
     try:
-        for future in futures:
-            yield await future
+        while in_flight:
+            results = await in_flight.popleft()
+            submit()
+            yield results
     finally:
-        for future in futures:
+        for future in in_flight:
             future.cancel()
 
 

@@ -66,10 +66,9 @@ async def import_contract(
     """Create a contract from a CSV file (the request body, UTF-8, first row names the columns).
     Each message is the row's message column, or `template` filled from the row. All or nothing;
     problems name the row as `rows[i]`, 0 being the first non-blank row after the header."""
-    body = await _read_body(request, get_settings().max_body_bytes)
-    file = io.BytesIO(body)
-    del body
+    file = io.BytesIO(await _read_body(request, get_settings().max_body_bytes))
     parsed = await asyncio.to_thread(csv_import.read_recipients, file, phoneColumn, messageColumn, template)
+    file.close()  # the raw CSV is not needed any more: free it before the contract is built
     try:
         created = await contracts.create_contract(accountId, name, parsed.phone_numbers, parsed.messages)
     except InvalidInput as exc:
