@@ -44,6 +44,13 @@ async def copy_baseline(pg_url: str, n: int) -> float:
         await conn.close()
 
 
+async def print_copy_ratio(stack: Stack, rows: int, took: float) -> None:
+    """On PostgreSQL, the raw COPY of the same rows, and `took` as a multiple of it."""
+    if stack.database == "postgres":
+        baseline = await copy_baseline(stack.pg_url, rows)
+        print(f"baseline asyncpg COPY of the same rows: {baseline:.2f} s; ratio {took / baseline:.1f}x")
+
+
 async def main() -> None:
     p = parser(__doc__)
     p.add_argument("--recipients", type=int, default=100_000)
@@ -75,9 +82,7 @@ async def main() -> None:
             f" of {', '.join(f'{x:.2f}' for x in runs)} ({args.recipients / took:,.0f} rows/s), "
             f"body {len(payload) / 2**20:.1f} MiB, web RSS {rss:.0f} MiB"
         )
-        if args.database == "postgres":
-            baseline = await copy_baseline(stack.pg_url, args.recipients)
-            print(f"baseline asyncpg COPY of the same rows: {baseline:.2f} s; ratio {took / baseline:.1f}x")
+        await print_copy_ratio(stack, args.recipients, took)
 
 
 if __name__ == "__main__":

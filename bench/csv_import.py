@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.create import copy_baseline
+from bench.create import print_copy_ratio
 from bench.harness import Stack, machine, parser, timer
 
 
@@ -63,9 +63,7 @@ async def main() -> None:
             f"({args.database}): {t[0]:.1f} s ({args.rows / t[0]:,.0f} rows/s); "
             f"web RSS {before:.0f} MiB before, peak {peak:.0f} MiB"
         )
-        if args.database == "postgres":
-            baseline = await copy_baseline(stack.pg_url, args.rows)
-            print(f"baseline asyncpg COPY of the same rows: {baseline:.2f} s; ratio {t[0] / baseline:.1f}x")
+        await print_copy_ratio(stack, args.rows, t[0])
 
 
 if __name__ == "__main__":
