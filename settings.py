@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     stream_maxlen: int = 100_000
     reconcile_interval_s: int = 1
     kick_timeout_s: float = 2
+    db_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per process at most")
     worker_nice: int = Field(10, ge=0, le=19, description="CPU niceness added to each worker process")
 
     @property
@@ -66,6 +67,8 @@ class Settings(BaseSettings):
                 url = "postgres://" + url.removeprefix("postgresql://")
             if url.startswith("sqlite://") and "busy_timeout" not in url:
                 url += ("&" if "?" in url else "?") + "busy_timeout=30000"
+            if url.startswith("postgres://") and "maxsize" not in url:
+                url += ("&" if "?" in url else "?") + f"maxsize={self.db_pool_size}"
             return url
         return f"sqlite://{self.data_dir / 'wa.sqlite3'}?busy_timeout=30000"
 

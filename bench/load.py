@@ -59,9 +59,12 @@ async def main() -> None:
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--seconds", type=int, default=30)
     p.add_argument("--messages", type=int, default=200_000, help="sent by 2 workers during the load")
+    p.add_argument(
+        "--paced", action="store_true", help="accounts keep the default pacing (limits on), as in production"
+    )
     args = p.parse_args()
     async with Stack(args.database, args.redis) as stack:
-        contracts = await sandbox_contracts(args.messages, 20)
+        contracts = await sandbox_contracts(args.messages, 20, use_limits=args.paced)
         url = stack.web()
         for _ in range(2):
             stack.start(WORKER)
@@ -91,7 +94,8 @@ async def main() -> None:
     print(f"machine: {machine()}")
     print(
         f"{args.connections} connections for {args.seconds} s on 5 API read routes ({args.database}), "
-        f"while 2 workers sent {sent:,} messages ({sent / args.seconds:,.0f}/s):"
+        f"while 2 workers sent {sent:,} messages ({sent / args.seconds:,.0f}/s) for 20 accounts, "
+        f"limits {'on' if args.paced else 'off'}:"
     )
     print(
         f"  API: {api['rps']:,.0f} req/s, p50 {api['p50']:.1f} ms, p99 {api['p99']:.1f} ms, "

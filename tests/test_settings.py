@@ -22,7 +22,10 @@ def test_database_urls(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     assert Settings().db_url == f"sqlite://{tmp_path}/wa.sqlite3?busy_timeout=30000"
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/wa")
-    assert Settings().db_url == "postgres://u:p@db:5432/wa", "Prisma's postgresql:// scheme is accepted"
+    assert Settings().db_url == "postgres://u:p@db:5432/wa?maxsize=10", "Prisma's postgresql:// is accepted"
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db:5432/wa?maxsize=3")
+    monkeypatch.setenv("DB_POOL_SIZE", "50")
+    assert Settings().db_url == "postgres://u:p@db:5432/wa?maxsize=3", "a pool size in the URL wins"
 
 
 def test_port_defaults_to_the_seeds(monkeypatch) -> None:

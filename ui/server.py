@@ -1,10 +1,19 @@
-"""The web process: NiceGUI pages and the JSON API on one FastAPI app, port 5001 (`python main.py`)."""
+"""The web process: the JSON API and the NiceGUI pages on one FastAPI app, port 5001 (`python main.py`).
+
+The API app is the outer one and NiceGUI is mounted inside it (`ui.run_with`), so `/api` and
+`/health` requests skip NiceGUI's middleware (gzip and two BaseHTTPMiddleware layers): that
+doubles the requests a core can answer (docs/BENCHMARKS.md, API under load).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from nicegui import app, ui
+import uvicorn
+from fastapi import FastAPI
+from nicegui import ui
 
 import api.app
 from services import phones
@@ -16,23 +25,25 @@ from ui.pages import home  # noqa: F401  (registers the page)
 
 log = logging.getLogger("web")
 
-api.app.install(app)
 
-
-@app.on_startup
-async def _startup() -> None:
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     await init_db()
     await broker.startup()
     await phones.warm_up()
     log.warning("API key: %s (send as X-API-Key or Authorization: Bearer)", api_key())
-
-
-@app.on_shutdown
-async def _shutdown() -> None:
+    yield
     await broker.shutdown()
     await close_db()
 
 
+def build() -> FastAPI:
+    app = FastAPI(title="WA Contracts", lifespan=_lifespan)
+    api.app.install(app)
+    ui.run_with(app, title="WA Contracts", show_welcome_message=False)
+    return app
+
+
 def run() -> None:
     s = get_settings()
-    ui.run(host=s.host, port=s.port, reload=False, show=False, title="WA Contracts", fastapi_docs=True)
+    uvicorn.run(build(), host=s.host, port=s.port, log_level="warning")
