@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
+from api.coalesce import CoalesceReads
 from api.routes import accounts, contracts, system
 from settings import get_settings
 
@@ -35,5 +36,6 @@ class BodyLimit:
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.add_middleware(BodyLimit, limit=get_settings().max_body_bytes)
+    app.add_middleware(CoalesceReads)
     for module in (system, contracts, accounts):
         app.include_router(module.router)
