@@ -77,27 +77,33 @@ class Stack:
         return self.pg_admin.rsplit("/", 1)[0] + "/" + self.pg_name
 
     async def __aenter__(self) -> Stack:
-        if self.redis:
-            self.redis.start()
-        if self.database == "postgres":
-            await _pg(self.pg_admin, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
-            await _pg(self.pg_admin, f'CREATE DATABASE "{self.pg_name}"')
-        from services.db import init_db, migrate_db
+        try:
+            if self.redis:
+                self.redis.start()
+            if self.database == "postgres":
+                await _pg(self.pg_admin, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+                await _pg(self.pg_admin, f'CREATE DATABASE "{self.pg_name}"')
+            from services.db import init_db, migrate_db
 
-        await migrate_db()
-        await init_db()
+            await migrate_db()
+            await init_db()
+        except BaseException:
+            await self.__aexit__()  # a half-built stack leaves no server behind
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for proc in self.processes:
-            proc.stop()
         from services.db import close_db
 
-        await close_db()
-        if self.redis and self.redis.proc:
-            self.redis.kill()
-        if self.database == "postgres":
-            await _pg(self.pg_admin, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        try:
+            for proc in self.processes:
+                proc.stop()
+            await close_db()
+        finally:
+            if self.redis and self.redis.proc and self.redis.proc.poll() is None:
+                self.redis.kill()
+            if self.database == "postgres":
+                await _pg(self.pg_admin, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
     def start(self, args: list[str], **env: str) -> Process:
         proc = Process(args, {**self.env, **env}, self.tmp / f"proc-{len(self.processes)}.log").start()

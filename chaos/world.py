@@ -74,7 +74,11 @@ class World:
         self.rng = random.Random(7)
 
     async def __aenter__(self) -> World:
-        await self.stack.__aenter__()
+        try:
+            await self.stack.__aenter__()
+        except BaseException:
+            self.postgres.destroy()
+            raise
         self.url = self.stack.web()
         self.web_proc = self.stack.processes[-1]
         self.workers = [self.stack.start(WORKER) for _ in range(self.n_workers)]
