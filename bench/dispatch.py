@@ -16,7 +16,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from tortoise.functions import Max, Min
 
-from bench.harness import Stack, machine, parser, poll, sandbox_contracts, timer
+from bench.harness import Stack, machine, poll, sandbox_contracts, sending_parser, timer
 from cli import WORKER, worker_args
 from models import Contract, ContractStatus, Recipient, RecipientStatus
 
@@ -96,11 +96,7 @@ async def dispatch_throughput(stack: Stack, n: int, n_accounts: int, workers: in
 
 
 async def main() -> None:
-    p = parser(__doc__)
-    p.add_argument("--messages", type=int, default=100_000)
-    p.add_argument("--accounts", type=int, default=20)
-    p.add_argument("--workers", type=int, default=2)
-    args = p.parse_args()
+    args = sending_parser(__doc__, 100_000).parse_args()
     async with Stack(args.database, args.redis) as stack:
         noop = await noop_throughput(stack, args.messages // 5, args.workers)
         peer = bullmq_throughput(stack, args.messages // 5, args.workers) if shutil.which("node") else None

@@ -30,6 +30,15 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def sending_parser(description: str, messages: int) -> argparse.ArgumentParser:
+    """parser() plus the sizes of a sending run: messages, accounts, workers."""
+    p = parser(description)
+    p.add_argument("--messages", type=int, default=messages)
+    p.add_argument("--accounts", type=int, default=20)
+    p.add_argument("--workers", type=int, default=2)
+    return p
+
+
 def machine() -> str:
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {psutil.cpu_count()} cores, "

@@ -10,7 +10,7 @@ import asyncio
 
 import psutil
 
-from bench.harness import Stack, machine, parser, poll, sandbox_contracts, timer
+from bench.harness import Stack, machine, poll, sandbox_contracts, sending_parser, timer
 from cli import WORKER
 from models import RecipientStatus, StatusCount
 
@@ -25,11 +25,7 @@ async def sent() -> int:
 
 
 async def main() -> None:
-    p = parser(__doc__)
-    p.add_argument("--messages", type=int, default=1_000_000)
-    p.add_argument("--accounts", type=int, default=20)
-    p.add_argument("--workers", type=int, default=2)
-    args = p.parse_args()
+    args = sending_parser(__doc__, 1_000_000).parse_args()
     async with Stack(args.database, args.redis) as stack:
         from services import contracts  # builds the broker: only once Stack set the env
 

@@ -38,8 +38,7 @@ def as_rows(exc: InvalidInput) -> InvalidInput:
     return exc
 
 
-def _pick(header: list[str], wanted: str | None, defaults: tuple[str, ...], what: str) -> int:
-    names = [h.strip() for h in header]
+def _pick(names: list[str], wanted: str | None, defaults: tuple[str, ...], what: str) -> int:
     if wanted is not None:
         if wanted not in names:
             raise InvalidInput(f"no column {wanted!r} in the CSV", [Problem(what, f"not among {names}")])
@@ -76,8 +75,8 @@ def read_recipients(
         raise InvalidInput("the CSV is empty", [Problem("file", "no header row")]) from None
     except csv.Error as exc:
         raise InvalidInput("the CSV cannot be read", [Problem("file", str(exc))]) from None
-    phone_at = _pick(header, phone_column, PHONE_COLUMNS, "phoneColumn")
     names = [h.strip() for h in header]
+    phone_at = _pick(names, phone_column, PHONE_COLUMNS, "phoneColumn")
     column_at = {name: at for at, name in reversed(list(enumerate(names)))}  # the first of a name
     if template is not None:
         unknown = sorted({p for p in PLACEHOLDER.findall(template) if p not in names})
@@ -88,7 +87,7 @@ def read_recipients(
             )
         message_at = None
     else:
-        message_at = _pick(header, message_column, MESSAGE_COLUMNS, "messageColumn")
+        message_at = _pick(names, message_column, MESSAGE_COLUMNS, "messageColumn")
 
     out = CsvRecipients([], [])
     try:

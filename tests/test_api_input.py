@@ -263,3 +263,28 @@ async def test_a_large_contract_is_all_or_nothing_across_chunks(client) -> None:
         .values_list("position", "phone_number")
     )
     assert positions == [(i, phone(i)) for i in range(12_000)]
+
+
+async def test_a_chunked_body_is_cut_off_at_the_limit(client) -> None:
+    """A body sent without Content-Length is counted as it arrives: 413 once past the limit."""
+    import httpx
+    from fastapi import FastAPI
+
+    import api.app
+
+    app = FastAPI()
+    api.app.install(app)
+    small = api.app.BodyLimit(app, limit=1000)
+
+    async def chunks():
+        for _ in range(5):
+            yield b"x" * 500
+
+    transport = httpx.ASGITransport(app=small)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=client.headers) as c:
+        for path, kind in [("/api/contracts", "application/json"), ("/api/contracts/import", "text/csv")]:
+            headers = {"content-type": kind}
+            r = await c.post(path, params={"accountId": "a"}, content=chunks(), headers=headers)
+            assert r.status_code == 413, (path, r.text)
+            assert r.json()["details"] == [{"field": "body", "message": "too large"}]
+    assert await Contract.all().count() == 0

@@ -21,8 +21,7 @@ from api.schemas import (
 from models import ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
 from services import contracts, csv_export, csv_import
-from services.errors import InvalidInput, Problem, TooLarge
-from settings import get_settings
+from services.errors import InvalidInput
 
 CSV_EXAMPLE = "phoneNumber,name\n79001234567,Anna\n79007654321,Boris\n"
 MAX_OFFSET = 2**31 - 1  # what every database's integer takes
@@ -66,7 +65,7 @@ async def import_contract(
     """Create a contract from a CSV file (the request body, UTF-8, first row names the columns).
     Each message is the row's message column, or `template` filled from the row. All or nothing;
     problems name the row as `rows[i]`, 0 being the first non-blank row after the header."""
-    file = io.BytesIO(await _read_body(request, get_settings().max_body_bytes))
+    file = io.BytesIO(await request.body())  # api.app.BodyLimit bounds it
     parsed = await asyncio.to_thread(csv_import.read_recipients, file, phoneColumn, messageColumn, template)
     file.close()  # the raw CSV is not needed any more: free it before the contract is built
     try:
@@ -74,17 +73,6 @@ async def import_contract(
     except InvalidInput as exc:
         raise csv_import.as_rows(exc) from None
     return ContractCreated.of(created)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` (chunked bodies carry no length)."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"the body is larger than {limit} bytes", [Problem("body", "too large")])
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.get("", response_model=list[ContractOut])
