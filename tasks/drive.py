@@ -49,7 +49,8 @@ async def drive_account(account_id: str) -> None:
         await outbox.requeue_orphans(account_id)
         transport = transport_for(account)
         try:
-            again = await _drive(account, token, transport, s)
+            async with lease.kept(account_id, token, s.lease_ttl_s):
+                again = await _drive(account, token, transport, s)
         finally:
             await transport.close()
     except lease.LeaseLost:
@@ -118,10 +119,9 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
             outcomes,
             sent_at,
             pacing_state=state.dump(),
-            lease_until=lease.expiry(sent_at, s.lease_ttl_s),
         )
         what = f"recording {len(outcomes)} outcomes of {account.id}"
-        await while_unavailable(record, budget_s=s.lease_ttl_s / 2, what=what)
+        await while_unavailable(record, budget_s=s.db_outage_wait_s, what=what)
         if loop.time() > deadline:
             await _schedule(account.id, token, sent_at)
             return True

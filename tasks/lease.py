@@ -6,13 +6,19 @@ Acquiring draws a fresh owner token; every later write of the holder is conditio
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
 from models import Account
+
+log = logging.getLogger(__name__)
 
 
 class LeaseLost(Exception):
@@ -42,3 +48,31 @@ async def fenced_update(
 
 async def release(account_id: str, token: str) -> None:
     await Account.filter(id=account_id, lease_owner=token).update(lease_owner=None, lease_until=None)
+
+
+async def renew(account_id: str, token: str, ttl_s: float) -> None:
+    await fenced_update(account_id, token, lease_until=expiry(datetime.now(UTC), ttl_s))
+
+
+@contextlib.asynccontextmanager
+async def kept(account_id: str, token: str, ttl_s: float) -> AsyncIterator[None]:
+    """Renew the lease every third of its TTL while the block runs, so waits of any length (pacing
+    gaps, typing, a slow network) keep it, and a holder that dies loses it within one TTL."""
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(ttl_s / 3)
+            try:
+                await renew(account_id, token, ttl_s)
+            except LeaseLost:
+                return  # the holder's next fenced write finds out and stops
+            except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again
+                log.warning("could not renew the lease on %s: %s", account_id, exc)
+
+    beat = asyncio.create_task(heartbeat())
+    try:
+        yield
+    finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
