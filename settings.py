@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per process at most")
     worker_nice: int = Field(10, ge=0, le=19, description="CPU niceness added to each worker process")
 
+    # WhatsApp accounts (wa/): sessions held per worker, numbers' WhatsApp check cached, opt-out words.
+    whatsapp_client: str = Field(
+        "neonize.aioze.client:NewAClient", description="module:class of the neonize client to use"
+    )
+    whatsapp_sessions_per_worker: int = Field(50, ge=1)
+    session_tick_s: float = Field(1, gt=0, description="how often a worker looks for sessions and work")
+    number_check_days: float = Field(30, ge=0, description="how long an is-on-WhatsApp answer is kept")
+    stop_words: list[str] = Field(default_factory=lambda: ["stop", "стоп", "unsubscribe"])
+
     @property
     def db_url(self) -> str:
         if self.database_url:

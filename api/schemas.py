@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from models import Account, Contract, ContractStatus, RecipientStatus, Transport
+from models import Account, AccountStatus, Contract, ContractStatus, RecipientStatus, Transport
 from models.ids import ID_LENGTH
 from services.contracts import Created, Stats
 from wa.sandbox import SandboxConfig
@@ -84,6 +84,7 @@ class ContractOut(BaseModel):
     totalCount: int
     duplicateCount: int
     errorMessage: str | None
+    pausedReason: str | None = Field(description="why the contract paused itself (its account's state)")
     createdAt: Timestamp
     updatedAt: Timestamp
     startedAt: Timestamp | None
@@ -99,6 +100,7 @@ class ContractOut(BaseModel):
             totalCount=c.total_count,
             duplicateCount=c.duplicate_count,
             errorMessage=c.error_message,
+            pausedReason=c.paused_reason,
             createdAt=c.created_at,
             updatedAt=c.updated_at,
             startedAt=c.started_at,
@@ -125,6 +127,8 @@ class RecipientOut(BaseModel):
     attempts: int
     errorMessage: str | None
     sentAt: Timestamp | None
+    deliveredAt: Timestamp | None
+    readAt: Timestamp | None
 
     @classmethod
     def of(cls, r: dict[str, Any]) -> RecipientOut:
@@ -136,6 +140,8 @@ class RecipientOut(BaseModel):
             attempts=r["attempts"],
             errorMessage=r["error_message"],
             sentAt=r["sent_at"],
+            deliveredAt=r["delivered_at"],
+            readAt=r["read_at"],
         )
 
 
@@ -160,6 +166,12 @@ class StatsOut(BaseModel):
     skipped: int
     remaining: int
     skippedPhoneNumbers: list[SkippedPhone]
+    delivered: int = Field(description="recipients whose phone confirmed delivery (WhatsApp receipts)")
+    read: int = Field(description="recipients who read the message (WhatsApp read receipts)")
+    uncertain: int = Field(
+        description="messages that may have gone out before a worker crashed (resent or failed "
+        "by the account's resendUncertain)"
+    )
 
     @classmethod
     def of(cls, s: Stats) -> StatsOut:
@@ -185,6 +197,9 @@ class StatsOut(BaseModel):
             skippedPhoneNumbers=[
                 SkippedPhone(phoneNumber=r["phone_number"], reason=r["error_message"]) for r in s.skipped
             ],
+            delivered=s.delivered,
+            read=s.read,
+            uncertain=s.uncertain,
         )
 
 
@@ -212,25 +227,61 @@ class QueueStatus(BaseModel):
     messages: MessageCounts
 
 
+RESEND_UNCERTAIN = (
+    "whatsapp: a message found SENDING after a worker crash may have gone out; true sends it again "
+    "(a possible duplicate), false fails it (a possible miss). Counted in stats as `uncertain`."
+)
+
+
 class AccountIn(Strict):
     name: Text = Field("", max_length=200)
     transport: Transport = Transport.SANDBOX
     useLimits: bool = True
+    resendUncertain: bool = Field(True, description=RESEND_UNCERTAIN)
     sandbox: SandboxConfig | None = None
 
 
 class AccountUpdate(Strict):
     useLimits: bool | None = None
+    resendUncertain: bool | None = Field(None, description=RESEND_UNCERTAIN)
     name: Text | None = Field(None, max_length=200)
     sandbox: dict[str, Any] | None = None
+
+
+class PairPhoneIn(Strict):
+    phone: Text = Field(max_length=40, description="the phone to link, with its country code")
+
+
+class QrOut(BaseModel):
+    status: AccountStatus
+    statusReason: str | None
+    qr: str | None = Field(description="the code to render as a QR image; WhatsApp rotates it")
+    qrUpdatedAt: Timestamp | None
+    pairPhone: str | None
+    pairCode: str | None = Field(description="the code to type on the phone, after POST pair-phone")
+
+    @classmethod
+    def of(cls, a: Account) -> QrOut:
+        return cls(
+            status=a.status,
+            statusReason=a.status_reason,
+            qr=a.qr_code,
+            qrUpdatedAt=a.qr_at,
+            pairPhone=a.pair_phone,
+            pairCode=a.pair_code or None,
+        )
 
 
 class AccountOut(BaseModel):
     id: str
     name: str
     transport: Transport
-    status: str
+    status: AccountStatus
+    statusReason: str | None
+    phone: str | None = Field(description="the linked phone's number, once paired")
+    pushName: str | None
     useLimits: bool
+    resendUncertain: bool
     createdAt: Timestamp
     sandbox: SandboxConfig | None
 
@@ -242,7 +293,11 @@ class AccountOut(BaseModel):
             name=a.name,
             transport=a.transport,
             status=a.status,
+            statusReason=a.status_reason,
+            phone=a.phone,
+            pushName=a.push_name,
             useLimits=a.use_limits,
+            resendUncertain=a.resend_uncertain,
             createdAt=a.created_at,
             sandbox=sandbox,
         )

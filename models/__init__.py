@@ -2,13 +2,17 @@
 
 from models.account import Account
 from models.contract import Contract, Recipient, StatusCount
-from models.enums import ContractStatus, RecipientStatus, Transport
+from models.enums import AccountStatus, ContractStatus, RecipientStatus, Transport
 from models.sandbox import SandboxDelivery
+from models.whatsapp import KnownNumber, OptOut
 
 __all__ = [
     "Account",
+    "AccountStatus",
     "Contract",
     "ContractStatus",
+    "KnownNumber",
+    "OptOut",
     "Recipient",
     "RecipientStatus",
     "SandboxDelivery",

@@ -1,7 +1,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import Transport
+from models.enums import AccountStatus, Transport
 from models.ids import ID_LENGTH, new_id
 
 
@@ -16,7 +16,19 @@ class Account(Model):
     name = fields.CharField(max_length=200, default="")
     transport = fields.CharEnumField(Transport, max_length=16, default=Transport.SANDBOX)
     use_limits = fields.BooleanField(default=True)
-    status = fields.CharField(max_length=20, default="CONNECTED")
+    status = fields.CharEnumField(AccountStatus, max_length=20, default=AccountStatus.CONNECTED)
+    status_reason = fields.TextField(null=True)
+    # Once paired (whatsapp): the linked phone, its push name, and the device to resume the session by.
+    phone = fields.CharField(max_length=32, null=True)
+    push_name = fields.CharField(max_length=200, null=True)
+    device_jid = fields.JSONField(null=True)
+    # Pairing in progress: the QR code WhatsApp shows now, or a phone-code pairing asked for and its code.
+    qr_code = fields.TextField(null=True)
+    qr_at = fields.DatetimeField(null=True)
+    pair_phone = fields.CharField(max_length=32, null=True)
+    pair_code = fields.CharField(max_length=32, null=True)
+    # A recipient found SENDING after a crash may or may not have gone out: send again (True) or fail it.
+    resend_uncertain = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     # Sandbox behaviour of this account's network: latency, failure rates (wa/sandbox.py).
     sandbox_config = fields.JSONField(default=dict)

@@ -25,6 +25,12 @@ class Contract(Model):
     total_count = fields.IntField(default=0)
     duplicate_count = fields.IntField(default=0)
     error_message = fields.TextField(null=True)
+    # Why the contract paused itself (its account logged out, banned, rate-limited); cleared on resume.
+    paused_reason = fields.TextField(null=True)
+    # Receipts and crash-uncertain sends, counted as they happen in the transaction that marks the row.
+    delivered_count = fields.IntField(default=0)
+    read_count = fields.IntField(default=0)
+    uncertain_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     started_at = fields.DatetimeField(null=True)
@@ -67,6 +73,10 @@ class Recipient(Model):
     error_message = fields.TextField(null=True)
     next_attempt_at = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)
+    # The id the network gave the message when it differs from message_id (WhatsApp through neonize).
+    network_id = fields.CharField(max_length=128, null=True, db_index=True)
+    delivered_at = fields.DatetimeField(null=True)
+    read_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "recipients"

@@ -28,3 +28,15 @@ class RecipientStatus(StrEnum):
 class Transport(StrEnum):
     SANDBOX = "sandbox"
     WHATSAPP = "whatsapp"
+
+
+class AccountStatus(StrEnum):
+    PAIRING = "PAIRING"
+    CONNECTED = "CONNECTED"
+    DISCONNECTED = "DISCONNECTED"
+    LOGGED_OUT = "LOGGED_OUT"
+    BANNED = "BANNED"
+
+
+# A whatsapp account in one of these needs its session connected by some worker.
+SESSION_WANTED = (AccountStatus.PAIRING, AccountStatus.CONNECTED, AccountStatus.DISCONNECTED)

@@ -1,25 +1,46 @@
-"""Account operations: create, list, read, update (useLimits, sandbox behaviour), delete."""
+"""Account operations: create, list, read, update (useLimits, sandbox behaviour), pair, delete."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from models import Account, Contract, Transport
+from models import Account, AccountStatus, Contract, Transport
+from services import phones
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
 from tasks.drive import kick_account
 from wa.sandbox import SandboxConfig
 
 
 async def create_account(
-    name: str, transport: Transport, use_limits: bool = True, sandbox: dict[str, Any] | None = None
+    name: str,
+    transport: Transport,
+    use_limits: bool = True,
+    sandbox: dict[str, Any] | None = None,
+    resend_uncertain: bool = True,
 ) -> Account:
-    if transport != Transport.SANDBOX:
-        raise InvalidInput(
-            f"transport {transport!s} cannot be created in this build; use 'sandbox'",
-            [Problem("transport", "only 'sandbox' is available")],
+    """A sandbox account is connected at once; a whatsapp account starts PAIRING: a worker connects a
+    new device and its QR codes appear on the account (GET /api/accounts/:id/qr)."""
+    if transport == Transport.WHATSAPP:
+        if sandbox is not None:
+            raise InvalidInput(
+                "sandbox settings apply to sandbox accounts only",
+                [Problem("sandbox", "not allowed with transport 'whatsapp'")],
+            )
+        return await Account.create(
+            name=name,
+            transport=transport,
+            use_limits=use_limits,
+            resend_uncertain=resend_uncertain,
+            status=AccountStatus.PAIRING,
         )
     config = validate(SandboxConfig, sandbox or {}, "sandbox").model_dump()
-    return await Account.create(name=name, transport=transport, use_limits=use_limits, sandbox_config=config)
+    return await Account.create(
+        name=name,
+        transport=transport,
+        use_limits=use_limits,
+        sandbox_config=config,
+        resend_uncertain=resend_uncertain,
+    )
 
 
 async def get_account(account_id: str) -> Account:
@@ -39,19 +60,65 @@ async def update_account(
     use_limits: bool | None = None,
     name: str | None = None,
     sandbox: dict[str, Any] | None = None,
+    resend_uncertain: bool | None = None,
 ) -> Account:
     account = await get_account(account_id)
     values: dict[str, Any] = {}
     if use_limits is not None:
         values["use_limits"] = use_limits
+    if resend_uncertain is not None:
+        values["resend_uncertain"] = resend_uncertain
     if name is not None:
         values["name"] = name
     if sandbox is not None:
+        if account.transport != Transport.SANDBOX:
+            raise InvalidInput(
+                "sandbox settings apply to sandbox accounts only",
+                [Problem("sandbox", f"not allowed on a {account.transport!s} account")],
+            )
         merged = {**account.sandbox_config, **sandbox}
         values["sandbox_config"] = validate(SandboxConfig, merged, "sandbox").model_dump()
     if values:
         await Account.filter(id=account_id).update(**values)
         await kick_account(account_id)
+    return await get_account(account_id)
+
+
+async def _whatsapp_account(account_id: str) -> Account:
+    account = await get_account(account_id)
+    if account.transport != Transport.WHATSAPP:
+        raise Conflict(f"account {account_id!r} is a {account.transport!s} account; it needs no pairing")
+    return account
+
+
+async def pair_by_phone(account_id: str, phone: str) -> Account:
+    """Ask for a code to type on the phone (WhatsApp → Linked devices → Link with phone number)
+    instead of scanning the QR code; the code appears on the account's QR endpoint."""
+    account = await _whatsapp_account(account_id)
+    if account.status != AccountStatus.PAIRING:
+        raise Conflict(f"account is {account.status}; pairing by phone is for accounts PAIRING")
+    try:
+        digits = phones.normalise(phone)
+    except ValueError as exc:
+        raise InvalidInput(f"phone: {exc}", [Problem("phone", str(exc))]) from None
+    await Account.filter(id=account_id).update(pair_phone=digits, pair_code=None)
+    return await get_account(account_id)
+
+
+async def pair_again(account_id: str) -> Account:
+    """Start pairing a new device for an account that was logged out or banned (or never paired)."""
+    account = await _whatsapp_account(account_id)
+    if account.status in (AccountStatus.CONNECTED, AccountStatus.DISCONNECTED):
+        raise Conflict(f"account is {account.status}; it is paired already")
+    await Account.filter(id=account_id).update(
+        status=AccountStatus.PAIRING,
+        status_reason=None,
+        device_jid=None,
+        qr_code=None,
+        qr_at=None,
+        pair_phone=None,
+        pair_code=None,
+    )
     return await get_account(account_id)
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
+from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
 from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
@@ -44,6 +44,9 @@ class Stats:
     successes: list[dict]
     failures: list[dict]
     skipped: list[dict]
+    delivered: int = 0
+    read: int = 0
+    uncertain: int = 0
 
     @property
     def total(self) -> int:
@@ -196,6 +199,9 @@ async def contract_stats(contract_id: str, limit: int | None = None, offset: int
         successes=await listing(RecipientStatus.SENT, ("phone_number", "sent_at")),
         failures=await listing(RecipientStatus.FAILED, ("phone_number", "error_message", "attempts")),
         skipped=await listing(RecipientStatus.SKIPPED, ("phone_number", "error_message")),
+        delivered=contract.delivered_count,
+        read=contract.read_count,
+        uncertain=contract.uncertain_count,
     )
 
 
@@ -208,6 +214,8 @@ RECIPIENT_FIELDS = (
     "attempts",
     "error_message",
     "sent_at",
+    "delivered_at",
+    "read_at",
 )
 
 
@@ -235,6 +243,10 @@ async def start_contract(contract_id: str) -> Contract:
         return contract
     if contract.status not in (ContractStatus.PENDING, ContractStatus.PAUSED):
         raise Conflict(f"contract is {contract.status}; only PENDING or PAUSED contracts can start")
+    account = await Account.get(id=contract.account_id)
+    if account.status in (AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
+        why = f": {account.status_reason}" if account.status_reason else ""
+        raise Conflict(f"the contract's account is {account.status}{why}; pair it again first")
     async with in_transaction() as conn:
         moved = await Contract.transition(
             contract_id,
@@ -242,6 +254,7 @@ async def start_contract(contract_id: str) -> Contract:
             (ContractStatus.PENDING, ContractStatus.PAUSED),
             conn,
             started_at=contract.started_at or datetime.now(UTC),
+            paused_reason=None,
         )
         if not moved:
             return await get_contract(contract_id)

@@ -72,11 +72,18 @@ async def _worker_startup(state: TaskiqState) -> None:
     os.nice(get_settings().worker_nice)
     await init_db()
     state.ticker = asyncio.create_task(tick_forever(get_settings().reconcile_interval_s))
+    from tasks.sessions import SessionHost  # imports neonize, which only workers need
+
+    SessionHost.size_thread_pool(get_settings())
+    state.sessions = SessionHost(get_settings())
+    state.session_host = asyncio.create_task(state.sessions.run())
 
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def _worker_shutdown(state: TaskiqState) -> None:
-    state.ticker.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await state.ticker
+    for task in (state.ticker, state.session_host):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await state.sessions.close()
     await close_db()

@@ -13,8 +13,9 @@ import logging
 import random
 from datetime import UTC, datetime
 
-from models import Account, Contract, Recipient, RecipientStatus
+from models import Account, Contract, Recipient, RecipientStatus, Transport
 from models.enums import ACTIVE_CONTRACT
+from services import whatsapp
 from services.db import while_unavailable
 from settings import Settings, get_settings
 from tasks import lease, outbox
@@ -27,7 +28,8 @@ from tasks.pacing import (
     next_send_at,
     typing_seconds,
 )
-from wa.base import NotOnWhatsApp, PermanentSendError, SendError, Transport
+from wa.base import AccountUnavailable, NotOnWhatsApp, PermanentSendError, SendError
+from wa.base import Transport as Connection
 from wa.registry import transport_for
 
 log = logging.getLogger(__name__)
@@ -40,17 +42,19 @@ def _now() -> datetime:
 @broker.task(task_name="drive_account")
 async def drive_account(account_id: str) -> None:
     s = get_settings()
+    if await Account.exists(id=account_id, transport=Transport.WHATSAPP):
+        return  # driven by the worker holding its session (tasks/sessions.py)
     token = await lease.acquire(account_id, _now(), s.lease_ttl_s)
     if token is None:
         return  # another worker drives this account; it re-schedules itself
     again = False
     try:
         account = await Account.get(id=account_id)
-        await outbox.requeue_orphans(account_id)
+        await outbox.requeue_orphans(account)
         transport = transport_for(account)
         try:
             async with lease.kept(account_id, token, s.lease_ttl_s):
-                again = await _drive(account, token, transport, s)
+                again = await drive(account, token, transport, s)
         finally:
             await transport.close()
     except lease.LeaseLost:
@@ -72,7 +76,7 @@ async def kick_account(account_id: str) -> None:
         log.warning("could not kick account %s now (%s); reconcile will", account_id, exc)
 
 
-async def _drive(account: Account, token: str, transport: Transport, s: Settings) -> bool:
+async def drive(account: Account, token: str, transport: Connection, s: Settings) -> bool:
     """Send until the budget is spent or nothing is due; True if more is due right away."""
     rng = random.Random()
     state = PacingState.load(account.pacing_state)
@@ -97,18 +101,19 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
             await outbox.finish_done_contracts(contract_ids, now)
             await _schedule(account.id, token, await outbox.next_retry_at(contract_ids))
             return False
-        if account.use_limits:
+        opted = await whatsapp.opted_out(account.id, [r.phone_number for r in batch])
+        if account.use_limits and batch[0].phone_number not in opted:
             first = batch[0]
             await transport.show_typing(first.phone_number, typing_seconds(first.message, s))
             if not await Contract.filter(id=first.contract_id, status__in=ACTIVE_CONTRACT).exists():
                 await outbox.unclaim(first.contract_id, [first.id])  # paused or deleted while typing
                 continue
         started = loop.time()
-        outcomes = [await _send_one(transport, r, s) for r in batch]
+        outcomes, stopped = await _send_batch(transport, batch, opted, s)
         sent_at = _now()
-        if not account.use_limits:
-            batch_size = _next_batch_size(len(batch), loop.time() - started, s)
-        if account.use_limits and outcomes[0].status != RecipientStatus.SKIPPED:
+        if not account.use_limits and outcomes:
+            batch_size = _next_batch_size(len(outcomes), loop.time() - started, s)
+        if account.use_limits and outcomes and outcomes[0].status != RecipientStatus.SKIPPED:
             state = after_send(state, sent_at.timestamp(), rng, s)
         # These messages are out: if the database is restarting, wait for it rather than leave them
         # SENDING, which would have them sent again (same message id) once the lease runs out.
@@ -122,6 +127,11 @@ async def _drive(account: Account, token: str, transport: Transport, s: Settings
         )
         what = f"recording {len(outcomes)} outcomes of {account.id}"
         await while_unavailable(record, budget_s=s.db_outage_wait_s, what=what)
+        if stopped is not None:
+            unsent = batch[len(outcomes) :]
+            await outbox.unclaim(unsent[0].contract_id, [r.id for r in unsent])
+            await whatsapp.account_lost(account.id, stopped.status, stopped.reason)
+            return False
         if loop.time() > deadline:
             await _schedule(account.id, token, sent_at)
             return True
@@ -133,18 +143,41 @@ def _next_batch_size(sent: int, took_s: float, s: Settings) -> int:
     return max(1, min(s.batch_size, int(s.batch_window_s / per_message)))
 
 
-async def _send_one(transport: Transport, r: Recipient, s: Settings) -> Outcome:
+async def _send_batch(
+    transport: Connection, batch: list[Recipient], opted_out: set[str], s: Settings
+) -> tuple[list[Outcome], AccountUnavailable | None]:
+    """Send in order; stop at the first error of the account itself (the rest stay unsent)."""
+    outcomes = []
+    for r in batch:
+        if r.phone_number in opted_out:
+            outcomes.append(Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, "opted out"))
+            continue
+        try:
+            outcomes.append(await _send_one(transport, r, s))
+        except AccountUnavailable as exc:
+            return outcomes, exc
+    return outcomes, None
+
+
+async def _send_one(transport: Connection, r: Recipient, s: Settings) -> Outcome:
     try:
-        await transport.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
+        network_id = await transport.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
     except NotOnWhatsApp as exc:
         return Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, str(exc))
     except PermanentSendError as exc:
         return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(exc))
+    except AccountUnavailable:
+        raise
     except SendError as exc:
         if r.attempts + 1 >= s.max_attempts:
             return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(exc))
         retry_at = outbox.retry_time(r.attempts, _now(), s.retry_backoff_s)
         return Outcome(r.contract_id, r.id, RecipientStatus.QUEUED, str(exc), retry_at)
+    if network_id:
+        # Out, under an id we could not choose: keep it before anything else, so that a crash from
+        # here on leaves a row that says it was sent (tasks/sessions.py settles such rows).
+        keep = functools.partial(Recipient.filter(id=r.id).update, network_id=network_id)
+        await while_unavailable(keep, budget_s=s.db_outage_wait_s, what=f"keeping the id of {r.id}")
     return Outcome(r.contract_id, r.id, RecipientStatus.SENT)
 
 

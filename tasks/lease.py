@@ -55,9 +55,11 @@ async def renew(account_id: str, token: str, ttl_s: float) -> None:
 
 
 @contextlib.asynccontextmanager
-async def kept(account_id: str, token: str, ttl_s: float) -> AsyncIterator[None]:
+async def kept(account_id: str, token: str, ttl_s: float) -> AsyncIterator[asyncio.Event]:
     """Renew the lease every third of its TTL while the block runs, so waits of any length (pacing
-    gaps, typing, a slow network) keep it, and a holder that dies loses it within one TTL."""
+    gaps, typing, a slow network) keep it, and a holder that dies loses it within one TTL. The event
+    yielded is set if another holder took the lease (the holder's fenced writes fail from then on)."""
+    lost = asyncio.Event()
 
     async def heartbeat() -> None:
         while True:
@@ -65,13 +67,14 @@ async def kept(account_id: str, token: str, ttl_s: float) -> AsyncIterator[None]
             try:
                 await renew(account_id, token, ttl_s)
             except LeaseLost:
-                return  # the holder's next fenced write finds out and stops
+                lost.set()
+                return
             except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again
                 log.warning("could not renew the lease on %s: %s", account_id, exc)
 
     beat = asyncio.create_task(heartbeat())
     try:
-        yield
+        yield lost
     finally:
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from models import Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
+from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount, Transport
 from models.enums import ACTIVE_CONTRACT
 from tasks.lease import fenced_update
 
@@ -37,15 +37,62 @@ async def active_contracts(account_id: str) -> list[str]:
     )
 
 
-async def requeue_orphans(account_id: str) -> int:
-    """Rows left SENDING by a holder that died: send them again, with the same message id."""
+async def requeue_orphans(account: Account) -> int:
+    """Rows left SENDING by a holder that died. Where the network takes our message id (sandbox),
+    send them again: a repeat cannot deliver twice. Otherwise (WhatsApp) a row holding the network's
+    id went out, so it is SENT; one without may or may not have gone out: it is sent again, or failed
+    when the account has resend_uncertain off, and counted as uncertain on its contract either way.
+    Returns how many rows were sent again."""
+    own_ids = account.transport == Transport.SANDBOX
     moved = 0
-    for contract_id in await Contract.filter(account_id=account_id).values_list("id", flat=True):
+    for contract_id in await Contract.filter(account_id=account.id).values_list("id", flat=True):
         async with in_transaction() as conn:
-            moved += await Recipient.change_status(
-                contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn
+            if own_ids:
+                moved += await Recipient.change_status(
+                    contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn
+                )
+                continue
+            out = (
+                await Recipient.filter(
+                    contract_id=contract_id, status=RecipientStatus.SENDING, network_id__isnull=False
+                )
+                .using_db(conn)
+                .values_list("id", flat=True)
             )
+            if out:
+                await Recipient.change_status(
+                    contract_id,
+                    RecipientStatus.SENDING,
+                    RecipientStatus.SENT,
+                    conn,
+                    ids=out,
+                    sent_at=datetime.now(UTC),
+                    attempts=F("attempts") + 1,
+                )
+            if account.resend_uncertain:
+                n = await Recipient.change_status(
+                    contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn
+                )
+                moved += n
+            else:
+                n = await Recipient.change_status(
+                    contract_id,
+                    RecipientStatus.SENDING,
+                    RecipientStatus.FAILED,
+                    conn,
+                    error_message=UNCERTAIN,
+                    attempts=F("attempts") + 1,
+                )
+            if n:
+                await (
+                    Contract.filter(id=contract_id)
+                    .using_db(conn)
+                    .update(uncertain_count=F("uncertain_count") + n)
+                )
     return moved
+
+
+UNCERTAIN = "may have been sent before a worker crashed; not sent again (resendUncertain is off)"
 
 
 async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Recipient]:

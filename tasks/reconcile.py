@@ -1,4 +1,5 @@
-"""reconcile: kick drive_account for each account with work due and no live lease.
+"""reconcile: kick drive_account for each sandbox account with work due and no live lease (whatsapp
+accounts are driven by the worker holding their session: tasks/sessions.py).
 
 Every worker's ticker (tasks/broker.py) has it run about once a second.
 
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
-from models import Account
+from models import Account, Transport
 from models.enums import ACTIVE_CONTRACT
 from tasks.broker import broker
 from tasks.drive import kick_account
@@ -21,7 +22,7 @@ from tasks.drive import kick_account
 
 async def accounts_due(now: datetime) -> list[str]:
     return await (
-        Account.filter(contracts__status__in=ACTIVE_CONTRACT)
+        Account.filter(transport=Transport.SANDBOX, contracts__status__in=ACTIVE_CONTRACT)
         .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .distinct()

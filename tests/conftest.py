@@ -97,7 +97,15 @@ async def database() -> AsyncIterator[str]:
     await close_db()
 
 
-TABLES = ("sandbox_deliveries", "contract_status_counts", "recipients", "contracts", "accounts")
+TABLES = (
+    "sandbox_deliveries",
+    "opt_outs",
+    "known_numbers",
+    "contract_status_counts",
+    "recipients",
+    "contracts",
+    "accounts",
+)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from models.enums import AccountStatus
+
 
 class SendError(Exception):
     """A send did not happen. Subclasses say whether trying again can help."""
@@ -24,12 +26,24 @@ class NotOnWhatsApp(PermanentSendError):
         super().__init__(f"{phone} is not on WhatsApp")
 
 
+class AccountUnavailable(SendError):
+    """The account itself cannot send now (logged out, banned, rate-limited by WhatsApp): its
+    contracts pause with this reason instead of burning the recipients' attempts."""
+
+    def __init__(self, status: AccountStatus, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 class Transport(Protocol):
     async def show_typing(self, phone: str, seconds: float) -> None:
         """Show "typing…" to the recipient for about `seconds` (the caller waits that long)."""
 
-    async def send(self, phone: str, text: str, message_id: str, attempt: int) -> None:
-        """Deliver `text` under `message_id`; a repeat of a delivered id must not deliver again."""
+    async def send(self, phone: str, text: str, message_id: str, attempt: int) -> str | None:
+        """Deliver `text` under `message_id`, where the network lets the caller choose the id (then a
+        repeat of a delivered id does not deliver again, and None is returned); otherwise the id the
+        network gave the message."""
 
     async def close(self) -> None:
         """Release the connection."""

@@ -1,0 +1,122 @@
+"""What a WhatsApp session tells us, written to the database: pairing and connection state, receipts,
+opt-out replies. Called from the session's event handlers (wa/session.py) and by the driver."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models import Account, AccountStatus, Contract, ContractStatus, OptOut, Recipient
+from models.enums import ACTIVE_CONTRACT
+
+log = logging.getLogger(__name__)
+
+
+async def set_status(
+    account_id: str, status: AccountStatus, reason: str | None = None, **values: Any
+) -> None:
+    await Account.filter(id=account_id).update(status=status, status_reason=reason, **values)
+
+
+async def qr_rotated(account_id: str, code: str) -> None:
+    await Account.filter(id=account_id).update(
+        status=AccountStatus.PAIRING, qr_code=code, qr_at=datetime.now(UTC), status_reason=None
+    )
+
+
+async def pair_code_issued(account_id: str, code: str) -> None:
+    await Account.filter(id=account_id).update(pair_code=code, status_reason=None)
+
+
+async def paired(account_id: str, device_jid: dict[str, Any], business_name: str) -> None:
+    """The phone scanned the QR code (or entered the pair code): remember the device to resume."""
+    await set_status(
+        account_id,
+        AccountStatus.CONNECTED,
+        device_jid=device_jid,
+        phone=device_jid.get("User"),
+        push_name=business_name or None,
+        qr_code=None,
+        qr_at=None,
+        pair_phone=None,
+        pair_code=None,
+    )
+
+
+async def connected(account_id: str, push_name: str | None) -> None:
+    values: dict[str, Any] = {"qr_code": None, "pair_code": None}
+    if push_name:
+        values["push_name"] = push_name
+    await set_status(account_id, AccountStatus.CONNECTED, **values)
+
+
+async def account_lost(account_id: str, status: AccountStatus, reason: str) -> int:
+    """The account cannot send (logged out, banned, rate-limited): record why on the account and pause
+    its running contracts with that reason, so they do not burn retries. Returns contracts paused."""
+    values: dict[str, Any] = {}
+    if status == AccountStatus.LOGGED_OUT:
+        values["device_jid"] = None  # the stored device is dead; pairing again makes a new one
+    await set_status(account_id, status, reason, **values)
+    return await pause_contracts(account_id, f"account {status.lower().replace('_', ' ')}: {reason}")
+
+
+async def pause_contracts(account_id: str, reason: str) -> int:
+    return await Contract.filter(account_id=account_id, status__in=ACTIVE_CONTRACT).update(
+        status=ContractStatus.PAUSED, paused_reason=reason, updated_at=datetime.now(UTC)
+    )
+
+
+async def receipt(network_ids: list[str], kind: str, at: datetime) -> int:
+    """A delivery or read receipt for messages we sent: stamp each recipient once and count it on its
+    contract in the same transaction. `kind` is "delivered" or "read" (read implies delivered)."""
+    rows = await Recipient.filter(network_id__in=network_ids).values_list("id", "contract_id")
+    by_contract: dict[str, list[int]] = defaultdict(list)
+    for rid, contract_id in rows:
+        by_contract[contract_id].append(rid)
+    stamped = 0
+    stamps = ["delivered"] if kind == "delivered" else ["delivered", "read"]
+    for contract_id, ids in by_contract.items():
+        async with in_transaction() as conn:
+            for stamp in stamps:
+                n = await (
+                    Recipient.filter(id__in=ids, **{f"{stamp}_at__isnull": True})
+                    .using_db(conn)
+                    .update(**{f"{stamp}_at": at})
+                )
+                if n:
+                    counter = f"{stamp}_count"
+                    await Contract.filter(id=contract_id).using_db(conn).update(**{counter: F(counter) + n})
+                stamped += n if stamp == kind else 0
+    return stamped
+
+
+def is_stop_word(text: str, words: list[str]) -> bool:
+    """A reply asking to stop: one of `words`, whatever its case, spacing or trailing punctuation."""
+    cleaned = "".join(c for c in text if not unicodedata.category(c).startswith(("P", "S"))).strip()
+    return cleaned.casefold() in {w.casefold() for w in words}
+
+
+async def opt_out(account_id: str, phone: str, reason: str) -> bool:
+    """Put the number on the account's opt-out list; False if it already was."""
+    _, created = await OptOut.get_or_create(
+        account_id=account_id, phone_number=phone, defaults={"reason": reason}
+    )
+    if created:
+        log.info("%s opted out of account %s (%s)", phone, account_id, reason)
+    return created
+
+
+async def opted_out(account_id: str, phones: list[str]) -> set[str]:
+    """Which of these numbers are on the account's opt-out list."""
+    if not phones:
+        return set()
+    found = await OptOut.filter(account_id=account_id, phone_number__in=phones).values_list(
+        "phone_number", flat=True
+    )
+    return set(found)
