@@ -83,7 +83,10 @@ async def drive(account: Account, token: str, transport: Connection, s: Settings
     age_days = (_now() - account.created_at).total_seconds() / 86400
     loop = asyncio.get_running_loop()
     deadline = loop.time() + s.task_budget_s
-    batch_size = 1 if account.use_limits else min(8, s.batch_size)  # grows to fit batch_window_s
+    # With limits off, batches grow to fit batch_window_s. A network that cannot take our message id
+    # gets one message at a time, so a crash leaves at most one row whose fate is unknown.
+    batched = not account.use_limits and outbox.takes_our_ids(account)
+    batch_size = min(8, s.batch_size) if batched else 1
     while True:
         now = _now()
         contract_ids = await outbox.active_contracts(account.id)
@@ -111,7 +114,7 @@ async def drive(account: Account, token: str, transport: Connection, s: Settings
         started = loop.time()
         outcomes, stopped = await _send_batch(transport, batch, opted, s)
         sent_at = _now()
-        if not account.use_limits and outcomes:
+        if batched and outcomes:
             batch_size = _next_batch_size(len(outcomes), loop.time() - started, s)
         if account.use_limits and outcomes and outcomes[0].status != RecipientStatus.SKIPPED:
             state = after_send(state, sent_at.timestamp(), rng, s)

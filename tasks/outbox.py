@@ -37,13 +37,19 @@ async def active_contracts(account_id: str) -> list[str]:
     )
 
 
+def takes_our_ids(account: Account) -> bool:
+    """Whether the account's network sends under the message id we stored (and so de-duplicates a
+    repeat). The sandbox does; WhatsApp through neonize does not."""
+    return account.transport == Transport.SANDBOX
+
+
 async def requeue_orphans(account: Account) -> int:
     """Rows left SENDING by a holder that died. Where the network takes our message id (sandbox),
     send them again: a repeat cannot deliver twice. Otherwise (WhatsApp) a row holding the network's
     id went out, so it is SENT; one without may or may not have gone out: it is sent again, or failed
     when the account has resend_uncertain off, and counted as uncertain on its contract either way.
     Returns how many rows were sent again."""
-    own_ids = account.transport == Transport.SANDBOX
+    own_ids = takes_our_ids(account)
     moved = 0
     for contract_id in await Contract.filter(account_id=account.id).values_list("id", flat=True):
         async with in_transaction() as conn:

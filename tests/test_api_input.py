@@ -212,8 +212,8 @@ async def test_accounts_can_be_created_read_updated_and_deleted(client) -> None:
 
 async def test_bad_account_input_is_refused(client) -> None:
     assert (await client.post("/api/accounts", json={"transport": "carrier-pigeon"})).status_code == 422
-    r = await client.post("/api/accounts", json={"transport": "whatsapp"})
-    assert r.status_code == 422 and r.json()["details"][0]["field"] == "transport"
+    r = await client.post("/api/accounts", json={"transport": "whatsapp", "sandbox": {}})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "sandbox"
     r = await client.post("/api/accounts", json={"sandbox": {"fail_rate": 2}})
     assert r.status_code == 422 and r.json()["details"][0]["field"] == "sandbox.fail_rate"
     account = await new_account(client)

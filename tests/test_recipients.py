@@ -38,6 +38,8 @@ async def test_pages_cover_every_recipient_once_in_order(client) -> None:
         "attempts": 0,
         "errorMessage": None,
         "sentAt": None,
+        "deliveredAt": None,
+        "readAt": None,
     }
 
 
