@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from models import Account, AccountStatus, Contract, ContractStatus, RecipientStatus, Transport
+from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus, Transport
 from models.ids import ID_LENGTH
 from services.contracts import Created, Stats
 from wa.sandbox import SandboxConfig
@@ -250,6 +250,30 @@ class AccountUpdate(Strict):
 
 class PairPhoneIn(Strict):
     phone: Text = Field(max_length=40, description="the phone to link, with its country code")
+
+
+class OptOutsIn(Strict):
+    phoneNumbers: list[Text] = Field(min_length=1, max_length=100_000)
+    reason: Text = Field("added by staff", max_length=500)
+
+
+class OptOutOut(BaseModel):
+    phoneNumber: str
+    reason: str
+    createdAt: Timestamp
+
+    @classmethod
+    def of(cls, o: OptOut) -> OptOutOut:
+        return cls(phoneNumber=o.phone_number, reason=o.reason, createdAt=o.created_at)
+
+
+class OptOutPage(BaseModel):
+    items: list[OptOutOut]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class OptOutsAdded(BaseModel):
+    added: int = Field(description="numbers that were not on the list before")
 
 
 class QrOut(BaseModel):

@@ -1,10 +1,10 @@
-"""What a WhatsApp session tells us, written to the database: pairing and connection state, receipts,
-opt-out replies. Called from the session's event handlers (wa/session.py) and by the driver."""
+"""What a WhatsApp session tells us, written to the database: pairing and connection state, receipts.
+Called from the session's event handlers (wa/session.py) and by the driver; opt-out replies go to
+services/optouts.py."""
 
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from models import Account, AccountStatus, Contract, ContractStatus, OptOut, Recipient
+from models import Account, AccountStatus, Contract, ContractStatus, Recipient
 from models.enums import ACTIVE_CONTRACT
 
 log = logging.getLogger(__name__)
@@ -94,29 +94,3 @@ async def receipt(network_ids: list[str], kind: str, at: datetime) -> int:
                     await Contract.filter(id=contract_id).using_db(conn).update(**{counter: F(counter) + n})
                 stamped += n if stamp == kind else 0
     return stamped
-
-
-def is_stop_word(text: str, words: list[str]) -> bool:
-    """A reply asking to stop: one of `words`, whatever its case, spacing or trailing punctuation."""
-    cleaned = "".join(c for c in text if not unicodedata.category(c).startswith(("P", "S"))).strip()
-    return cleaned.casefold() in {w.casefold() for w in words}
-
-
-async def opt_out(account_id: str, phone: str, reason: str) -> bool:
-    """Put the number on the account's opt-out list; False if it already was."""
-    _, created = await OptOut.get_or_create(
-        account_id=account_id, phone_number=phone, defaults={"reason": reason}
-    )
-    if created:
-        log.info("%s opted out of account %s (%s)", phone, account_id, reason)
-    return created
-
-
-async def opted_out(account_id: str, phones: list[str]) -> set[str]:
-    """Which of these numbers are on the account's opt-out list."""
-    if not phones:
-        return set()
-    found = await OptOut.filter(account_id=account_id, phone_number__in=phones).values_list(
-        "phone_number", flat=True
-    )
-    return set(found)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from models import Account, Contract, Recipient, RecipientStatus, Transport
 from models.enums import ACTIVE_CONTRACT
-from services import whatsapp
+from services import optouts, whatsapp
 from services.db import while_unavailable
 from settings import Settings, get_settings
 from tasks import lease, outbox
@@ -104,7 +104,7 @@ async def drive(account: Account, token: str, transport: Connection, s: Settings
             await outbox.finish_done_contracts(contract_ids, now)
             await _schedule(account.id, token, await outbox.next_retry_at(contract_ids))
             return False
-        opted = await whatsapp.opted_out(account.id, [r.phone_number for r in batch])
+        opted = await optouts.opted_out(account.id, [r.phone_number for r in batch])
         if account.use_limits and batch[0].phone_number not in opted:
             first = batch[0]
             await transport.show_typing(first.phone_number, typing_seconds(first.message, s))

@@ -21,12 +21,16 @@ from tortoise.expressions import Q
 
 from models import Account, AccountStatus, Transport
 from models.enums import ACTIVE_CONTRACT, SESSION_WANTED
+from services import whatsapp as effects
 from settings import Settings
 from tasks import lease, outbox
 from tasks.drive import drive
 from wa.session import WhatsAppSession
 
 log = logging.getLogger(__name__)
+
+CONNECT_BACKOFF_S = 5
+CONNECT_BACKOFF_MAX_S = 300
 
 
 @dataclass
@@ -41,6 +45,9 @@ class SessionHost:
     def __init__(self, s: Settings) -> None:
         self.settings = s
         self.held: dict[str, Held] = {}
+        # Accounts whose connection failed: not tried again before the time given (back-off).
+        self.failures: dict[str, int] = {}
+        self.retry_at: dict[str, float] = {}
 
     @staticmethod
     def size_thread_pool(s: Settings) -> None:
@@ -62,13 +69,32 @@ class SessionHost:
         await self._adopt()
         for account_id, held in list(self.held.items()):
             if held.session.ended.is_set() or (held.keeper is not None and held.keeper.done()):
+                await self._note_failure(account_id, held.session.failure)
                 await self._let_go(account_id)
+            elif held.session.connected:
+                self.failures.pop(account_id, None)
         await self._pair_by_phone()
         await self._drive_due()
 
     async def close(self) -> None:
         for account_id in list(self.held):
             await self._let_go(account_id)
+
+    async def _note_failure(self, account_id: str, failure: str | None) -> None:
+        """Show why the session failed, and wait longer before each new try."""
+        if failure is None:
+            return
+        await effects.set_status(account_id, AccountStatus.DISCONNECTED, failure)
+        n = self.failures[account_id] = self.failures.get(account_id, 0) + 1
+        delay = min(CONNECT_BACKOFF_MAX_S, CONNECT_BACKOFF_S * 2 ** (n - 1))
+        self.retry_at[account_id] = asyncio.get_running_loop().time() + delay
+        log.warning("session of %s failed (%s); next try in %.0f s", account_id, failure, delay)
+
+    def _waiting(self) -> list[str]:
+        now = asyncio.get_running_loop().time()
+        for account_id in [a for a, t in self.retry_at.items() if t <= now]:
+            del self.retry_at[account_id]
+        return list(self.retry_at)
 
     async def _adopt(self) -> None:
         room = self.settings.whatsapp_sessions_per_worker - len(self.held)
@@ -78,7 +104,7 @@ class SessionHost:
         candidates = await (
             Account.filter(transport=Transport.WHATSAPP, status__in=SESSION_WANTED)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .exclude(id__in=list(self.held))
+            .exclude(id__in=[*self.held, *self._waiting()])
             .order_by("id")
             .limit(room)
             .values_list("id", flat=True)
@@ -97,11 +123,8 @@ class SessionHost:
         held.keeper = asyncio.create_task(self._keep(account_id, held))
         try:
             await session.start()
-        except Exception as exc:  # noqa: BLE001 - shown on the account; tried again next tick
-            log.warning("session of %s did not start: %s", account_id, exc)
-            await Account.filter(id=account_id).update(
-                status=AccountStatus.DISCONNECTED, status_reason=f"could not connect: {exc}"
-            )
+        except Exception as exc:  # noqa: BLE001 - shown on the account; tried again after a while
+            await self._note_failure(account_id, f"could not connect: {exc}")
             await self._let_go(account_id)
 
     async def _keep(self, account_id: str, held: Held) -> None:

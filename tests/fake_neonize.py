@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from neonize.aioze.events import ConnectedEv
-from neonize.exc import IsOnWhatsAppError, PairPhoneError, SendMessageError
+from neonize.exc import IsOnWhatsAppError, NeonizeError, PairPhoneError, SendMessageError
 from neonize.proto.Neonize_pb2 import JID, IsOnWhatsAppResponse, SendResponse
 from neonize.utils.enum import ChatPresence, ChatPresenceMedia
 
@@ -28,6 +28,7 @@ class FakeClient:
     send_errors: ClassVar[dict[str, list[str]]] = {}
     not_on_whatsapp: ClassVar[set[str]] = set()
     check_error: ClassVar[str | None] = None
+    connect_error: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class FakeClient:
         self.presence: list[tuple[str, ChatPresence]] = []
         self.checked: list[str] = []
         self.me = None
+        self.closed = asyncio.Event()
         FakeClient.instances[self.uuid] = self
 
     @classmethod
@@ -56,6 +58,7 @@ class FakeClient:
         cls.send_errors.clear()
         cls.not_on_whatsapp.clear()
         cls.check_error = None
+        cls.connect_error = None
 
     def qr(self, handler: Callable[[Any, bytes], Awaitable[None]]) -> None:
         self.qr_handler = handler
@@ -75,17 +78,27 @@ class FakeClient:
         await self.qr_handler(self, code.encode())
 
     async def connect(self) -> asyncio.Task:
-        """A stored device reconnects; a new one is shown its first QR code."""
+        """Like neonize: the connection is a task that lasts until the client disconnects (or fails
+        at once). A stored device reconnects; a new one is shown its first QR code."""
         self.connected = True
+        self.closed = asyncio.Event()
+        return asyncio.create_task(self._connection())
+
+    async def _connection(self) -> None:
+        if FakeClient.connect_error:
+            raise NeonizeError(FakeClient.connect_error)
         if self.jid is not None:
-            return asyncio.create_task(self.emit(ConnectedEv(status=True)))
-        return asyncio.create_task(self.show_qr(f"2@fake-qr-{self.uuid}-1"))
+            await self.emit(ConnectedEv(status=True))
+        else:
+            await self.show_qr(f"2@fake-qr-{self.uuid}-1")
+        await self.closed.wait()
 
     async def disconnect(self) -> None:
         self.connected = False
+        self.closed.set()
 
     async def logout(self) -> None:
-        self.connected = False
+        await self.disconnect()
 
     async def PairPhone(self, phone: str, show_push_notification: bool) -> str:
         if not phone.isdigit():

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -151,6 +153,12 @@ async def test_pairing_by_phone_code(client, host) -> None:
     await running(host, code_issued, "a pair code")
     assert (await client.get(f"/api/accounts/{account_id}/qr")).json()["pairCode"] == "FAKE-1122"
 
+    await Account.filter(id=account_id).update(pair_phone="7999abc", pair_code=None)  # WhatsApp refuses it
+    await running(host, code_issued, "the refusal")
+    state = (await client.get(f"/api/accounts/{account_id}/qr")).json()
+    assert state["pairCode"] is None
+    assert state["statusReason"] == "pairing by phone failed: invalid phone number"
+
 
 async def test_a_paired_account_reconnects_from_its_stored_device_without_a_qr_code(client, host) -> None:
     account_id = await linked_account(client)
@@ -248,6 +256,37 @@ async def test_a_stop_reply_opts_the_number_out_of_later_contracts(client, host)
     assert rows[:2] == [(RecipientStatus.SKIPPED, "opted out")] * 2
 
 
+async def test_staff_manage_the_opt_out_list(client, processes) -> None:
+    account_id = (await client.post("/api/accounts", json={"name": "s", "useLimits": False})).json()["id"]
+    url = f"/api/accounts/{account_id}/opt-outs"
+    bad = await client.post(url, json={"phoneNumbers": [phone(1), "12"]})
+    assert bad.status_code == 422 and bad.json()["details"] == [
+        {"field": "phoneNumbers", "index": 1, "message": bad.json()["details"][0]["message"]}
+    ]
+    assert (await client.get(url)).json()["items"] == [], "nothing added from a refused request"
+    r = await client.post(url, json={"phoneNumbers": [phone(1), "+" + phone(1), phone(2), phone(3)]})
+    assert r.json() == {"added": 3}
+    assert (await client.post(url, json={"phoneNumbers": [phone(2)]})).json() == {"added": 0}
+    first = (await client.get(url, params={"limit": 2})).json()
+    rest = (await client.get(url, params={"limit": 2, "after": first["next"]})).json()
+    assert [o["phoneNumber"] for o in first["items"] + rest["items"]] == [phone(1), phone(2), phone(3)]
+    assert rest["next"] is None and first["items"][0]["reason"] == "added by staff"
+    assert (await client.delete(f"{url}/{phone(2)}")).status_code == 204
+    assert (await client.delete(f"{url}/{phone(2)}")).status_code == 404
+
+    contract = await new_contract(client, account_id, n=4)
+    await client.post(f"/api/contracts/{contract}/start")
+    processes("worker")
+    await wait_until(lambda: contract_done(contract), what="the sandbox contract")
+    rows = await Recipient.filter(contract_id=contract).order_by("position").values_list("status", flat=True)
+    assert rows == [
+        RecipientStatus.SENT,
+        RecipientStatus.SKIPPED,
+        RecipientStatus.SENT,
+        RecipientStatus.SKIPPED,
+    ]
+
+
 async def _held(host: SessionHost, account_id: str) -> bool:
     return account_id in host.held
 
@@ -310,6 +349,29 @@ async def test_logging_out_from_the_phone_pauses_contracts_and_frees_the_session
     assert FakeClient.instances[account_id].new_device
 
 
+async def test_a_session_that_cannot_connect_is_shown_and_retried_after_a_pause(client, host) -> None:
+    account_id = await linked_account(client)
+    FakeClient.connect_error = "dial tcp: lookup web.whatsapp.com: no such host"
+
+    async def failed() -> bool:
+        return await status_of(account_id) == AccountStatus.DISCONNECTED
+
+    await running(host, failed, "the failure shown")
+    reason = (await Account.get(id=account_id)).status_reason
+    assert reason == "could not connect: dial tcp: lookup web.whatsapp.com: no such host"
+    await host.tick()
+    assert account_id not in host.held, "not tried again at once"
+    assert (await Account.get(id=account_id)).lease_owner is None, "another worker may try meanwhile"
+
+    FakeClient.connect_error = None
+    host.retry_at.clear()  # the pause is over
+
+    async def connected() -> bool:
+        return await status_of(account_id) == AccountStatus.CONNECTED
+
+    await running(host, connected, "connected on the next try")
+
+
 async def test_a_temporary_ban_is_shown_with_its_reason(client, host) -> None:
     account_id = await linked_account(client)
     await running(host, lambda: _held(host, account_id), "the session")
@@ -363,3 +425,24 @@ async def test_sandbox_settings_and_pairing_are_refused_where_they_do_not_apply(
     ).status_code == 409
     linked = await linked_account(client)
     assert (await client.post(f"/api/accounts/{linked}/pair")).status_code == 409
+
+
+def test_a_worker_holds_more_sessions_than_the_default_thread_pool_has_threads() -> None:
+    """neonize keeps one executor thread busy for each connected client's life (its Go `Neonize()`
+    call); with the host's pool sized, other calls still run with 40 sessions held (the default
+    pool has cores + 4 threads)."""
+
+    async def forty_sessions_then_a_send() -> str:
+        SessionHost.size_thread_pool(fast_settings(whatsapp_sessions_per_worker=40))
+        release = threading.Event()
+        sessions = [asyncio.ensure_future(asyncio.to_thread(release.wait)) for _ in range(40)]
+        await asyncio.sleep(0.2)  # every session's call is now holding its thread
+        try:
+            async with asyncio.timeout(5):
+                return await asyncio.to_thread(lambda: "sent")
+        finally:
+            release.set()
+            await asyncio.gather(*sessions)
+
+    with ThreadPoolExecutor(1) as own_loop:  # a loop of its own, leaving the suite's loop alone
+        assert own_loop.submit(asyncio.run, forty_sessions_then_a_send()).result() == "sent"

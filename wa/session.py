@@ -29,6 +29,7 @@ from neonize.aioze.events import (
 from neonize.proto.Neonize_pb2 import ConnectFailureReason, Receipt, TemporaryBan
 
 from models import AccountStatus
+from services import optouts
 from services import whatsapp as effects
 from settings import Settings
 from wa.neonize_client import NeonizeClient, build_client
@@ -71,6 +72,9 @@ class WhatsAppSession:
         self.settings = s
         self.client = client or build_client(account_id, device_jid, s)
         self.ended = asyncio.Event()
+        self.connection: Any = None
+        self.failure: str | None = None  # why the connection ended by itself, if it did
+        self.connected = False
         self.transport = WhatsAppTransport(self.client, s)
         self.client.qr(_logged(self.on_qr))
         for event_type, handler in (
@@ -87,7 +91,18 @@ class WhatsAppSession:
             self.client.event(event_type)(_logged(handler))
 
     async def start(self) -> None:
-        await self.client.connect()
+        """Connect. neonize's connection lives in a task that ends only when the client stops or
+        cannot connect at all; the session ends with it, and the reason is shown on the account."""
+        self.connection = await self.client.connect()
+        if isinstance(self.connection, asyncio.Future):
+            self.connection.add_done_callback(self._connection_over)
+
+    def _connection_over(self, connection: asyncio.Future) -> None:
+        if self.ended.is_set():
+            return
+        error = None if connection.cancelled() else connection.exception()
+        self.failure = f"could not connect: {error}" if error else "connection closed"
+        self.ended.set()  # the session host shows the failure and tries again after a while
 
     async def stop(self) -> None:
         try:
@@ -100,10 +115,8 @@ class WhatsAppSession:
         try:
             code = await self.client.PairPhone(phone, True)
         except Exception as exc:  # noqa: BLE001 - shown to the user, who may try again
-            await effects.set_status(
-                self.account_id, AccountStatus.PAIRING, f"pairing by phone failed: {exc}"
-            )
-            await effects.pair_code_issued(self.account_id, "")
+            why = f"pairing by phone failed: {exc}"
+            await effects.set_status(self.account_id, AccountStatus.PAIRING, why, pair_code="")
             return
         await effects.pair_code_issued(self.account_id, code)
 
@@ -118,6 +131,7 @@ class WhatsAppSession:
             await effects.set_status(self.account_id, AccountStatus.PAIRING, f"pairing failed: {ev.Error}")
 
     async def on_connected(self, client: Any, _ev: ConnectedEv) -> None:
+        self.connected = True
         me = getattr(client, "me", None)
         await effects.connected(self.account_id, getattr(me, "PushName", None))
 
@@ -151,10 +165,8 @@ class WhatsAppSession:
 
     async def on_stream_replaced(self, _client: Any, _ev: StreamReplacedEv) -> None:
         """Another client connected with this session; two would fight, so this one leaves."""
-        await effects.set_status(
-            self.account_id, AccountStatus.DISCONNECTED, "replaced by another connection"
-        )
-        self.ended.set()
+        self.failure = "replaced by another connection"
+        self.ended.set()  # the session host shows it and waits before connecting again
 
     async def on_receipt(self, _client: Any, ev: ReceiptEv) -> None:
         kind = _RECEIPTS.get(ev.Type)
@@ -167,10 +179,10 @@ class WhatsAppSession:
         if source.IsFromMe or source.IsGroup:
             return
         text = ev.Message.conversation or ev.Message.extendedTextMessage.text
-        if text and effects.is_stop_word(text, self.settings.stop_words):
+        if text and optouts.is_stop_word(text, self.settings.stop_words):
             # Newer chats address people by a LID; the phone number is then the alternate JID.
             sender = source.SenderAlt if source.Sender.Server == "lid" else source.Sender
-            await effects.opt_out(self.account_id, sender.User, f"replied {text.strip()!r}")
+            await optouts.opt_out(self.account_id, sender.User, f"replied {text.strip()!r}")
 
     async def _end(self, status: AccountStatus, reason: str) -> None:
         self.ended.set()

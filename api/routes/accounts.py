@@ -15,11 +15,15 @@ from api.schemas import (
     AccountIn,
     AccountOut,
     AccountUpdate,
+    OptOutOut,
+    OptOutPage,
+    OptOutsAdded,
+    OptOutsIn,
     PairPhoneIn,
     QrOut,
 )
 from models import AccountStatus
-from services import accounts, qr_image
+from services import accounts, optouts, qr_image
 
 router = APIRouter(
     prefix="/api/accounts",
@@ -118,3 +122,26 @@ async def pair_by_phone(account_id: AccountId, body: PairPhoneIn) -> QrOut:
 async def pair_again(account_id: AccountId) -> AccountOut:
     """Start pairing a new device for a whatsapp account that was logged out or banned."""
     return AccountOut.of(await accounts.pair_again(account_id))
+
+
+@router.get("/{account_id}/opt-outs", response_model=OptOutPage)
+async def list_opt_outs(
+    account_id: AccountId,
+    limit: int = Query(1000, ge=1, le=10000),
+    after: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="`next` of the previous page"),
+) -> OptOutPage:
+    """Numbers this account never sends to: those that replied STOP, and those added here."""
+    rows, cursor = await optouts.list_opt_outs(account_id, limit, int(after) if after else None)
+    return OptOutPage(items=[OptOutOut.of(o) for o in rows], next=str(cursor) if cursor else None)
+
+
+@router.post("/{account_id}/opt-outs", response_model=OptOutsAdded)
+async def add_opt_outs(account_id: AccountId, body: OptOutsIn) -> OptOutsAdded:
+    return OptOutsAdded(added=await optouts.add_opt_outs(account_id, body.phoneNumbers, body.reason))
+
+
+@router.delete("/{account_id}/opt-outs/{phone_number}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_opt_out(account_id: AccountId, phone_number: str) -> Response:
+    """Take a number off the list (it asked to receive messages again)."""
+    await optouts.remove_opt_out(account_id, phone_number)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
