@@ -1,9 +1,11 @@
 """Tortoise models: the database is the source of truth for every contract and recipient."""
 
 from models.account import Account
+from models.activity import SendMinute, Worker
 from models.contract import Contract, Recipient, StatusCount
 from models.enums import AccountStatus, ContractStatus, RecipientStatus, Transport
 from models.sandbox import SandboxDelivery
+from models.user import User
 from models.whatsapp import KnownNumber, OptOut
 
 __all__ = [
@@ -16,6 +18,9 @@ __all__ = [
     "Recipient",
     "RecipientStatus",
     "SandboxDelivery",
+    "SendMinute",
     "StatusCount",
     "Transport",
+    "User",
+    "Worker",
 ]

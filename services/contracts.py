@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
+from models import (
+    Account,
+    AccountStatus,
+    Contract,
+    ContractStatus,
+    Recipient,
+    RecipientStatus,
+    SendMinute,
+    StatusCount,
+)
 from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
@@ -282,4 +291,5 @@ async def delete_contract(contract_id: str) -> None:
     async with in_transaction() as conn:
         await Recipient.filter(contract_id=contract_id).using_db(conn).delete()
         await StatusCount.filter(contract_id=contract_id).using_db(conn).delete()
+        await SendMinute.filter(contract_id=contract_id).using_db(conn).delete()
         await Contract.filter(id=contract_id).using_db(conn).delete()

@@ -1,13 +1,49 @@
-"""Health of what the product depends on: the database and Redis."""
+"""Health of what the product depends on: the database and Redis; and which workers are alive."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
+from models import Account, Worker
 from models.sql import execute
 from tasks.broker import broker
+from tasks.lease import holder_of
+
+ALIVE_WITHIN = timedelta(seconds=10)
+
+
+@dataclass
+class WorkerHealth:
+    id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    seen_at: datetime
+    alive: bool
+    accounts: list[str] = field(default_factory=list)  # names (or ids) of the accounts it holds now
+
+
+async def workers(now: datetime | None = None) -> list[WorkerHealth]:
+    """Workers seen in the last hour, newest first, each with the accounts whose lease it holds."""
+    now = now or datetime.now(UTC)
+    held: dict[str, list[str]] = defaultdict(list)
+    leases = await Account.filter(lease_until__gt=now).values_list("lease_owner", "name", "id")
+    for owner, name, account_id in leases:
+        holder = holder_of(owner)
+        if holder:
+            held[holder].append(name or account_id)
+    rows = await Worker.filter(seen_at__gt=now - timedelta(hours=1)).order_by("-seen_at")
+    return [
+        WorkerHealth(
+            w.id, w.hostname, w.pid, w.started_at, w.seen_at, now - w.seen_at < ALIVE_WITHIN, held[w.id]
+        )
+        for w in rows
+    ]
 
 
 async def _database() -> str:

@@ -6,14 +6,18 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from taskiq import TaskiqEvents, TaskiqState
 from taskiq.kicker import AsyncKicker
 
+from models import Worker
 from services.db import close_db, init_db
 from settings import get_settings
+from tasks.lease import holder_id
 from tasks.stream import RECOVERABLE, ResilientStreamBroker
 
 log = logging.getLogger(__name__)
@@ -53,7 +57,9 @@ async def tick_forever(interval_s: float) -> None:
     """
     key = f"{broker.queue_name}:reconcile-tick"
     reconcile = AsyncKicker(task_name="reconcile", broker=broker, labels={})
+    started = datetime.now(UTC)
     while True:
+        await _report_alive(started)
         try:
             async with asyncio.timeout(interval_s * 5):
                 async with Redis(connection_pool=broker.connection_pool) as redis:
@@ -63,6 +69,23 @@ async def tick_forever(interval_s: float) -> None:
         except (*RECOVERABLE, TimeoutError) as exc:
             log.warning("reconcile tick skipped: %s", exc)
         await asyncio.sleep(interval_s)
+
+
+async def _report_alive(started: datetime) -> None:
+    """Say this worker is alive (the dashboard's worker health); a failure here stops nothing."""
+    me = holder_id()
+    try:
+        await Worker.update_or_create(
+            id=me,
+            defaults={
+                "hostname": socket.gethostname()[:200],
+                "pid": os.getpid(),
+                "started_at": started,
+                "seen_at": datetime.now(UTC),
+            },
+        )
+    except Exception as exc:  # noqa: BLE001
+        log.warning("worker heartbeat not written: %s", exc)
 
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)

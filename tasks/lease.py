@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -29,8 +31,17 @@ def expiry(now: datetime, ttl_s: float) -> datetime:
     return now + timedelta(seconds=ttl_s)
 
 
+def holder_id() -> str:
+    """This process, as named in the lease tokens it draws (the dashboard shows who holds what)."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}"
+
+
+def holder_of(token: str | None) -> str | None:
+    return token.rsplit("/", 1)[0] if token and "/" in token else None
+
+
 async def acquire(account_id: str, now: datetime, ttl_s: float) -> str | None:
-    token = uuid.uuid4().hex
+    token = f"{holder_id()}/{uuid.uuid4().hex}"
     taken = await Account.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now), id=account_id).update(
         lease_owner=token, lease_until=expiry(now, ttl_s)
     )

@@ -9,11 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount, Transport
 from models.enums import ACTIVE_CONTRACT
+from models.sql import execute
 from tasks.lease import fenced_update
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
@@ -148,6 +150,24 @@ async def record(
             await Recipient.change_status(
                 contract_id, RecipientStatus.SENDING, status, conn, ids=ids, **values
             )
+        await _count_minute(outcomes, now, conn)
+
+
+async def _count_minute(outcomes: list[Outcome], now: datetime, conn: BaseDBAsyncClient) -> None:
+    """Add the final outcomes to their contract's count for this minute (the dashboard's chart)."""
+    minute = now.replace(second=0, microsecond=0)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for o in outcomes:
+        if o.status in (RecipientStatus.SENT, RecipientStatus.FAILED):
+            counts[o.contract_id][o.status == RecipientStatus.FAILED] += 1
+    for contract_id, (sent, failed) in counts.items():
+        await execute(
+            "INSERT INTO send_minutes (contract_id, minute, sent, failed) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (contract_id, minute) DO UPDATE "
+            "SET sent = send_minutes.sent + excluded.sent, failed = send_minutes.failed + excluded.failed",
+            [contract_id, minute, sent, failed],
+            conn,
+        )
 
 
 async def next_retry_at(contract_ids: list[str]) -> datetime | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import socket
 from collections import Counter
 
-from models import Recipient, RecipientStatus, SandboxDelivery
-from services import contracts
+from models import Recipient, RecipientStatus, SandboxDelivery, SendMinute
+from services import contracts, health
 from tests.conftest import wait_until
 from tests.helpers import new_account, new_contract, phone
 
@@ -29,6 +30,11 @@ async def test_create_start_pause_resume_complete_stats_filters_delete(client, p
         return (await stats(client, contract, limit=0))["success"] >= 20
 
     await wait_until(some_sent, what="first sends")
+
+    async def seen_holding_it() -> bool:
+        return any(w.alive and w.accounts == ["test"] for w in await health.workers())
+
+    await wait_until(seen_holding_it, what="the worker shown holding the account")
     assert (await client.post(f"/api/contracts/{contract}/pause")).json()["status"] == "PAUSED"
     await wait_until(lambda: _settled(client, contract), timeout=1.0, what="pause within a second")
     frozen = (await stats(client, contract, limit=0))["success"]
@@ -59,9 +65,14 @@ async def test_create_start_pause_resume_complete_stats_filters_delete(client, p
         await SandboxDelivery.filter(account_id=account).values_list("phone_number", flat=True)
     )
     assert len(deliveries) == 400 and set(deliveries.values()) == {1}
+    minutes = await SendMinute.filter(contract_id=contract).values_list("sent", "failed")
+    assert [sum(column) for column in zip(*minutes, strict=True)] == [400, 0], "the chart adds up"
+    (worker,) = [w for w in await health.workers() if w.alive]
+    assert worker.hostname == socket.gethostname() and worker.accounts == [], "no lease left held"
 
     assert (await client.delete(f"/api/contracts/{contract}")).status_code == 204
     assert (await client.get(f"/api/contracts/{contract}")).status_code == 404
+    assert not await SendMinute.filter(contract_id=contract).exists()
 
 
 async def _settled(client, contract: str) -> bool:
