@@ -33,6 +33,8 @@ class Contract(Model):
     uncertain_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # A start chosen in advance (the dashboard's wizard); reconcile starts the contract then.
+    start_at = fields.DatetimeField(null=True)
     started_at = fields.DatetimeField(null=True)
     completed_at = fields.DatetimeField(null=True)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from models import Account, AccountStatus, Contract, Transport
@@ -120,6 +123,38 @@ async def pair_again(account_id: str) -> Account:
         pair_code=None,
     )
     return await get_account(account_id)
+
+
+async def pair_sandbox_in_browser(account_id: str, base_url: str) -> Account:
+    """Let a sandbox account pair the way a phone does: its QR code is a link that completes the
+    simulated pairing when opened (the dashboard's Add account flow, tried without a phone)."""
+    account = await get_account(account_id)
+    if account.transport != Transport.SANDBOX:
+        raise Conflict("only sandbox accounts pair by link")
+    link = f"{base_url.rstrip('/')}/sandbox/pair/{account_id}/{secrets.token_urlsafe(16)}"
+    await Account.filter(id=account_id).update(status=AccountStatus.PAIRING, qr_code=link, qr_at=_now())
+    return await get_account(account_id)
+
+
+async def complete_sandbox_pairing(account_id: str, token: str) -> Account:
+    account = await Account.get_or_none(
+        id=account_id, transport=Transport.SANDBOX, status=AccountStatus.PAIRING
+    )
+    if (
+        account is None
+        or not account.qr_code
+        or not hmac.compare_digest(account.qr_code.rsplit("/", 1)[-1], token)
+    ):
+        raise NotFound("this pairing link is not valid (any more)")
+    await Account.filter(id=account_id).update(
+        status=AccountStatus.CONNECTED, qr_code=None, qr_at=None, phone="sandbox", push_name=account.name
+    )
+    await kick_account(account_id)
+    return await get_account(account_id)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def delete_account(account_id: str) -> None:

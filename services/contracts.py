@@ -229,7 +229,11 @@ RECIPIENT_FIELDS = (
 
 
 async def recipients_page(
-    contract_id: str, status: RecipientStatus | None, limit: int, after: int | None
+    contract_id: str,
+    status: RecipientStatus | None,
+    limit: int,
+    after: int | None,
+    phone_prefix: str | None = None,
 ) -> tuple[list[dict], int | None]:
     """One page of a contract's recipients in their order, after the cursor `after` (keyset
     paging: as fast on the last page of a million as on the first); the next cursor, or None."""
@@ -237,6 +241,8 @@ async def recipients_page(
     query = Recipient.filter(contract_id=contract_id)
     if status is not None:
         query = query.filter(status=status)
+    if phone_prefix:
+        query = query.filter(phone_number__startswith=phone_prefix)
     if after is not None:
         query = query.filter(id__gt=after)
     rows = await query.order_by("id").limit(limit + 1).values(*RECIPIENT_FIELDS)
@@ -270,6 +276,26 @@ async def start_contract(contract_id: str) -> Contract:
         await Recipient.change_status(contract_id, RecipientStatus.PENDING, RecipientStatus.QUEUED, conn)
     await kick_account(contract.account_id)
     return await get_contract(contract_id)
+
+
+async def schedule_contract(contract_id: str, at: datetime) -> Contract:
+    """Have a PENDING contract start by itself at `at` (reconcile starts it within a second)."""
+    contract = await get_contract(contract_id)
+    if contract.status != ContractStatus.PENDING:
+        raise Conflict(f"contract is {contract.status}; only PENDING contracts can be scheduled")
+    await Contract.filter(id=contract_id, status=ContractStatus.PENDING).update(start_at=at)
+    return await get_contract(contract_id)
+
+
+async def start_scheduled(now: datetime) -> list[str]:
+    """Start the PENDING contracts whose start time has come; their ids."""
+    due = await Contract.filter(status=ContractStatus.PENDING, start_at__lte=now).values_list("id", flat=True)
+    for contract_id in due:
+        try:
+            await start_contract(contract_id)
+        except Conflict as exc:  # its account cannot send now: shown on the contract
+            await Contract.filter(id=contract_id).update(start_at=None, error_message=str(exc))
+    return due
 
 
 async def pause_contract(contract_id: str) -> Contract:

@@ -96,7 +96,7 @@ def read_recipients(
                 continue  # blank lines, as spreadsheets leave at the end
             phone = row[phone_at].strip() if phone_at < len(row) else ""
             if template is not None:
-                message = _fill(template, row, column_at)
+                message = fill(template, row, column_at)
             else:
                 message = row[message_at] if message_at < len(row) else ""
             out.phone_numbers.append(phone)
@@ -107,7 +107,7 @@ def read_recipients(
     return out
 
 
-def _fill(template: str, row: list[str], column_at: dict[str, int]) -> str:
+def fill(template: str, row: list[str], column_at: dict[str, int]) -> str:
     """The template with each {column} replaced by the row's cell (no format-string evaluation)."""
 
     def cell(match: re.Match[str]) -> str:

@@ -13,7 +13,7 @@ import logging
 import random
 from datetime import UTC, datetime
 
-from models import Account, Contract, Recipient, RecipientStatus, Transport
+from models import Account, AccountStatus, Contract, Recipient, RecipientStatus, Transport
 from models.enums import ACTIVE_CONTRACT
 from services import optouts, whatsapp
 from services.db import while_unavailable
@@ -42,8 +42,8 @@ def _now() -> datetime:
 @broker.task(task_name="drive_account")
 async def drive_account(account_id: str) -> None:
     s = get_settings()
-    if await Account.exists(id=account_id, transport=Transport.WHATSAPP):
-        return  # driven by the worker holding its session (tasks/sessions.py)
+    if not await Account.exists(id=account_id, transport=Transport.SANDBOX, status=AccountStatus.CONNECTED):
+        return  # whatsapp: driven by the worker holding its session (tasks/sessions.py); or not paired
     token = await lease.acquire(account_id, _now(), s.lease_ttl_s)
     if token is None:
         return  # another worker drives this account; it re-schedules itself

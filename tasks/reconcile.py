@@ -14,15 +14,18 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
-from models import Account, Transport
+from models import Account, AccountStatus, Transport
 from models.enums import ACTIVE_CONTRACT
+from services import contracts
 from tasks.broker import broker
 from tasks.drive import kick_account
 
 
 async def accounts_due(now: datetime) -> list[str]:
     return await (
-        Account.filter(transport=Transport.SANDBOX, contracts__status__in=ACTIVE_CONTRACT)
+        Account.filter(
+            transport=Transport.SANDBOX, status=AccountStatus.CONNECTED, contracts__status__in=ACTIVE_CONTRACT
+        )
         .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .distinct()
@@ -32,6 +35,7 @@ async def accounts_due(now: datetime) -> list[str]:
 
 @broker.task(task_name="reconcile")
 async def reconcile() -> int:
+    await contracts.start_scheduled(datetime.now(UTC))
     due = await accounts_due(datetime.now(UTC))
     for account_id in due:
         await kick_account(account_id)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["nicegui.testing.user_plugin"]
+
 TMP = Path(tempfile.mkdtemp(prefix="wa-tests-"))
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")

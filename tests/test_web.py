@@ -15,7 +15,7 @@ from tests.servers import Process, free_port, wait_for_port
 async def test_one_process_serves_pages_api_and_docs(web) -> None:
     async with httpx.AsyncClient(base_url=web) as http:
         assert (await http.get("/health")).json()["status"] == "ok"
-        page = await http.get("/")
+        page = await http.get("/", follow_redirects=True)  # to the sign-in page
         assert page.status_code == 200 and "WA Contracts" in page.text
         assert (await http.get("/docs")).status_code == 200
         r = await http.get("/api/queues/status", headers={"Authorization": f"Bearer {API_KEY}"})

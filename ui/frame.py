@@ -1,19 +1,126 @@
-"""The frame every page shares: header with the product name and the menu."""
+"""What every dashboard page shares: sign-in required, the header with the menu, status chips, and
+how errors of the services are shown (a notification with the reason, never a stack trace)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
 
-from nicegui import ui
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import app, ui
+
+from services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+PageBuilder = Callable[..., Awaitable[None]]
+
+STATUS_COLORS = {
+    # accounts
+    "CONNECTED": "positive",
+    "PAIRING": "info",
+    "DISCONNECTED": "warning",
+    "LOGGED_OUT": "negative",
+    "BANNED": "negative",
+    # contracts
+    "PENDING": "grey-7",
+    "QUEUED": "info",
+    "IN_PROGRESS": "primary",
+    "PAUSED": "warning",
+    "COMPLETED": "positive",
+    "FAILED": "negative",
+    "CANCELLED": "grey-7",
+    # recipients
+    "SENDING": "primary",
+    "SENT": "positive",
+    "SKIPPED": "grey-7",
+}
+
+
+def signed_in() -> str | None:
+    return app.storage.user.get("user")
+
+
+def page(path: str, title: str) -> Callable[[PageBuilder], PageBuilder]:
+    """Register `builder` as a page for signed-in users; others go to the sign-in page and back."""
+
+    def register(builder: PageBuilder) -> PageBuilder:
+        @functools.wraps(builder)
+        async def guarded(request: Request, **kwargs: Any) -> RedirectResponse | None:
+            if not signed_in():
+                return RedirectResponse(f"/login?next={quote(request.url.path)}")
+            with frame(title):
+                await builder(**kwargs)
+            return None
+
+        guarded.__signature__ = _with_request(builder)  # type: ignore[attr-defined]
+        ui.page(path, title=f"{title} · WA Contracts")(guarded)
+        return builder
+
+    return register
+
+
+def _with_request(builder: PageBuilder) -> Any:
+    import inspect
+
+    signature = inspect.signature(builder)
+    request = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+    return signature.replace(parameters=[*signature.parameters.values(), request])
 
 
 @contextmanager
 def frame(title: str) -> Iterator[None]:
-    with ui.header().classes("items-center bg-green-8"):
-        ui.label("WA Contracts").classes("text-h6")
+    ui.colors(primary="#128C7E", secondary="#075E54", accent="#25D366")
+    with ui.header().classes("items-center gap-6 px-6"):
+        ui.link("WA Contracts", "/").classes("text-h6 text-white no-underline")
+        for label, target in (
+            ("Overview", "/"),
+            ("Accounts", "/accounts"),
+            ("New contract", "/contracts/new"),
+        ):
+            ui.link(label, target).classes("text-white no-underline")
         ui.space()
-        ui.link("API docs", "/docs").classes("text-white")
-    with ui.column().classes("w-full max-w-5xl mx-auto p-4"):
+        ui.link("API", "/docs").classes("text-white no-underline")
+        ui.label(signed_in() or "").classes("text-caption")
+        ui.button(icon="logout", on_click=sign_out).props("flat round color=white").tooltip("Sign out")
+    with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
         ui.label(title).classes("text-h5")
         yield
+
+
+def sign_out() -> None:
+    app.storage.user.clear()
+    ui.navigate.to("/login")
+
+
+def chip(status: str) -> ui.chip:
+    """A status as a coloured chip (text, never HTML)."""
+    return ui.chip(status.replace("_", " ").lower(), color=STATUS_COLORS.get(status, "grey-7")).props(
+        "text-color=white dense"
+    )
+
+
+async def attempt(action: Callable[[], Awaitable[Any]], done: str | None = None) -> Any:
+    """Run a service call for a button: its refusal is a notification with the reason (and the
+    problems, row by row), never a stack trace; None when it was refused."""
+    try:
+        result = await action()
+    except ServiceError as exc:
+        details = "; ".join(
+            f"{'row ' + str(p.index + 1) + ': ' if p.index is not None else ''}{p.field}: {p.message}"
+            for p in exc.problems[:5]
+        )
+        ui.notify(f"{exc.message}{' — ' + details if details else ''}", type="negative", multi_line=True)
+        return None
+    except Exception:
+        log.exception("dashboard action failed")
+        ui.notify("Something went wrong on our side; the details are in the server log.", type="negative")
+        return None
+    if done:
+        ui.notify(done, type="positive")
+    return result

@@ -20,9 +20,10 @@ import api.app
 from services import phones
 from services.apikey import api_key
 from services.db import close_db, init_db
+from services.users import session_secret
 from settings import get_settings
 from tasks.broker import broker
-from ui.pages import home  # noqa: F401  (registers the page)
+from ui import routes
 
 log = logging.getLogger("web")
 
@@ -44,7 +45,8 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
 def build() -> FastAPI:
     app = FastAPI(title="WA Contracts", lifespan=_lifespan)
     api.app.install(app)
-    ui.run_with(app, title="WA Contracts", show_welcome_message=False)
+    routes.register()
+    ui.run_with(app, title="WA Contracts", show_welcome_message=False, storage_secret=session_secret())
     return app
 
 

@@ -43,4 +43,9 @@ class Migration(migrations.Migration):
             options={'table': 'workers', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A worker process, as it last reported itself (every reconcile tick).'},
             bases=['Model'],
         ),
+        ops.AddField(
+            model_name='Contract',
+            name='start_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
     ]

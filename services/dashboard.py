@@ -1,0 +1,104 @@
+"""What the dashboard shows, read without touching a contract's million rows: accounts with today's
+sends against their cap, a contract's progress, rate and ETA, and its sends per minute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from models import Account, Contract, RecipientStatus, SendMinute
+from services.contracts import get_contract, status_counts
+from settings import Settings, get_settings
+from tasks.pacing import daily_cap
+
+RATE_WINDOW = timedelta(minutes=5)
+
+
+@dataclass
+class AccountRow:
+    account: Account
+    sent_today: int
+    daily_cap: int
+
+
+async def accounts(now: datetime | None = None) -> list[AccountRow]:
+    now = now or datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    s = get_settings()
+    out = []
+    for account in await Account.all().order_by("created_at", "id"):
+        contract_ids = await Contract.filter(account_id=account.id).values_list("id", flat=True)
+        sent = await SendMinute.filter(contract_id__in=contract_ids, minute__gte=midnight).values_list(
+            "sent", flat=True
+        )
+        age_days = (now - account.created_at).total_seconds() / 86400
+        out.append(AccountRow(account, sum(sent), daily_cap(age_days, s)))
+    return out
+
+
+@dataclass
+class Progress:
+    contract: Contract
+    counts: dict[RecipientStatus, int]
+    per_minute: float  # sends (sent or failed) per minute over the last five minutes
+    eta_s: float | None  # None when nothing is moving or nothing is left
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        c = self.counts
+        return c[RecipientStatus.SENT] + c[RecipientStatus.FAILED] + c[RecipientStatus.SKIPPED]
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done
+
+
+async def progress(contract_id: str, now: datetime | None = None) -> Progress:
+    now = now or datetime.now(UTC)
+    contract = await get_contract(contract_id)
+    counts = await status_counts(contract_id)
+    recent = await SendMinute.filter(contract_id=contract_id, minute__gte=now - RATE_WINDOW).values_list(
+        "sent", "failed"
+    )
+    per_minute = sum(s + f for s, f in recent) / (RATE_WINDOW.total_seconds() / 60)
+    account = await Account.get(id=contract.account_id)
+    p = Progress(contract, counts, per_minute, None)
+    p.eta_s = eta_seconds(p.remaining, per_minute, account.use_limits, get_settings())
+    return p
+
+
+def paced_per_minute(s: Settings) -> float:
+    """The long-run rate the pacing rules allow one account: each block of `break_every` messages
+    takes their gaps, delays and typing, then a break; never more than `per_minute`."""
+    each = (s.gap_min_s + s.gap_max_s) / 2 + (s.delay_min_s + s.delay_max_s) / 2 + s.typing_max_s / 2
+    block = s.break_every * each + (s.break_min_s + s.break_max_s) / 2
+    return min(s.per_minute, 60 * s.break_every / block)
+
+
+def eta_seconds(remaining: int, per_minute: float, use_limits: bool, s: Settings) -> float | None:
+    """From the observed rate; before sending starts, from the pacing rules (limits on)."""
+    if remaining == 0:
+        return None
+    rate = per_minute or (paced_per_minute(s) if use_limits else 0)
+    return 60 * remaining / rate if rate else None
+
+
+async def sends_over_time(contract_id: str) -> list[tuple[datetime, int, int]]:
+    """(minute, sent, failed) from the first send on; by the hour once that is over 3 hours long."""
+    rows = (
+        await SendMinute.filter(contract_id=contract_id)
+        .order_by("minute")
+        .values_list("minute", "sent", "failed")
+    )
+    if len(rows) < 2 or rows[-1][0] - rows[0][0] <= timedelta(hours=3):
+        return list(rows)
+    hours: dict[datetime, list[int]] = {}
+    for minute, sent, failed in rows:
+        bucket = hours.setdefault(minute.replace(minute=0), [0, 0])
+        bucket[0] += sent
+        bucket[1] += failed
+    return [(h, s, f) for h, (s, f) in hours.items()]

@@ -1,0 +1,113 @@
+"""The dashboard's page logic, through NiceGUI's simulated user (no browser): sign-in, accounts and
+pairing, the new-contract wizard, a contract's page."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from models import Account, AccountStatus, Contract, ContractStatus, Recipient
+from services import users
+from tests.conftest import API_KEY
+from tests.helpers import phone
+
+
+def table_text(table: ui.table) -> str:
+    return " ".join(str(v) for row in table.rows for v in row.values())
+
+
+@pytest.fixture
+async def signed_in(user: User, db, broker_started) -> User:
+    await users.create_first_user("anna", "correct horse")
+    await user.open("/login")
+    user.find("Username").type("anna")
+    user.find("Password").type("correct horse")
+    user.find("Sign in").click()
+    await user.should_see("Overview")
+    return user
+
+
+async def test_pages_need_sign_in_and_a_fresh_install_creates_its_first_user(user: User, db) -> None:
+    await user.open("/accounts")
+    await user.should_see("Create the first user of this installation.")
+    user.find("Username").type("anna")
+    user.find("Password").type("short")
+    user.find("Create user and sign in").click()
+    await user.should_see("at least 8 characters")
+    user.find("Password").clear().type("correct horse")
+    user.find("Create user and sign in").click()
+    await user.should_see("Linked WhatsApp accounts and sandbox accounts")  # back where it was going
+    assert await users.authenticate("anna", "correct horse")
+
+
+async def test_a_wrong_password_is_refused_and_the_api_key_signs_in(user: User, db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    await user.open("/")
+    user.find("Username").type("anna")
+    user.find("Password").type("wrong horse")
+    user.find("Sign in").click()
+    await user.should_see("Wrong username or password")
+    user.find(marker="api-key").type(API_KEY)
+    user.find("Sign in with the key").click()
+    await user.should_see("contracts waiting")
+
+
+async def test_a_sandbox_account_is_added_and_paired_through_its_qr_link(signed_in: User) -> None:
+    user = signed_in
+    await user.open("/accounts")
+    await user.should_see("No account yet")
+    user.find("Add account").click()
+    user.find("Name").type("Trial")
+    user.find(ui.radio).click()  # the options, in order: WhatsApp, then the sandbox
+    user.find("Sandbox (simulated, for trying)").click()
+    user.find("Add and pair").click()
+    await user.should_see("account pairs like a phone would")
+    account = await Account.get(name="Trial")
+    assert account.status == AccountStatus.PAIRING and account.qr_code.startswith("http://test/sandbox/pair/")
+    await user.should_see(account.qr_code)  # the link under the QR code
+
+    await user.open(account.qr_code.removeprefix("http://test"))  # as the phone's camera would
+    await user.should_see("Trial is paired")
+    assert (await Account.get(id=account.id)).status == AccountStatus.CONNECTED
+    await user.open("/accounts/" + account.id + "/pair")
+    await user.should_see("Paired: Trial")
+    await user.open(account.qr_code.removeprefix("http://test"))
+    await user.should_see("This pairing link is not valid any more.")
+
+
+async def test_the_wizard_checks_pasted_rows_and_creates_a_started_contract(signed_in: User) -> None:
+    user = signed_in
+    account = await Account.create(name="Sales", use_limits=False)
+    await user.open("/contracts/new")
+    user.find(ui.select).click()
+    user.find("Sales · sandbox · connected").click()
+    user.find("Next").click()
+    user.find("Paste").click()
+    pasted = "\n".join(
+        ["phone;name", f"{phone(1)};Anna", "12;Bad", f"+{phone(1)};Again", f"{phone(2)};Boris"]
+    )
+    user.find(ui.textarea).type(pasted)
+    user.find("Use these rows").click()
+    await user.should_see("4 rows · columns: phone, name")
+    user.find("Next").click()
+    user.find("Message").type("Hello {name}!")
+    await user.should_see("Preview of the first recipients")
+    assert any("Hello Boris!" in table_text(t) for t in user.find(ui.table).elements), "the live preview"
+    user.find("Check the recipients").click()
+    await user.should_see("Invalid numbers: 1")
+    await user.should_see("Repeated numbers (the first is kept): 1")
+    await user.should_see("Leave these 2 rows out")
+    user.find("Next").click()
+    user.find("Contract name").type("November")
+    user.find("Create contract").click()
+    await user.should_see("Contract created with 2 recipients")
+    contract = await Contract.get(name="November")
+    assert contract.status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS)
+    rows = (
+        await Recipient.filter(contract_id=contract.id)
+        .order_by("position")
+        .values_list("phone_number", "message")
+    )
+    assert rows == [(phone(1), "Hello Anna!"), (phone(2), "Hello Boris!")]
+    assert account.id == contract.account_id

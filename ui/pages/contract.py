@@ -1,0 +1,235 @@
+"""One contract, live: progress, rate and ETA, sends per minute, recipients by outcome with search and
+paging on the server, CSV export, and start / pause / resume / delete."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from nicegui import ui
+
+from models import ContractStatus, RecipientStatus
+from services import contracts, dashboard
+from ui.frame import attempt, chip
+
+PAGE_SIZE = 25
+TABS = {"SENT": "Sent", "FAILED": "Failed", "SKIPPED": "Skipped", "": "All"}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return str(timedelta(seconds=round(seconds)))
+
+
+async def contract_page(contract_id: str) -> None:
+    progress = await attempt(lambda: dashboard.progress(contract_id))
+    if progress is None:
+        ui.link("Back to the overview", "/")
+        return
+    c = progress.contract
+    with ui.row().classes("w-full items-center gap-3"):
+        ui.label(c.name or c.id).classes("text-h6")
+        status_chip = ui.row()
+        reason = ui.label().classes("text-caption text-warning")
+        ui.space()
+        actions = ui.row().classes("gap-2")
+    bar = ui.linear_progress(0, show_value=False, size="12px").classes("w-full")
+    with ui.row().classes("w-full gap-3"):
+        cards = {
+            key: _card(label)
+            for key, label in (
+                ("sent", "sent"),
+                ("failed", "failed"),
+                ("skipped", "skipped"),
+                ("remaining", "remaining"),
+                ("delivered", "delivered"),
+                ("read", "read"),
+                ("rate", "per minute"),
+                ("eta", "time left"),
+            )
+        }
+    chart = ui.echart(
+        {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"data": ["sent", "failed"]},
+            "xAxis": {"type": "time"},
+            "yAxis": {"type": "value", "minInterval": 1},
+            "series": [
+                {"name": "sent", "type": "bar", "stack": "n", "data": [], "color": "#25D366"},
+                {"name": "failed", "type": "bar", "stack": "n", "data": [], "color": "#C10015"},
+            ],
+        }
+    ).classes("w-full h-64")
+
+    async def refresh() -> None:
+        p = await dashboard.progress(contract_id)
+        counts = p.counts
+        status_chip.clear()
+        with status_chip:
+            chip(p.contract.status)
+        reason.set_text(p.contract.paused_reason or p.contract.error_message or "")
+        bar.set_value(p.done / p.total if p.total else 0)
+        values = {
+            "sent": counts[RecipientStatus.SENT],
+            "failed": counts[RecipientStatus.FAILED],
+            "skipped": counts[RecipientStatus.SKIPPED],
+            "remaining": p.remaining,
+            "delivered": p.contract.delivered_count,
+            "read": p.contract.read_count,
+        }
+        for key, value in values.items():
+            cards[key].set_text(f"{value:,}")
+        cards["rate"].set_text(f"{p.per_minute:,.0f}")
+        moving = p.contract.status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS)
+        cards["eta"].set_text(_duration(p.eta_s) if moving else "—")
+        series = await dashboard.sends_over_time(contract_id)
+        chart.options["series"][0]["data"] = [[m.isoformat(), s] for m, s, _ in series]
+        chart.options["series"][1]["data"] = [[m.isoformat(), f] for m, _, f in series]
+        chart.update()
+        _buttons(actions, p.contract.status, contract_id, refresh)
+
+    await refresh()
+    ui.timer(1.0, refresh)
+    await _recipients(contract_id)
+
+
+def _card(label: str) -> ui.label:
+    with ui.card().classes("items-center p-3 min-w-28"):
+        value = ui.label("0").classes("text-h6").props(f"data-card={label.replace(' ', '-')}")
+        ui.label(label).classes("text-caption text-grey-8")
+    return value
+
+
+def _buttons(
+    row: ui.row, status: ContractStatus, contract_id: str, refresh: Callable[[], Awaitable[None]]
+) -> None:
+    wanted = []
+    if status == ContractStatus.PENDING:
+        wanted.append(("Start", "play_arrow", contracts.start_contract, "Started"))
+    if status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS):
+        wanted.append(("Pause", "pause", contracts.pause_contract, "Paused"))
+    if status == ContractStatus.PAUSED:
+        wanted.append(("Resume", "play_arrow", contracts.start_contract, "Resumed"))
+    key = tuple(label for label, *_ in wanted)
+    if getattr(row, "shown", None) == key:
+        return
+    row.shown = key  # type: ignore[attr-defined]
+    row.clear()
+    with row:
+        for label, icon, action, done in wanted:
+
+            async def act(button: ui.button, action=action, done=done) -> None:
+                button.disable()
+                try:
+                    await attempt(lambda: action(contract_id), done)
+                    await refresh()
+                finally:
+                    button.enable()
+
+            b = ui.button(label, icon=icon)
+            b.on_click(lambda _, b=b, act=act: act(b))
+        ui.button(
+            "Export CSV",
+            icon="download",
+            on_click=lambda: ui.navigate.to(f"/ui/contracts/{contract_id}/export.csv", new_tab=False),
+        ).props("outline")
+        ui.button("Delete", icon="delete", color="negative", on_click=lambda: _delete(contract_id)).props(
+            "outline"
+        )
+
+
+async def _delete(contract_id: str) -> None:
+    with ui.dialog() as dialog, ui.card():
+        ui.label("Delete this contract?").classes("text-h6")
+        ui.label("Sending stops at once and every recipient row is removed. This cannot be undone.")
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Keep it", on_click=lambda: dialog.submit(False)).props("flat")
+            ui.button("Delete", color="negative", on_click=lambda: dialog.submit(True))
+    if await dialog and await attempt(lambda: contracts.delete_contract(contract_id), "Deleted") is not None:
+        ui.navigate.to("/")
+
+
+async def _recipients(contract_id: str) -> None:
+    """Recipients of one outcome, a page at a time (keyset paging: fast at any depth of a million)."""
+    state: dict = {"status": "SENT", "search": "", "cursors": [None], "next": None}
+    with ui.card().classes("w-full"):
+        with ui.row().classes("w-full items-center"):
+            tabs = ui.tabs().props("dense align=left")
+            with tabs:
+                for key, label in TABS.items():
+                    ui.tab(key or "ALL", label)
+            ui.space()
+            search = ui.input("Search a number", placeholder="7999…").props("dense outlined clearable")
+        table = (
+            ui.table(
+                columns=[
+                    {"name": "position", "label": "#", "field": "position", "align": "right"},
+                    {"name": "phone", "label": "Phone", "field": "phone", "align": "left"},
+                    {"name": "status", "label": "Status", "field": "status", "align": "left"},
+                    {"name": "when", "label": "Sent", "field": "when", "align": "left"},
+                    {"name": "note", "label": "Error / reason", "field": "note", "align": "left"},
+                    {"name": "message", "label": "Message", "field": "message", "align": "left"},
+                ],
+                rows=[],
+                row_key="position",
+            )
+            .props("dense flat wrap-cells")
+            .classes("w-full")
+        )
+        with ui.row().classes("items-center"):
+            previous = ui.button(icon="chevron_left", on_click=lambda: turn(-1)).props("flat dense")
+            page_label = ui.label()
+            following = ui.button(icon="chevron_right", on_click=lambda: turn(1)).props("flat dense")
+
+    async def load() -> None:
+        status = RecipientStatus(state["status"]) if state["status"] else None
+        digits = "".join(ch for ch in state["search"] if ch.isdigit())
+        rows, state["next"] = await contracts.recipients_page(
+            contract_id, status, PAGE_SIZE, state["cursors"][-1], phone_prefix=digits or None
+        )
+        table.rows = [
+            {
+                "position": r["position"] + 1,
+                "phone": r["phone_number"],
+                "status": r["status"],
+                "when": r["sent_at"].strftime("%Y-%m-%d %H:%M:%S") if r["sent_at"] else "",
+                "note": r["error_message"] or "",
+                "message": r["message"] if len(r["message"]) <= 120 else r["message"][:119] + "…",
+            }
+            for r in rows
+        ]
+        table.update()
+        page_label.set_text(f"page {len(state['cursors'])}")
+        previous.set_enabled(len(state["cursors"]) > 1)
+        following.set_enabled(state["next"] is not None)
+
+    async def turn(step: int) -> None:
+        if step > 0 and state["next"] is not None:
+            state["cursors"].append(state["next"])
+        elif step < 0 and len(state["cursors"]) > 1:
+            state["cursors"].pop()
+        await load()
+
+    async def restart() -> None:
+        state["cursors"] = [None]
+        await load()
+
+    async def on_tab(e) -> None:
+        state["status"] = "" if e.value == "ALL" else e.value
+        await restart()
+
+    async def on_search(e) -> None:
+        state["search"] = e.value or ""
+        await restart()
+
+    tabs.set_value("SENT")
+    tabs.on_value_change(on_tab)
+    search.on_value_change(on_search)
+    await load()
+
+    async def live() -> None:
+        if len(state["cursors"]) == 1:  # the first page follows the sending; deeper pages stay put
+            await load()
+
+    ui.timer(3.0, live)

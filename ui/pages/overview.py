@@ -1,0 +1,113 @@
+"""The overview: the seed's queue status, every contract with filters by account and status, and
+which workers are alive and which accounts each holds."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from models import ContractStatus
+from services import accounts, contracts, dashboard, health
+from services.queues import queue_status
+from ui.frame import chip
+
+PAGE_SIZE = 20
+
+
+async def overview_page() -> None:
+    with ui.row().classes("w-full items-center"):
+        cards = ui.row().classes("gap-3")
+        ui.space()
+        ui.button("New contract", icon="add", on_click=lambda: ui.navigate.to("/contracts/new"))
+
+    names = {a.id: a.name or a.id for a in await accounts.list_accounts()}
+    state: dict = {"account": None, "status": None, "offset": 0}
+    with ui.row().classes("w-full items-center gap-3"):
+        account = ui.select({None: "All accounts", **names}, value=None, label="Account").props(
+            "outlined dense"
+        )
+        account.classes("w-64")
+        status = (
+            ui.select(
+                {
+                    None: "All statuses",
+                    **{s.value: s.value.replace("_", " ").lower() for s in ContractStatus},
+                },
+                value=None,
+                label="Status",
+            )
+            .props("outlined dense")
+            .classes("w-48")
+        )
+    listing = ui.column().classes("w-full gap-2")
+    with ui.row().classes("items-center"):
+        previous = ui.button(icon="chevron_left", on_click=lambda: turn(-1)).props("flat dense")
+        following = ui.button(icon="chevron_right", on_click=lambda: turn(1)).props("flat dense")
+    ui.label("Workers").classes("text-h6")
+    workers = ui.column().classes("w-full")
+
+    async def refresh() -> None:
+        q = await queue_status()
+        cards.clear()
+        with cards:
+            for label, value in (
+                ("contracts waiting", q["contracts"]["waiting"]),
+                ("contracts active", q["contracts"]["active"]),
+                ("contracts completed", q["contracts"]["completed"]),
+                ("messages waiting", q["messages"]["waiting"]),
+                ("messages sent", q["messages"]["completed"]),
+                ("messages failed", q["messages"]["failed"]),
+            ):
+                with ui.card().classes("items-center p-3"):
+                    ui.label(f"{value:,}").classes("text-h6")
+                    ui.label(label).classes("text-caption text-grey-8")
+        rows = await contracts.list_contracts(
+            state["account"], state["status"], PAGE_SIZE + 1, state["offset"]
+        )
+        listing.clear()
+        with listing:
+            if not rows:
+                ui.label("No contract here yet.").classes("text-grey-7")
+            for c in rows[:PAGE_SIZE]:
+                p = await dashboard.progress(c.id)
+                with (
+                    ui.card()
+                    .classes("w-full cursor-pointer")
+                    .on("click", lambda _, cid=c.id: ui.navigate.to(f"/contracts/{cid}")),
+                    ui.row().classes("w-full items-center gap-4"),
+                ):
+                    ui.label(c.name or c.id).classes("text-subtitle1 text-weight-medium w-64 ellipsis")
+                    chip(c.status)
+                    ui.label(names.get(c.account_id, c.account_id)).classes("text-caption text-grey-8")
+                    ui.space()
+                    ui.linear_progress(p.done / p.total if p.total else 0, show_value=False).classes("w-48")
+                    ui.label(f"{p.done:,} / {p.total:,}").classes("text-caption w-32 text-right")
+        previous.set_enabled(state["offset"] > 0)
+        following.set_enabled(len(rows) > PAGE_SIZE)
+        workers.clear()
+        with workers:
+            alive = await health.workers()
+            if not alive:
+                ui.label("No worker has reported yet: start one (python cli.py worker).").classes(
+                    "text-negative"
+                )
+            for w in alive:
+                with ui.row().classes("items-center gap-3"):
+                    ui.icon("circle", color="positive" if w.alive else "negative", size="xs")
+                    ui.label(f"{w.id}").classes("text-weight-medium")
+                    seen = "alive" if w.alive else f"last seen {w.seen_at:%H:%M:%S}"
+                    ui.label(f"{seen} · holds {', '.join(w.accounts) or 'no account now'}").classes(
+                        "text-caption"
+                    )
+
+    async def turn(step: int) -> None:
+        state["offset"] = max(0, state["offset"] + step * PAGE_SIZE)
+        await refresh()
+
+    async def filtered() -> None:
+        state.update(account=account.value, status=status.value, offset=0)
+        await refresh()
+
+    account.on_value_change(filtered)
+    status.on_value_change(filtered)
+    await refresh()
+    ui.timer(2.0, refresh)

@@ -1,0 +1,311 @@
+"""The new-contract wizard: account, recipients (CSV or XLSX upload, or pasted), message template with a
+live preview, a check of every row before anything is created, then start now, later, or not yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from nicegui import events, ui
+
+from services import accounts, contracts, recipient_table
+from services.recipient_table import Report, Table
+from ui.frame import attempt
+
+PREVIEW_ROWS = 5
+LISTED_PROBLEMS = 50
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class Draft:
+    account_id: str | None = None
+    table: Table | None = None
+    phone_column: str | None = None
+    template: str = ""
+    report: Report | None = None
+
+
+async def wizard_page() -> None:
+    draft = Draft()
+    options = {
+        a.id: f"{a.name or a.id} · {a.transport} · {a.status.lower()}" for a in await accounts.list_accounts()
+    }
+    with ui.stepper().props("vertical animated").classes("w-full") as stepper:
+        with ui.step("Account"):
+            ui.label("Which account sends the messages?")
+            account = ui.select(options, label="Account").props("outlined").classes("w-96")
+            if not options:
+                ui.link("Add an account first", "/accounts")
+
+            def account_chosen() -> None:
+                if not account.value:
+                    ui.notify("Choose an account", type="warning")
+                    return
+                draft.account_id = account.value
+                stepper.next()
+
+            with ui.stepper_navigation():
+                ui.button("Next", on_click=account_chosen)
+
+        with ui.step("Recipients"):
+            ui.label("A CSV or Excel file with a header row, or numbers pasted one per line.")
+            loaded = ui.label().classes("text-body2")
+            raw_preview = ui.column().classes("w-full")
+
+            def take(table: Table) -> None:
+                draft.table = table
+                draft.phone_column = table.phone_column()
+                draft.template = draft.template or table.default_template()
+                draft.report = None
+                loaded.set_text(f"{len(table.rows):,} rows · columns: {', '.join(table.columns)}")
+                raw_preview.clear()
+                with raw_preview:
+                    _grid(table.columns, table.rows[:PREVIEW_ROWS])
+                message_step.refresh()
+
+            async def uploaded(e: events.UploadEventArguments) -> None:
+                data = await e.file.read()
+                table = await attempt(lambda: _read(e.file.name, data))
+                if table:
+                    take(table)
+                    ui.notify(f"{e.file.name}: {len(table.rows):,} rows", type="positive")
+
+            with ui.tabs() as tabs:
+                upload_tab = ui.tab("Upload a file", icon="upload_file")
+                paste_tab = ui.tab("Paste", icon="content_paste")
+            with ui.tab_panels(tabs, value=upload_tab).classes("w-full"):
+                with ui.tab_panel(upload_tab):
+                    ui.upload(
+                        on_upload=uploaded,
+                        auto_upload=True,
+                        max_file_size=MAX_UPLOAD_BYTES,
+                        label="CSV or XLSX",
+                    ).props('accept=".csv,.txt,.xlsx" flat bordered').classes("w-full")
+                with ui.tab_panel(paste_tab):
+                    pasted = ui.textarea(placeholder="phone,name\n+7 999 123-45-67,Anna").props("outlined")
+                    pasted.classes("w-full font-mono")
+
+                    async def use_pasted() -> None:
+                        table = await attempt(lambda: _read_text(pasted.value or ""))
+                        if table:
+                            take(table)
+
+                    ui.button("Use these rows", on_click=use_pasted).props("outline")
+
+            def recipients_chosen() -> None:
+                if draft.table is None:
+                    ui.notify("Upload a file or paste the recipients first", type="warning")
+                    return
+                stepper.next()
+
+            with ui.stepper_navigation():
+                ui.button("Back", on_click=stepper.previous).props("flat")
+                ui.button("Next", on_click=recipients_chosen)
+
+        with ui.step("Message"):
+
+            @ui.refreshable
+            def message_step() -> None:
+                table = draft.table
+                if table is None:
+                    return
+                with ui.row().classes("w-full gap-4 items-start"):
+                    phone = ui.select(table.columns, value=draft.phone_column, label="Phone number column")
+                    phone.props("outlined").classes("w-64")
+                    template = ui.textarea("Message", value=draft.template).props("outlined autogrow")
+                    template.classes("flex-grow")
+                with ui.row().classes("gap-1 items-center"):
+                    ui.label("Insert:").classes("text-caption")
+                    for column in table.columns:
+                        ui.chip(
+                            f"{{{column}}}",
+                            on_click=lambda c=column: template.set_value(
+                                (template.value or "") + "{" + c + "}"
+                            ),
+                        ).props("dense outline clickable")
+                fault = ui.label().classes("text-negative text-caption")
+                preview = ui.column().classes("w-full")
+
+                def show_preview() -> None:
+                    draft.phone_column = phone.value
+                    draft.template = template.value or ""
+                    draft.report = None
+                    problem = recipient_table.template_fault(table, draft.template)
+                    fault.set_text(problem or "")
+                    preview.clear()
+                    if problem:
+                        return
+                    numbers = recipient_table.phone_cells(table, draft.phone_column)[:PREVIEW_ROWS]
+                    texts = recipient_table.messages(table, draft.template, range(0, PREVIEW_ROWS))
+                    with preview:
+                        ui.label("Preview of the first recipients").classes("text-caption")
+                        _grid(["phone", "message"], [[n, m] for n, m in zip(numbers, texts, strict=True)])
+
+                phone.on_value_change(show_preview)
+                template.on_value_change(show_preview)
+                show_preview()
+
+            message_step()
+
+            def message_chosen() -> None:
+                if draft.table is None:
+                    return
+                problem = recipient_table.template_fault(draft.table, draft.template)
+                if problem:
+                    ui.notify(f"Message: {problem}", type="warning")
+                    return
+                stepper.next()
+                check_step.refresh()
+
+            with ui.stepper_navigation():
+                ui.button("Back", on_click=stepper.previous).props("flat")
+                ui.button("Check the recipients", on_click=message_chosen)
+
+        with ui.step("Check"):
+            drop = {"value": True}
+
+            @ui.refreshable
+            async def check_step() -> None:
+                if draft.table is None or draft.account_id is None or draft.phone_column is None:
+                    return
+                spinner = ui.spinner(size="lg")
+                if draft.report is None:
+                    draft.report = await attempt(
+                        lambda: recipient_table.check(
+                            draft.table, draft.phone_column, draft.template, draft.account_id
+                        )
+                    )
+                spinner.delete()
+                if draft.report is not None:
+                    _report(draft.report, len(draft.table.rows), drop)
+
+            await check_step()
+            with ui.stepper_navigation():
+                ui.button("Back", on_click=stepper.previous).props("flat")
+                ui.button("Next", on_click=stepper.next)
+
+        with ui.step("Start"):
+            name = (
+                ui.input("Contract name", placeholder="e.g. November sale").props("outlined").classes("w-96")
+            )
+            when = ui.radio(
+                {"now": "Start now", "later": "Start at a time", "no": "Create without starting"}, value="now"
+            ).props("inline")
+            at = ui.input("Start at (your local time)").props("outlined type=datetime-local").classes("w-72")
+            at.bind_visibility_from(when, "value", value="later")
+            busy = ui.linear_progress(show_value=False).props("indeterminate")
+            busy.set_visibility(False)
+
+            async def create() -> None:
+                report = draft.report
+                if report is None or draft.account_id is None:
+                    ui.notify("Check the recipients first", type="warning")
+                    return
+                if not report.clean and not drop["value"]:
+                    ui.notify("Some rows have problems: leave them out, or fix the file", type="warning")
+                    return
+                start_at = None
+                if when.value == "later":
+                    start_at = await _local_time(at.value)
+                    if start_at is None:
+                        return
+                phone_numbers, messages = report.kept()
+                create_button.disable()
+                busy.set_visibility(True)
+                try:
+                    created = await attempt(
+                        lambda: contracts.create_contract(
+                            draft.account_id, name.value or "", phone_numbers, messages
+                        )
+                    )
+                    if created is None:
+                        return
+                    contract_id = created.contract.id
+                    if when.value == "now":
+                        await attempt(lambda: contracts.start_contract(contract_id))
+                    elif start_at is not None:
+                        await attempt(lambda: contracts.schedule_contract(contract_id, start_at))
+                finally:
+                    busy.set_visibility(False)
+                    create_button.enable()
+                ui.notify(
+                    f"Contract created with {created.contract.total_count:,} recipients", type="positive"
+                )
+                ui.navigate.to(f"/contracts/{contract_id}")
+
+            with ui.stepper_navigation():
+                ui.button("Back", on_click=stepper.previous).props("flat")
+                create_button = ui.button("Create contract", icon="send", on_click=create)
+
+
+async def _read(filename: str, data: bytes) -> Table:
+    return recipient_table.from_upload(filename, data)
+
+
+async def _read_text(text: str) -> Table:
+    return recipient_table.from_csv_text(text)
+
+
+async def _local_time(value: str | None) -> datetime | None:
+    """The browser's local date-time input, as UTC (the browser says its own offset)."""
+    if not value:
+        ui.notify("Choose when to start", type="warning")
+        return None
+    offset_min = await ui.run_javascript(f"new Date({value!r}).getTimezoneOffset()")
+    local = datetime.fromisoformat(value)
+    start = (local.replace(tzinfo=UTC)).timestamp() + 60 * float(offset_min)
+    when = datetime.fromtimestamp(start, UTC)
+    if when <= datetime.now(UTC):
+        ui.notify("That time has passed; choose a later one or start now", type="warning")
+        return None
+    return when
+
+
+def _grid(columns: list[str], rows: list[list[str]]) -> None:
+    """A small table of text (cells are escaped as text, never read as HTML)."""
+    keys = [f"c{i}" for i in range(len(columns))]
+    ui.table(
+        columns=[
+            {"name": k, "label": c, "field": k, "align": "left"} for k, c in zip(keys, columns, strict=True)
+        ],
+        rows=[
+            {"_row": i, **{k: (r[j] if j < len(r) else "") for j, k in enumerate(keys)}}
+            for i, r in enumerate(rows)
+        ],
+        row_key="_row",
+    ).props("dense flat bordered wrap-cells").classes("w-full")
+
+
+def _report(report: Report, total: int, drop: dict[str, bool]) -> None:
+    dropped = report.dropped_rows()
+    with ui.row().classes("gap-4"):
+        for label, n, color in (
+            ("ready to send", total - len(dropped), "positive"),
+            ("invalid numbers", len(report.invalid), "negative"),
+            ("repeated numbers", len(report.duplicates), "warning"),
+            ("opted out", len(report.opted_out), "grey-7"),
+            ("bad messages", len(report.bad_messages), "negative"),
+        ):
+            with ui.card().classes("items-center p-3"):
+                ui.label(f"{n:,}").classes(f"text-h6 text-{color}")
+                ui.label(label).classes("text-caption")
+    sections = (
+        ("Invalid numbers", ["row", "as written", "why"], [list(map(str, r)) for r in report.invalid]),
+        (
+            "Repeated numbers (the first is kept)",
+            ["row", "number", "first seen in row"],
+            [list(map(str, r)) for r in report.duplicates],
+        ),
+        ("Opted out of this account", ["row", "number"], [list(map(str, r)) for r in report.opted_out]),
+        ("Messages that cannot be sent", ["row", "why"], [list(map(str, r)) for r in report.bad_messages]),
+    )
+    for title, columns, rows in sections:
+        if rows:
+            more = f" (first {LISTED_PROBLEMS} of {len(rows):,})" if len(rows) > LISTED_PROBLEMS else ""
+            with ui.expansion(f"{title}: {len(rows):,}{more}", icon="report").classes("w-full"):
+                _grid(columns, rows[:LISTED_PROBLEMS])
+    if dropped:
+        ui.checkbox(f"Leave these {len(dropped):,} rows out", value=True).bind_value(drop, "value")
+    else:
+        ui.label("Every row is fine.").classes("text-positive")
