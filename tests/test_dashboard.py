@@ -3,6 +3,8 @@ pairing, the new-contract wizard, a contract's page."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nicegui import ui
 from nicegui.testing import User
@@ -11,6 +13,16 @@ from models import Account, AccountStatus, Contract, ContractStatus, Recipient
 from services import users
 from tests.conftest import API_KEY
 from tests.helpers import phone
+
+
+async def recipient_rows(user: User, expected: int) -> list[dict]:
+    """The recipients table's rows once it holds `expected` of them (it loads in the background)."""
+    for _ in range(50):
+        (table,) = [t for t in user.find(ui.table).elements if any(c["name"] == "phone" for c in t.columns)]
+        if len(table.rows) == expected:
+            return table.rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the table shows {len(table.rows)} rows, not {expected}")
 
 
 def table_text(table: ui.table) -> str:
@@ -111,3 +123,45 @@ async def test_the_wizard_checks_pasted_rows_and_creates_a_started_contract(sign
     )
     assert rows == [(phone(1), "Hello Anna!"), (phone(2), "Hello Boris!")]
     assert account.id == contract.account_id
+
+
+async def test_the_contract_page_starts_pauses_resumes_searches_and_deletes(signed_in: User, client) -> None:
+    user = signed_in
+    account = await Account.create(name="Sales", use_limits=True)
+    body = {
+        "accountId": account.id,
+        "name": "<b>Promo</b>",
+        "recipients": [
+            {"phoneNumber": phone(i), "message": f"<script>alert({i})</script>"} for i in range(30)
+        ],
+    }
+    contract_id = (await client.post("/api/contracts", json=body)).json()["id"]
+    await user.open(f"/contracts/{contract_id}")
+    await user.should_see("<b>Promo</b>")  # names are text, not markup
+    user.find("Start").click()
+    await user.should_see("Started")
+    await user.should_see("Pause")
+    user.find("Pause").click()
+    await user.should_see("Paused")
+    assert (await Contract.get(id=contract_id)).status == ContractStatus.PAUSED
+    user.find("Resume").click()
+    await user.should_see("Resumed")
+
+    user.find("All").click()
+    rows = await recipient_rows(user, 25)
+    assert rows[0]["message"] == "<script>alert(0)</script>" and rows[0]["position"] == 1
+    user.find(marker="next-page").click()
+    assert [r["position"] for r in await recipient_rows(user, 5)] == list(range(26, 31))
+    user.find("Search a number").type(phone(17))
+    assert [r["phone"] for r in await recipient_rows(user, 1)] == [phone(17)]
+
+    user.find(marker="delete").click()
+    await user.should_see("Delete this contract?")
+    user.find("Keep it").click()
+    await user.should_not_see("Delete this contract?")
+    assert await Contract.exists(id=contract_id)
+    user.find(marker="delete").click()
+    await user.should_see("Delete this contract?")
+    user.find(marker="confirm-delete").click()
+    await user.should_see("Deleted")
+    assert not await Contract.exists(id=contract_id)

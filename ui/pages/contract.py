@@ -134,9 +134,8 @@ def _buttons(
             icon="download",
             on_click=lambda: ui.navigate.to(f"/ui/contracts/{contract_id}/export.csv", new_tab=False),
         ).props("outline")
-        ui.button("Delete", icon="delete", color="negative", on_click=lambda: _delete(contract_id)).props(
-            "outline"
-        )
+        delete = ui.button("Delete", icon="delete", color="negative", on_click=lambda: _delete(contract_id))
+        delete.props("outline").mark("delete")
 
 
 async def _delete(contract_id: str) -> None:
@@ -145,9 +144,16 @@ async def _delete(contract_id: str) -> None:
         ui.label("Sending stops at once and every recipient row is removed. This cannot be undone.")
         with ui.row().classes("w-full justify-end"):
             ui.button("Keep it", on_click=lambda: dialog.submit(False)).props("flat")
-            ui.button("Delete", color="negative", on_click=lambda: dialog.submit(True))
-    if await dialog and await attempt(lambda: contracts.delete_contract(contract_id), "Deleted") is not None:
+            ui.button("Delete", color="negative", on_click=lambda: dialog.submit(True)).mark("confirm-delete")
+    confirmed = await dialog
+    dialog.delete()
+    if confirmed and await attempt(lambda: _remove(contract_id), "Deleted"):
         ui.navigate.to("/")
+
+
+async def _remove(contract_id: str) -> bool:
+    await contracts.delete_contract(contract_id)
+    return True
 
 
 async def _recipients(contract_id: str) -> None:
@@ -181,6 +187,7 @@ async def _recipients(contract_id: str) -> None:
             previous = ui.button(icon="chevron_left", on_click=lambda: turn(-1)).props("flat dense")
             page_label = ui.label()
             following = ui.button(icon="chevron_right", on_click=lambda: turn(1)).props("flat dense")
+            following.mark("next-page")
 
     async def load() -> None:
         status = RecipientStatus(state["status"]) if state["status"] else None
