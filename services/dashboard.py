@@ -61,10 +61,12 @@ async def progress(contract_id: str, now: datetime | None = None) -> Progress:
     now = now or datetime.now(UTC)
     contract = await get_contract(contract_id)
     counts = await status_counts(contract_id)
-    recent = await SendMinute.filter(contract_id=contract_id, minute__gte=now - RATE_WINDOW).values_list(
-        "sent", "failed"
-    )
-    per_minute = sum(s + f for s, f in recent) / (RATE_WINDOW.total_seconds() / 60)
+    since = now - RATE_WINDOW
+    recent = await SendMinute.filter(contract_id=contract_id, minute__gte=since).values_list("sent", "failed")
+    # Over the last five minutes, or since the start if that is sooner (a fresh start is not slow).
+    began = max(since, contract.started_at or since)
+    minutes = min(max((now - began).total_seconds() / 60, 0.25), RATE_WINDOW.total_seconds() / 60)
+    per_minute = sum(s + f for s, f in recent) / minutes
     account = await Account.get(id=contract.account_id)
     p = Progress(contract, counts, per_minute, None)
     p.eta_s = eta_seconds(p.remaining, per_minute, account.use_limits, get_settings())

@@ -79,7 +79,7 @@ def button(browser: webdriver.Chrome, text: str) -> WebElement:
 
 
 def text_shown(browser: webdriver.Chrome, text: str, timeout: float = 20) -> WebElement:
-    xpath = f"//*[not(self::script)][contains(normalize-space(text()), {_literal(text)})]"
+    xpath = f"//*[not(self::script)][text()[contains(normalize-space(.), {_literal(text)})]]"
     return eventually(lambda: _shown(browser.find_elements(By.XPATH, xpath)), timeout, f"the text {text!r}")
 
 

@@ -53,7 +53,7 @@ async def contract_page(contract_id: str) -> None:
         {
             "tooltip": {"trigger": "axis"},
             "legend": {"data": ["sent", "failed"]},
-            "xAxis": {"type": "time"},
+            "xAxis": {"type": "category", "data": []},
             "yAxis": {"type": "value", "minInterval": 1},
             "series": [
                 {"name": "sent", "type": "bar", "stack": "n", "data": [], "color": "#25D366"},
@@ -84,8 +84,11 @@ async def contract_page(contract_id: str) -> None:
         moving = p.contract.status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS)
         cards["eta"].set_text(_duration(p.eta_s) if moving else "—")
         series = await dashboard.sends_over_time(contract_id)
-        chart.options["series"][0]["data"] = [[m.isoformat(), s] for m, s, _ in series]
-        chart.options["series"][1]["data"] = [[m.isoformat(), f] for m, _, f in series]
+        hourly = len(series) > 1 and series[1][0] - series[0][0] >= timedelta(hours=1)
+        label = "%d %b %H:00" if hourly else "%H:%M"
+        chart.options["xAxis"]["data"] = [m.astimezone().strftime(label) for m, _, _ in series]
+        chart.options["series"][0]["data"] = [s for _, s, _ in series]
+        chart.options["series"][1]["data"] = [f for _, _, f in series]
         chart.update()
         _buttons(actions, p.contract.status, contract_id, refresh)
 
