@@ -165,3 +165,18 @@ async def test_the_contract_page_starts_pauses_resumes_searches_and_deletes(sign
     user.find(marker="confirm-delete").click()
     await user.should_see("Deleted")
     assert not await Contract.exists(id=contract_id)
+
+
+async def test_the_csv_export_is_for_signed_in_users_only(signed_in: User, client) -> None:
+    account = await Account.create(name="Sales")
+    body = {
+        "accountId": account.id,
+        "recipients": [{"phoneNumber": phone(1), "message": "=cmd|' /C calc'!A0"}],
+    }
+    contract_id = (await client.post("/api/contracts", json=body)).json()["id"]
+    r = await signed_in.http_client.get(f"/ui/contracts/{contract_id}/export.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.text.splitlines()[1].endswith(",'=cmd|' /C calc'!A0"), "formulas defused"
+    assert (await signed_in.http_client.get("/ui/contracts/contract_nope/export.csv")).status_code == 404
+    signed_in.http_client.cookies.clear()
+    assert (await signed_in.http_client.get(f"/ui/contracts/{contract_id}/export.csv")).status_code == 401
