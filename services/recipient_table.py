@@ -4,6 +4,7 @@ numbers, repeated numbers and opted-out numbers, each named by its row (1 = the 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from dataclasses import dataclass, field
@@ -152,8 +153,9 @@ class Report:
 
 
 async def check(table: Table, phone_column: str, template: str, account_id: str) -> Report:
-    report = Report(messages=messages(table, template))
-    raw = phone_cells(table, phone_column)
+    """Every row checked; the row-by-row work runs off the event loop (a million rows take seconds)."""
+    report = Report(messages=await asyncio.to_thread(messages, table, template))
+    raw = await asyncio.to_thread(phone_cells, table, phone_column)
     first_row: dict[str, int] = {}
     async for chunk in phones.check_chunks(raw):
         for normalised, reason in chunk:
@@ -165,10 +167,12 @@ async def check(table: Table, phone_column: str, template: str, account_id: str)
                 report.duplicates.append((row, normalised, first_row[normalised]))
             else:
                 first_row[normalised] = row
-    for i, message in enumerate(report.messages):
-        if fault := message_fault(message):
-            report.bad_messages.append((i + 1, fault))
+    report.bad_messages = await asyncio.to_thread(_bad_messages, report.messages)
     opted = set(await OptOut.filter(account_id=account_id).values_list("phone_number", flat=True))
     report.opted_out = [(row, n) for n, row in first_row.items() if n in opted]
     report.opted_out.sort()
     return report
+
+
+def _bad_messages(texts: list[str]) -> list[tuple[int, str]]:
+    return [(i + 1, fault) for i, text in enumerate(texts) if (fault := message_fault(text))]
