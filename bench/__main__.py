@@ -12,6 +12,7 @@ SUITE = [
     ["bench.pacing"],
     ["bench.create"],
     ["bench.csv_import"],
+    ["bench.wizard"],
     ["bench.dispatch"],
     ["bench.reads"],
     ["bench.memory"],

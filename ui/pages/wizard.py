@@ -59,10 +59,10 @@ async def wizard_page() -> None:
                 draft.phone_column = table.phone_column()
                 draft.template = draft.template or table.default_template()
                 draft.report = None
-                loaded.set_text(f"{len(table.rows):,} rows · columns: {', '.join(table.columns)}")
+                loaded.set_text(f"{table.count:,} rows · columns: {', '.join(table.columns)}")
                 raw_preview.clear()
                 with raw_preview:
-                    _grid(table.columns, table.rows[:PREVIEW_ROWS])
+                    _grid(table.columns, table.head(PREVIEW_ROWS))
                 message_step.refresh()
 
             async def uploaded(e: events.UploadEventArguments) -> None:
@@ -70,7 +70,7 @@ async def wizard_page() -> None:
                 table = await attempt(lambda: _read(e.file.name, data))
                 if table:
                     take(table)
-                    ui.notify(f"{e.file.name}: {len(table.rows):,} rows", type="positive")
+                    ui.notify(f"{e.file.name}: {table.count:,} rows", type="positive")
 
             with ui.tabs() as tabs:
                 upload_tab = ui.tab("Upload a file", icon="upload_file")
@@ -137,8 +137,8 @@ async def wizard_page() -> None:
                     preview.clear()
                     if problem:
                         return
-                    numbers = recipient_table.phone_cells(table, draft.phone_column)[:PREVIEW_ROWS]
-                    texts = recipient_table.messages(table, draft.template, range(0, PREVIEW_ROWS))
+                    numbers = recipient_table.phone_cells(table, draft.phone_column, PREVIEW_ROWS)
+                    texts = list(recipient_table.messages(table, draft.template, PREVIEW_ROWS))
                     with preview:
                         ui.label("Preview of the first recipients").classes("text-caption")
                         _grid(["phone", "message"], [[n, m] for n, m in zip(numbers, texts, strict=True)])
@@ -179,7 +179,7 @@ async def wizard_page() -> None:
                     )
                 spinner.delete()
                 if draft.report is not None:
-                    _report(draft.report, len(draft.table.rows), drop)
+                    _report(draft.report, draft.table.count, drop)
 
             await check_step()
             with ui.stepper_navigation():
@@ -211,7 +211,7 @@ async def wizard_page() -> None:
                     start_at = await _local_time(at.value)
                     if start_at is None:
                         return
-                phone_numbers, messages = report.kept()
+                phone_numbers, messages = await asyncio.to_thread(report.kept)
                 create_button.disable()
                 busy.set_visibility(True)
                 try:
