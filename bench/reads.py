@@ -87,6 +87,8 @@ async def main() -> None:
             first_page = await latencies(http, path, args.requests)
             after = await cursor_at(contract, deep)
             keyset_page = await latencies(http, f"{path}&status=SENT&after={after}", args.requests)
+            late = f"7999{args.recipients - 7:07d}"  # one number near the end: the search reads the most
+            search = await latencies(http, f"{path}&phone={late}", args.requests)
             queues = await latencies(http, "/api/queues/status", args.requests)
     base = statistics.median(health)
     print(f"machine: {machine()}")
@@ -100,6 +102,7 @@ async def main() -> None:
     print(summary("GET stats, one page of 100 at offset R/4 (offset paging)", offset_page, base))
     print(summary("GET recipients, first page of 100", first_page, base))
     print(summary("GET recipients, SENT page of 100 after R/4 (keyset)", keyset_page, base))
+    print(summary("GET recipients, search by phone prefix (a number near the end)", search, base))
     print(summary("GET /api/queues/status", queues, base))
 
 

@@ -32,3 +32,11 @@ async def insert_rows(table: str, columns: list[str], rows: list[tuple], conn: B
         else:
             marks = ", ".join("?" * len(columns))
             await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+async def refresh_statistics(table: str) -> None:
+    """Have PostgreSQL sample `table` now rather than when autovacuum next wakes: after a bulk load its
+    planner still believes the table small and sorts a million rows for a page of a hundred."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script(f"ANALYZE {table}")

@@ -22,13 +22,17 @@ from models import (
 from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
-from models.sql import insert_rows
+from models.sql import insert_rows, refresh_statistics
 from services import phones
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
 from settings import get_settings
 from tasks.drive import kick_account
 
 log = logging.getLogger(__name__)
+
+# A contract this big changes the recipients table enough to mislead PostgreSQL's planner until the
+# statistics are refreshed (first page of a fresh 1M contract: 300 ms before, under 1 ms after).
+ANALYZE_FROM = 50_000
 
 RECIPIENT_COLUMNS = ["contract_id", "position", "phone_number", "message", "status", "message_id", "attempts"]
 
@@ -158,6 +162,8 @@ async def create_contract(
         contract.total_count = stored
         contract.duplicate_count = len(intake.duplicates)
         await contract.save(using_db=conn, update_fields=["total_count", "duplicate_count"])
+    if stored >= ANALYZE_FROM:
+        await refresh_statistics("recipients")
     return Created(contract, intake.duplicates)
 
 

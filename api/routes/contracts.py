@@ -108,9 +108,14 @@ async def contract_recipients(
     status: RecipientStatus | None = None,
     limit: int = Query(100, ge=1, le=10000),
     after: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="`next` of the previous page"),
+    phone: str | None = Query(
+        None, pattern=r"^[0-9]{1,20}$", description="numbers starting with these digits"
+    ),
 ) -> RecipientPage:
-    """The contract's recipients in order, one page at a time, optionally of one status."""
-    rows, cursor = await contracts.recipients_page(contract_id, status, limit, int(after) if after else None)
+    """The contract's recipients in order, one page at a time, optionally of one status or phone prefix."""
+    rows, cursor = await contracts.recipients_page(
+        contract_id, status, limit, int(after) if after else None, phone_prefix=phone
+    )
     return RecipientPage(
         items=[RecipientOut.of(r) for r in rows], next=None if cursor is None else str(cursor)
     )
