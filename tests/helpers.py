@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 
@@ -25,3 +28,24 @@ async def new_contract(client: Any, account_id: str, n: int = 3, **extra: Any) -
     r = await client.post("/api/contracts", json=body)
     assert r.status_code == 201, r.text
     return r.json()["id"]
+
+
+async def kill_repeatedly(
+    workers: Sequence[Any],
+    done: Callable[[], Awaitable[bool]],
+    seed: int,
+    pause_s: tuple[float, float],
+    most: int,
+) -> int:
+    """kill -9 a random worker every `pause_s` seconds (and start it again) until `done()` or `most`
+    kills; how many kills there were."""
+    rng = random.Random(seed)
+    kills = 0
+    while not await done() and kills < most:
+        await asyncio.sleep(rng.uniform(*pause_s))
+        victim = rng.choice(workers)
+        victim.kill9()
+        kills += 1
+        await asyncio.sleep(0.2)
+        victim.start()
+    return kills

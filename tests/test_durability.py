@@ -7,13 +7,12 @@ de-duplicates by message id and logs every delivery in the database) delivered e
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import Counter
 
 from models import Contract, ContractStatus, Recipient, RecipientStatus, SandboxDelivery
 from services import contracts
 from tests.conftest import wait_until
-from tests.helpers import new_account, new_contract, phone
+from tests.helpers import kill_repeatedly, new_account, new_contract, phone
 
 N = 3000
 
@@ -49,17 +48,9 @@ async def completed(contract: str) -> bool:
 
 
 async def test_repeated_kill_9_of_workers_loses_and_duplicates_nothing(client, processes) -> None:
-    rng = random.Random(3)
     workers = [processes("worker"), processes("worker")]
     account, contract = await start_contract(client)
-    kills = 0
-    while not await completed(contract) and kills < 12:
-        await asyncio.sleep(rng.uniform(0.7, 1.5))
-        victim = rng.choice(workers)
-        victim.kill9()
-        kills += 1
-        await asyncio.sleep(0.2)
-        victim.start()
+    kills = await kill_repeatedly(workers, lambda: completed(contract), seed=3, pause_s=(0.7, 1.5), most=12)
     assert kills >= 4, "the run must last long enough to be interrupted several times"
     assert await sent_count(contract) < N or kills > 4
     await wait_until(lambda: completed(contract), timeout=120, what="completion after the kills")

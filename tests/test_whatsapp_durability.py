@@ -9,16 +9,14 @@ as often as the stats count uncertain sends.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 from collections import Counter
 from pathlib import Path
 
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus
 from services import contracts
 from tests.conftest import wait_until
-from tests.helpers import recipients
+from tests.helpers import kill_repeatedly, recipients
 
 ACCOUNTS = 4
 PER_ACCOUNT = 400
@@ -49,15 +47,7 @@ async def test_kill_9_of_workers_holding_whatsapp_sessions(client, processes, tm
     async def all_done() -> bool:
         return await Contract.filter(id__in=contract_ids, status=ContractStatus.COMPLETED).count() == ACCOUNTS
 
-    rng = random.Random(5)
-    kills = 0
-    while not await all_done() and kills < 6:
-        await asyncio.sleep(rng.uniform(1.5, 3))
-        victim = rng.choice(workers)
-        victim.kill9()
-        kills += 1
-        await asyncio.sleep(0.2)
-        victim.start()
+    kills = await kill_repeatedly(workers, all_done, seed=5, pause_s=(1.5, 3), most=6)
     assert kills >= 3, "the run must last long enough to be interrupted several times"
     await wait_until(all_done, timeout=180, what="every contract completed after the kills")
 
