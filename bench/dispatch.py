@@ -1,6 +1,7 @@
 """Dispatch throughput with limits off: N messages over A sandbox accounts (no latency), W workers,
 against a taskiq no-op task's throughput on the same broker, and against the peer the seed was built
-on, BullMQ, processing no-op jobs on the same Redis (bench/bullmq; needs node and npm), in the same run.
+on, BullMQ, processing no-op jobs on the same Redis (bench/bullmq; needs node and npm), and BullMQ jobs
+that each write one row to PostgreSQL (every message of ours is recorded), in the same run.
 
     .venv/bin/python -m bench.dispatch --messages 100000 --accounts 20 --workers 2
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -59,14 +61,18 @@ async def noop_throughput(stack: Stack, n: int, workers: int) -> float:
     return total / t[0]
 
 
-def bullmq_throughput(stack: Stack, n: int, workers: int, concurrency: int = 100) -> float:
-    """The peer: BullMQ (Node.js) workers processing n no-op jobs on the same Redis; jobs/s."""
+def bullmq_throughput(
+    stack: Stack, n: int, workers: int, pg_url: str | None = None, concurrency: int = 100
+) -> float:
+    """The peer: BullMQ (Node.js) workers processing n jobs on the same Redis, each a no-op or, given
+    `pg_url`, one INSERT into PostgreSQL; jobs/s."""
     folder = Path(__file__).parent / "bullmq"
-    if not (folder / "node_modules").exists():
+    if not (folder / "node_modules" / "pg").exists():
         subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=folder, check=True)
     queue = f"{stack.env['QUEUE_NAME']}-bullmq"
-    args = ["node", "noop.mjs", stack.env["REDIS_URL"], queue, str(n), str(workers), str(concurrency)]
-    out = subprocess.run(args, cwd=folder, check=True, capture_output=True, text=True).stdout
+    args = ["node", "peer.mjs", stack.env["REDIS_URL"], queue, str(n), str(workers), str(concurrency)]
+    env = {**os.environ, **({"BENCH_PG_URL": pg_url} if pg_url else {})}
+    out = subprocess.run(args, cwd=folder, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])["perSecond"]
 
 
@@ -99,7 +105,12 @@ async def main() -> None:
     args = sending_parser(__doc__, 100_000).parse_args()
     async with Stack(args.database, args.redis) as stack:
         noop = await noop_throughput(stack, args.messages // 5, args.workers)
-        peer = bullmq_throughput(stack, args.messages // 5, args.workers) if shutil.which("node") else None
+        peer = peer_rows = None
+        if shutil.which("node"):
+            peer = bullmq_throughput(stack, args.messages // 5, args.workers)
+            if args.database == "postgres":
+                pg_url = stack.pg_url.replace("postgres://", "postgresql://")
+                peer_rows = bullmq_throughput(stack, args.messages // 5, args.workers, pg_url)
         rate, wall_rate = await dispatch_throughput(stack, args.messages, args.accounts, args.workers)
     print(f"machine: {machine()}")
     print(f"taskiq no-op tasks, {args.workers} workers, {args.redis} Redis: {noop:,.0f} tasks/s")
@@ -113,6 +124,12 @@ async def main() -> None:
             f"peer: BullMQ no-op jobs, {args.workers} Node.js workers (concurrency 100), same Redis: "
             f"{peer:,.0f} jobs/s; our messages SENT / BullMQ no-op jobs = {rate / peer:.2f}; "
             f"taskiq no-op / BullMQ no-op = {noop / peer:.2f}"
+        )
+    if peer_rows:
+        print(
+            f"peer: BullMQ jobs each writing one row to PostgreSQL (pool of 10 per worker), same run: "
+            f"{peer_rows:,.0f} jobs/s; our messages SENT (each recorded) / those jobs = "
+            f"{rate / peer_rows:.2f}"
         )
 
 

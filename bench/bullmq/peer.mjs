@@ -1,15 +1,32 @@
-// BullMQ no-op throughput: fill a queue with N jobs, then time W worker processes draining it.
-// node noop.mjs <redis-url> <queue> <jobs> <workers> <concurrency>
+// BullMQ throughput: fill a queue with N jobs, then time W worker processes draining it. Each job is a
+// no-op, or with BENCH_PG_URL set it writes one row to PostgreSQL (as each of our messages is recorded).
+// node peer.mjs <redis-url> <queue> <jobs> <workers> <concurrency>
 import { fork } from "node:child_process";
 import { Queue, Worker } from "bullmq";
+import pg from "pg";
 
 const [url, name, jobs, workers, concurrency] = process.argv.slice(2);
 const { hostname, port } = new URL(url);
 const connection = { host: hostname, port: Number(port || 6379), maxRetriesPerRequest: null };
 
+const database = process.env.BENCH_PG_URL;
+
 if (process.env.BENCH_ROLE === "worker") {
-  new Worker(name, async () => {}, { connection, concurrency: Number(concurrency) });
+  const pool = database ? new pg.Pool({ connectionString: database, max: 10 }) : null;
+  const work = pool
+    ? async (job) => {
+        await pool.query("INSERT INTO bullmq_bench (job, done_at) VALUES ($1, now())", [job.data.i]);
+      }
+    : async () => {};
+  new Worker(name, work, { connection, concurrency: Number(concurrency) });
 } else {
+  if (database) {
+    const client = new pg.Client({ connectionString: database });
+    await client.connect();
+    await client.query("DROP TABLE IF EXISTS bullmq_bench");
+    await client.query("CREATE TABLE bullmq_bench (job integer, done_at timestamptz)");
+    await client.end();
+  }
   const queue = new Queue(name, { connection });
   await queue.obliterate({ force: true });
   for (let i = 0; i < Number(jobs); i += 1000) {
