@@ -28,7 +28,14 @@ from tasks.pacing import (
     next_send_at,
     typing_seconds,
 )
-from wa.base import AccountUnavailable, NotOnWhatsApp, PermanentSendError, SendError
+from wa.base import (
+    AccountUnavailable,
+    BatchSender,
+    Message,
+    NotOnWhatsApp,
+    PermanentSendError,
+    SendError,
+)
 from wa.base import Transport as Connection
 from wa.registry import transport_for
 
@@ -150,6 +157,8 @@ async def _send_batch(
     transport: Connection, batch: list[Recipient], opted_out: set[str], s: Settings
 ) -> tuple[list[Outcome], AccountUnavailable | None]:
     """Send in order; stop at the first error of the account itself (the rest stay unsent)."""
+    if isinstance(transport, BatchSender) and len(batch) > 1:
+        return await _send_at_once(transport, batch, opted_out, s), None
     outcomes = []
     for r in batch:
         if r.phone_number in opted_out:
@@ -162,26 +171,47 @@ async def _send_batch(
     return outcomes, None
 
 
+async def _send_at_once(
+    transport: BatchSender, batch: list[Recipient], opted_out: set[str], s: Settings
+) -> list[Outcome]:
+    to_send = [r for r in batch if r.phone_number not in opted_out]
+    errors = await transport.send_many(
+        [Message(r.phone_number, r.message, r.message_id, r.attempts + 1) for r in to_send]
+    )
+    error_of = {r.id: error for r, error in zip(to_send, errors, strict=True)}
+    return [
+        _outcome(r, error_of[r.id], s)
+        if r.id in error_of
+        else Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, "opted out")
+        for r in batch
+    ]
+
+
 async def _send_one(transport: Connection, r: Recipient, s: Settings) -> Outcome:
     try:
         network_id = await transport.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
-    except NotOnWhatsApp as exc:
-        return Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, str(exc))
-    except PermanentSendError as exc:
-        return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(exc))
     except AccountUnavailable:
         raise
     except SendError as exc:
-        if r.attempts + 1 >= s.max_attempts:
-            return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(exc))
-        retry_at = outbox.retry_time(r.attempts, _now(), s.retry_backoff_s)
-        return Outcome(r.contract_id, r.id, RecipientStatus.QUEUED, str(exc), retry_at)
+        return _outcome(r, exc, s)
     if network_id:
         # Out, under an id we could not choose: keep it before anything else, so that a crash from
         # here on leaves a row that says it was sent (tasks/sessions.py settles such rows).
         keep = functools.partial(Recipient.filter(id=r.id).update, network_id=network_id)
         await while_unavailable(keep, budget_s=s.db_outage_wait_s, what=f"keeping the id of {r.id}")
-    return Outcome(r.contract_id, r.id, RecipientStatus.SENT)
+    return _outcome(r, None, s)
+
+
+def _outcome(r: Recipient, error: SendError | None, s: Settings) -> Outcome:
+    """What a send's result means for the recipient: sent, skipped, failed, or retried later."""
+    if error is None:
+        return Outcome(r.contract_id, r.id, RecipientStatus.SENT)
+    if isinstance(error, NotOnWhatsApp):
+        return Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, str(error))
+    if isinstance(error, PermanentSendError) or r.attempts + 1 >= s.max_attempts:
+        return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(error))
+    retry_at = outbox.retry_time(r.attempts, _now(), s.retry_backoff_s)
+    return Outcome(r.contract_id, r.id, RecipientStatus.QUEUED, str(error), retry_at)
 
 
 async def _schedule(account_id: str, token: str, due: datetime | None) -> None:

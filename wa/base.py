@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from models.enums import AccountStatus
 
@@ -47,3 +48,20 @@ class Transport(Protocol):
 
     async def close(self) -> None:
         """Release the connection."""
+
+
+@dataclass(frozen=True)
+class Message:
+    phone: str
+    text: str
+    message_id: str
+    attempt: int
+
+
+@runtime_checkable
+class BatchSender(Protocol):
+    """A network that can take a batch at once (the sandbox): each message is delivered under its own
+    id exactly as `send` would, and the network's bookkeeping is done once for the batch."""
+
+    async def send_many(self, messages: list[Message]) -> list[SendError | None]:
+        """For each message in order, the error that stopped it, or None once it is delivered."""

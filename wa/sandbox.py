@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from models.sql import execute
 from services.db import is_unavailable
-from wa.base import NotOnWhatsApp, PermanentSendError, TransientSendError
+from wa.base import Message, NotOnWhatsApp, PermanentSendError, SendError, TransientSendError
 
 Number = Annotated[str, Field(pattern=r"^[0-9]{5,20}$", description="digits with the country code")]
 
@@ -47,32 +47,49 @@ class SandboxTransport:
         await asyncio.sleep(seconds)
 
     async def send(self, phone: str, text: str, message_id: str, attempt: int) -> None:
+        (error,) = await self.send_many([Message(phone, text, message_id, attempt)])
+        if error is not None:
+            raise error
+
+    async def send_many(self, messages: list[Message]) -> list[SendError | None]:
+        results = [await self._fate(m) for m in messages]
+        delivered = [m for m, error in zip(messages, results, strict=True) if error is None]
+        if delivered:
+            try:
+                await record_deliveries(self.account_id, delivered)
+            except Exception as exc:
+                if not is_unavailable(exc):  # the simulated network keeps its log in the database
+                    raise
+                lost = TransientSendError(f"sandbox network unavailable: {exc}")
+                results = [lost if error is None else error for error in results]
+        return results
+
+    async def _fate(self, m: Message) -> SendError | None:
+        """What the simulated network does with this message on this attempt (None: delivered)."""
         cfg = self.config
         if cfg.latency_s:
             await asyncio.sleep(random.uniform(0.5, 1.5) * cfg.latency_s)
-        if phone in cfg.not_on_whatsapp or _draw(message_id, "nowa") < cfg.not_on_whatsapp_rate:
-            raise NotOnWhatsApp(phone)
-        if phone in cfg.invalid or _draw(message_id, "fail") < cfg.fail_rate:
-            raise PermanentSendError("Invalid number")
-        transient = phone in cfg.transient or _draw(message_id, "transient") < cfg.transient_rate
-        if transient and attempt <= cfg.transient_failures:
-            raise TransientSendError("Timed out waiting for the server (simulated)")
-        try:
-            await record_delivery(self.account_id, phone, message_id)
-        except Exception as exc:
-            if is_unavailable(exc):  # the simulated network keeps its log in the database
-                raise TransientSendError(f"sandbox network unavailable: {exc}") from exc
-            raise
+        if m.phone in cfg.not_on_whatsapp or _draw(m.message_id, "nowa") < cfg.not_on_whatsapp_rate:
+            return NotOnWhatsApp(m.phone)
+        if m.phone in cfg.invalid or _draw(m.message_id, "fail") < cfg.fail_rate:
+            return PermanentSendError("Invalid number")
+        transient = m.phone in cfg.transient or _draw(m.message_id, "transient") < cfg.transient_rate
+        if transient and m.attempt <= cfg.transient_failures:
+            return TransientSendError("Timed out waiting for the server (simulated)")
+        return None
 
     async def close(self) -> None:
         return None
 
 
-async def record_delivery(account_id: str, phone: str, message_id: str) -> None:
-    """Insert the delivery, or count one more attempt of an id already delivered (de-duplication)."""
+async def record_deliveries(account_id: str, messages: list[Message]) -> None:
+    """Insert the deliveries, or count one more attempt of an id already delivered (de-duplication),
+    in one statement for the batch."""
+    rows = ", ".join(["(?, ?, ?, 1, CURRENT_TIMESTAMP)"] * len(messages))
+    params = [value for m in messages for value in (m.message_id, account_id, m.phone)]
     await execute(
         "INSERT INTO sandbox_deliveries (message_id, account_id, phone_number, attempts, delivered_at) "
-        "VALUES (?, ?, ?, 1, CURRENT_TIMESTAMP) "
+        f"VALUES {rows} "
         "ON CONFLICT (message_id) DO UPDATE SET attempts = sandbox_deliveries.attempts + 1",
-        [message_id, account_id, phone],
+        params,
     )
