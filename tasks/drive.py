@@ -20,7 +20,7 @@ from services.db import while_unavailable
 from settings import Settings, get_settings
 from tasks import lease, outbox
 from tasks.broker import broker
-from tasks.outbox import Outcome
+from tasks.outbox import Claimed, Outcome
 from tasks.pacing import (
     PacingState,
     after_send,
@@ -154,7 +154,7 @@ def _next_batch_size(sent: int, took_s: float, s: Settings) -> int:
 
 
 async def _send_batch(
-    transport: Connection, batch: list[Recipient], opted_out: set[str], s: Settings
+    transport: Connection, batch: list[Claimed], opted_out: set[str], s: Settings
 ) -> tuple[list[Outcome], AccountUnavailable | None]:
     """Send in order; stop at the first error of the account itself (the rest stay unsent)."""
     if isinstance(transport, BatchSender) and len(batch) > 1:
@@ -172,7 +172,7 @@ async def _send_batch(
 
 
 async def _send_at_once(
-    transport: BatchSender, batch: list[Recipient], opted_out: set[str], s: Settings
+    transport: BatchSender, batch: list[Claimed], opted_out: set[str], s: Settings
 ) -> list[Outcome]:
     to_send = [r for r in batch if r.phone_number not in opted_out]
     errors = await transport.send_many(
@@ -187,7 +187,7 @@ async def _send_at_once(
     ]
 
 
-async def _send_one(transport: Connection, r: Recipient, s: Settings) -> Outcome:
+async def _send_one(transport: Connection, r: Claimed, s: Settings) -> Outcome:
     try:
         network_id = await transport.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
     except AccountUnavailable:
@@ -202,7 +202,7 @@ async def _send_one(transport: Connection, r: Recipient, s: Settings) -> Outcome
     return _outcome(r, None, s)
 
 
-def _outcome(r: Recipient, error: SendError | None, s: Settings) -> Outcome:
+def _outcome(r: Claimed, error: SendError | None, s: Settings) -> Outcome:
     """What a send's result means for the recipient: sent, skipped, failed, or retried later."""
     if error is None:
         return Outcome(r.contract_id, r.id, RecipientStatus.SENT)

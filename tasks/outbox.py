@@ -103,7 +103,22 @@ async def requeue_orphans(account: Account) -> int:
 UNCERTAIN = "may have been sent before a worker crashed; not sent again (resendUncertain is off)"
 
 
-async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Recipient]:
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A recipient taken for sending: what the driver needs of its row, without a model object each."""
+
+    id: int
+    contract_id: str
+    phone_number: str
+    message: str
+    message_id: str
+    attempts: int
+
+
+CLAIMED_FIELDS = ("id", "contract_id", "phone_number", "message", "message_id", "attempts")
+
+
+async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Claimed]:
     """Mark up to `limit` due recipients SENDING (oldest contract first) and return them."""
     for contract_id in contract_ids:
         ids = await (
@@ -119,7 +134,8 @@ async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Reci
                     contract_id, RecipientStatus.QUEUED, RecipientStatus.SENDING, conn, ids=ids
                 )
             await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, [ContractStatus.QUEUED])
-            return await Recipient.filter(id__in=ids).order_by("id")
+            rows = await Recipient.filter(id__in=ids).order_by("id").values_list(*CLAIMED_FIELDS)
+            return [Claimed(*row) for row in rows]
     return []
 
 

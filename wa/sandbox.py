@@ -34,14 +34,18 @@ class SandboxConfig(BaseModel):
     transient_failures: int = Field(1, ge=0, le=10, description="attempts that fail before success")
 
 
-def _draw(message_id: str, salt: str) -> float:
-    return zlib.crc32(f"{salt}:{message_id}".encode()) / 0xFFFFFFFF
+def _drawn(message_id: str, salt: str, rate: float) -> bool:
+    """Whether this message falls in the `rate` share (the same on every attempt and in every process)."""
+    return rate > 0 and zlib.crc32(f"{salt}:{message_id}".encode()) / 0xFFFFFFFF < rate
 
 
 class SandboxTransport:
     def __init__(self, account_id: str, config: dict[str, Any] | None = None) -> None:
         self.account_id = account_id
         self.config = SandboxConfig.model_validate(config or {})
+        self.not_on_whatsapp = set(self.config.not_on_whatsapp)
+        self.invalid = set(self.config.invalid)
+        self.transient = set(self.config.transient)
 
     async def show_typing(self, phone: str, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -52,7 +56,11 @@ class SandboxTransport:
             raise error
 
     async def send_many(self, messages: list[Message]) -> list[SendError | None]:
-        results = [await self._fate(m) for m in messages]
+        results = []
+        for m in messages:
+            if self.config.latency_s:
+                await asyncio.sleep(random.uniform(0.5, 1.5) * self.config.latency_s)
+            results.append(self._fate(m))
         delivered = [m for m, error in zip(messages, results, strict=True) if error is None]
         if delivered:
             try:
@@ -64,16 +72,14 @@ class SandboxTransport:
                 results = [lost if error is None else error for error in results]
         return results
 
-    async def _fate(self, m: Message) -> SendError | None:
+    def _fate(self, m: Message) -> SendError | None:
         """What the simulated network does with this message on this attempt (None: delivered)."""
         cfg = self.config
-        if cfg.latency_s:
-            await asyncio.sleep(random.uniform(0.5, 1.5) * cfg.latency_s)
-        if m.phone in cfg.not_on_whatsapp or _draw(m.message_id, "nowa") < cfg.not_on_whatsapp_rate:
+        if m.phone in self.not_on_whatsapp or _drawn(m.message_id, "nowa", cfg.not_on_whatsapp_rate):
             return NotOnWhatsApp(m.phone)
-        if m.phone in cfg.invalid or _draw(m.message_id, "fail") < cfg.fail_rate:
+        if m.phone in self.invalid or _drawn(m.message_id, "fail", cfg.fail_rate):
             return PermanentSendError("Invalid number")
-        transient = m.phone in cfg.transient or _draw(m.message_id, "transient") < cfg.transient_rate
+        transient = m.phone in self.transient or _drawn(m.message_id, "transient", cfg.transient_rate)
         if transient and m.attempt <= cfg.transient_failures:
             return TransientSendError("Timed out waiting for the server (simulated)")
         return None
