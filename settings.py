@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     task_budget_s: float = 10
     lease_ttl_s: float = Field(10, gt=0, description="a dead worker's accounts move on after this")
     db_outage_wait_s: float = Field(30, ge=0, description="how long sent messages wait to be recorded")
-    batch_size: int = 200
+    batch_size: int = 500
     batch_window_s: float = 0.3
     stream_idle_timeout_s: int = 120
     stream_maxlen: int = 100_000
