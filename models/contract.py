@@ -76,7 +76,8 @@ class Recipient(Model):
     next_attempt_at = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)
     # The id the network gave the message when it differs from message_id (WhatsApp through neonize).
-    network_id = fields.CharField(max_length=128, null=True, db_index=True)
+    # Indexed only where set (migration 0004): a full index would be rewritten by every status change.
+    network_id = fields.CharField(max_length=128, null=True)
     delivered_at = fields.DatetimeField(null=True)
     read_at = fields.DatetimeField(null=True)
 

@@ -111,7 +111,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Recipient',
             name='network_id',
-            field=fields.CharField(null=True, db_index=True, max_length=128),
+            field=fields.CharField(null=True, max_length=128),
+        ),
+        ops.RunSQL(
+            "CREATE INDEX recipients_network_id ON recipients (network_id) WHERE network_id IS NOT NULL",
+            reverse_sql="DROP INDEX recipients_network_id",
         ),
         ops.AddField(
             model_name='Recipient',
