@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus, Transport
@@ -31,6 +31,8 @@ def _no_nul(value: str) -> str:
 # Ids in paths and filters: longer than any stored id is a 422 naming the parameter, not a lookup.
 ContractId = Annotated[str, Path(max_length=ID_LENGTH)]
 AccountId = Annotated[str, Path(max_length=ID_LENGTH)]
+# The `next` of a previous page (keyset paging).
+After = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="`next` of the previous page")]
 
 # Text stored in the database: PostgreSQL refuses NUL characters, so they are refused here, by field.
 Text = Annotated[str, AfterValidator(_no_nul)]

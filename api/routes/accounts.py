@@ -15,6 +15,7 @@ from api.schemas import (
     AccountIn,
     AccountOut,
     AccountUpdate,
+    After,
     OptOutOut,
     OptOutPage,
     OptOutsAdded,
@@ -128,7 +129,7 @@ async def pair_again(account_id: AccountId) -> AccountOut:
 async def list_opt_outs(
     account_id: AccountId,
     limit: int = Query(1000, ge=1, le=10000),
-    after: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="`next` of the previous page"),
+    after: After = None,
 ) -> OptOutPage:
     """Numbers this account never sends to: those that replied STOP, and those added here."""
     rows, cursor = await optouts.list_opt_outs(account_id, limit, int(after) if after else None)

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import require_api_key
 from api.schemas import (
     ERROR_RESPONSES,
+    After,
     ContractCreated,
     ContractId,
     ContractIn,
@@ -107,7 +108,7 @@ async def contract_recipients(
     contract_id: ContractId,
     status: RecipientStatus | None = None,
     limit: int = Query(100, ge=1, le=10000),
-    after: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="`next` of the previous page"),
+    after: After = None,
     phone: str | None = Query(
         None, pattern=r"^[0-9]{1,20}$", description="numbers starting with these digits"
     ),
