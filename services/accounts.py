@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import Account, AccountStatus, Contract, Transport
-from services import phones
+from services import phones, whatsapp
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
 from tasks.drive import kick_account
 from wa.sandbox import SandboxConfig
@@ -157,8 +157,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+async def log_out(account_id: str) -> Account:
+    """Unlink the device: the worker holding the session logs it out of WhatsApp (it leaves the phone's
+    Linked devices) and lets it go; running contracts pause. Pair again to use the account."""
+    account = await _whatsapp_account(account_id)
+    if account.status in (AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
+        return account
+    await whatsapp.account_lost(account_id, AccountStatus.LOGGED_OUT, "logged out from the dashboard or API")
+    return await get_account(account_id)
+
+
 async def delete_account(account_id: str) -> None:
-    await get_account(account_id)
+    account = await get_account(account_id)
     if await Contract.exists(account_id=account_id):
         raise Conflict("the account still has contracts; delete them first")
+    if account.transport == Transport.WHATSAPP and account.status in (
+        AccountStatus.CONNECTED,
+        AccountStatus.DISCONNECTED,
+    ):
+        raise Conflict("the account is still linked to a phone; log it out first (POST …/logout)")
     await Account.filter(id=account_id).delete()

@@ -67,6 +67,7 @@ class SessionHost:
 
     async def tick(self) -> None:
         await self._adopt()
+        await self._log_out_unwanted()
         for account_id, held in list(self.held.items()):
             if held.session.ended.is_set() or (held.keeper is not None and held.keeper.done()):
                 await self._note_failure(account_id, held.session.failure)
@@ -147,6 +148,19 @@ class SessionHost:
                     await task
         await held.session.stop()
         await lease.release(account_id, held.token)
+
+    async def _log_out_unwanted(self) -> None:
+        """Sessions whose account was logged out from our side are logged out of WhatsApp too."""
+        if not self.held:
+            return
+        unwanted = await Account.filter(id__in=list(self.held), status=AccountStatus.LOGGED_OUT).values_list(
+            "id", flat=True
+        )
+        for account_id in unwanted:
+            held = self.held[account_id]
+            if not held.session.ended.is_set():
+                await held.session.log_out()
+            await self._let_go(account_id)
 
     async def _pair_by_phone(self) -> None:
         """Accounts whose user asked to pair by phone number get their code from WhatsApp."""

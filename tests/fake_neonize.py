@@ -49,6 +49,7 @@ class FakeClient:
         self.presence: list[tuple[str, ChatPresence]] = []
         self.checked: list[str] = []
         self.me = None
+        self.logged_out = False
         self.closed = asyncio.Event()
         FakeClient.instances[self.uuid] = self
 
@@ -98,6 +99,7 @@ class FakeClient:
         self.closed.set()
 
     async def logout(self) -> None:
+        self.logged_out = True
         await self.disconnect()
 
     async def PairPhone(self, phone: str, show_push_notification: bool) -> str:

@@ -180,3 +180,38 @@ async def test_the_csv_export_is_for_signed_in_users_only(signed_in: User, clien
     assert (await signed_in.http_client.get("/ui/contracts/contract_nope/export.csv")).status_code == 404
     signed_in.http_client.cookies.clear()
     assert (await signed_in.http_client.get(f"/ui/contracts/{contract_id}/export.csv")).status_code == 401
+
+
+async def test_a_linked_whatsapp_account_is_logged_out_after_confirming(signed_in: User) -> None:
+    user = signed_in
+    account = await Account.create(
+        name="Shop phone", transport="whatsapp", status=AccountStatus.CONNECTED, phone=phone(1)
+    )
+    await user.open("/accounts")
+    await user.should_see("Shop phone")
+    user.find(marker="log-out").click()
+    await user.should_see("Log Shop phone out?")
+    user.find("Stay linked").click()
+    await user.should_not_see("Log Shop phone out?")
+    assert (await Account.get(id=account.id)).status == AccountStatus.CONNECTED
+    user.find(marker="log-out").click()
+    await user.should_see("Log Shop phone out?")
+    user.find(marker="confirm-log-out").click()
+    await user.should_see("Logged out")
+    assert (await Account.get(id=account.id)).status == AccountStatus.LOGGED_OUT
+
+
+async def test_turning_limits_off_asks_first(signed_in: User) -> None:
+    user = signed_in
+    account = await Account.create(name="Sales", use_limits=True)
+    await user.open("/accounts")
+    user.find(ui.switch).click()
+    await user.should_see("Turn limits off?")
+    user.find("Keep limits").click()
+    await user.should_not_see("Turn limits off?")
+    assert (await Account.get(id=account.id)).use_limits
+    user.find(ui.switch).click()
+    await user.should_see("Turn limits off?")
+    user.find(marker="confirm").click()
+    await user.should_see("Limits off")
+    assert not (await Account.get(id=account.id)).use_limits

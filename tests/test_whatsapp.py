@@ -372,6 +372,30 @@ async def test_a_session_that_cannot_connect_is_shown_and_retried_after_a_pause(
     await running(host, connected, "connected on the next try")
 
 
+async def test_logging_out_from_our_side_unlinks_the_device_and_only_then_allows_deleting(
+    client, host
+) -> None:
+    account_id = await linked_account(client)
+    await running(host, lambda: _held(host, account_id), "the session")
+    refused = await client.delete(f"/api/accounts/{account_id}")
+    assert refused.status_code == 409 and "log it out first" in refused.json()["error"]
+    contract = await new_contract(client, account_id, n=2)
+    await Contract.filter(id=contract).update(status=ContractStatus.QUEUED)
+
+    r = await client.post(f"/api/accounts/{account_id}/logout")
+    assert (r.json()["status"], r.json()["statusReason"]) == (
+        "LOGGED_OUT",
+        "logged out from the dashboard or API",
+    )
+    assert "logged out" in (await client.get(f"/api/contracts/{contract}")).json()["pausedReason"]
+    await host.tick()
+    fake = FakeClient.instances[account_id]
+    assert fake.logged_out and account_id not in host.held
+    assert (await Account.get(id=account_id)).lease_owner is None
+    assert (await client.delete(f"/api/contracts/{contract}")).status_code == 204
+    assert (await client.delete(f"/api/accounts/{account_id}")).status_code == 204
+
+
 async def test_a_temporary_ban_is_shown_with_its_reason(client, host) -> None:
     account_id = await linked_account(client)
     await running(host, lambda: _held(host, account_id), "the session")

@@ -98,6 +98,20 @@ def sign_out() -> None:
     ui.navigate.to("/login")
 
 
+async def confirm(title: str, text: str, yes: str, no: str, marker: str | None = None) -> bool:
+    """Ask before an action that is hard to undo. The dialog hangs from the page itself, not from the
+    element that asked, which a live refresh may rebuild while the dialog is open."""
+    with ui.context.client.layout, ui.dialog() as dialog, ui.card().classes("w-96"):
+        ui.label(title).classes("text-h6")
+        ui.label(text).classes("text-body2")
+        with ui.row().classes("w-full justify-end"):
+            ui.button(no, on_click=lambda: dialog.submit(False)).props("flat")
+            ui.button(yes, color="negative", on_click=lambda: dialog.submit(True)).mark(marker or "confirm")
+    answer = await dialog
+    dialog.delete()
+    return bool(answer)
+
+
 def chip(status: str) -> ui.chip:
     """A status as a coloured chip (text, never HTML)."""
     return ui.chip(status.replace("_", " ").lower(), color=STATUS_COLORS.get(status, "grey-7")).props(

@@ -110,6 +110,14 @@ class WhatsAppSession:
         except Exception as exc:  # noqa: BLE001 - leaving anyway
             log.info("disconnecting %s: %s", self.account_id, exc)
 
+    async def log_out(self) -> None:
+        """Unlink this device from the phone (it leaves WhatsApp's Linked devices)."""
+        self.ended.set()
+        try:
+            await self.client.logout()
+        except Exception as exc:  # noqa: BLE001 - the phone can still remove it by hand
+            log.warning("logging %s out of WhatsApp failed: %s", self.account_id, exc)
+
     async def pair_phone(self, phone: str) -> None:
         """Ask WhatsApp for a code to type on the phone instead of scanning (digits with country code)."""
         try:

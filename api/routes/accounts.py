@@ -125,6 +125,12 @@ async def pair_again(account_id: AccountId) -> AccountOut:
     return AccountOut.of(await accounts.pair_again(account_id))
 
 
+@router.post("/{account_id}/logout", response_model=AccountOut)
+async def log_out(account_id: AccountId) -> AccountOut:
+    """Unlink a whatsapp account's device from the phone; its running contracts pause."""
+    return AccountOut.of(await accounts.log_out(account_id))
+
+
 @router.get("/{account_id}/opt-outs", response_model=OptOutPage)
 async def list_opt_outs(
     account_id: AccountId,

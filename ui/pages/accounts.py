@@ -9,7 +9,7 @@ from nicegui import ui
 
 from models import Account, AccountStatus, Transport
 from services import accounts, dashboard, qr_image
-from ui.frame import attempt, chip
+from ui.frame import attempt, chip, confirm
 
 LIMITS_WARNING = (
     "Without limits, messages leave as fast as WhatsApp answers: no typing, no gaps, no breaks, no "
@@ -58,25 +58,31 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
         switch.on_value_change(lambda e, a=a: _toggle_limits(a, e.value, e.sender, listing))
         if a.status in (AccountStatus.PAIRING, AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
             ui.button("Pair", on_click=lambda a=a: ui.navigate.to(f"/accounts/{a.id}/pair")).props("outline")
+        linked = (AccountStatus.CONNECTED, AccountStatus.DISCONNECTED)
+        if a.transport == Transport.WHATSAPP and a.status in linked:
+            out = ui.button("Log out", on_click=lambda a=a: _log_out(a, listing))
+            out.props("outline color=negative").mark("log-out")
 
 
 async def _toggle_limits(account: Account, on: bool, switch: ui.switch, listing: ui.refreshable) -> None:
     if on == account.use_limits:
         return
-    if not on:
-        with ui.dialog() as dialog, ui.card().classes("w-96"):
-            ui.label("Turn limits off?").classes("text-h6")
-            ui.label(LIMITS_WARNING).classes("text-body2")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Keep limits", on_click=lambda: dialog.submit(False)).props("flat")
-                ui.button("Turn off", color="negative", on_click=lambda: dialog.submit(True))
-        if not await dialog:
-            switch.set_value(True)
-            return
+    if not on and not await confirm("Turn limits off?", LIMITS_WARNING, "Turn off", "Keep limits"):
+        switch.set_value(True)
+        return
     await attempt(
         lambda: accounts.update_account(account.id, use_limits=on), "Limits on" if on else "Limits off"
     )
     listing.refresh()
+
+
+async def _log_out(account: Account, listing: ui.refreshable) -> None:
+    text = "The device leaves the phone's Linked devices and running contracts pause. Pair it again to send."
+    if await confirm(
+        f"Log {account.name or account.phone} out?", text, "Log out", "Stay linked", "confirm-log-out"
+    ):
+        await attempt(lambda: accounts.log_out(account.id), "Logged out")
+        listing.refresh()
 
 
 def _add_dialog() -> ui.dialog:

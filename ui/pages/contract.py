@@ -10,7 +10,7 @@ from nicegui import ui
 
 from models import ContractStatus, RecipientStatus
 from services import contracts, dashboard
-from ui.frame import attempt, chip
+from ui.frame import attempt, chip, confirm
 
 PAGE_SIZE = 25
 TABS = {"SENT": "Sent", "FAILED": "Failed", "SKIPPED": "Skipped", "": "All"}
@@ -142,15 +142,10 @@ def _buttons(
 
 
 async def _delete(contract_id: str) -> None:
-    with ui.dialog() as dialog, ui.card():
-        ui.label("Delete this contract?").classes("text-h6")
-        ui.label("Sending stops at once and every recipient row is removed. This cannot be undone.")
-        with ui.row().classes("w-full justify-end"):
-            ui.button("Keep it", on_click=lambda: dialog.submit(False)).props("flat")
-            ui.button("Delete", color="negative", on_click=lambda: dialog.submit(True)).mark("confirm-delete")
-    confirmed = await dialog
-    dialog.delete()
-    if confirmed and await attempt(lambda: _remove(contract_id), "Deleted"):
+    text = "Sending stops at once and every recipient row is removed. This cannot be undone."
+    if await confirm("Delete this contract?", text, "Delete", "Keep it", "confirm-delete") and await attempt(
+        lambda: _remove(contract_id), "Deleted"
+    ):
         ui.navigate.to("/")
 
 
