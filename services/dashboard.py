@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from models import Account, Contract, RecipientStatus, SendMinute
+from models import Account, Contract, RecipientStatus, SendMinute, StatusCount
 from services.contracts import get_contract, status_counts
 from settings import Settings, get_settings
 from tasks.pacing import daily_cap
@@ -71,6 +71,17 @@ async def progress(contract_id: str, now: datetime | None = None) -> Progress:
     p = Progress(contract, counts, per_minute, None)
     p.eta_s = eta_seconds(p.remaining, per_minute, account.use_limits, get_settings())
     return p
+
+
+async def done_and_total(contract_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(finished, total) recipients of each contract, in one query (the overview lists many)."""
+    finished = {RecipientStatus.SENT, RecipientStatus.FAILED, RecipientStatus.SKIPPED}
+    out = dict.fromkeys(contract_ids, (0, 0))
+    rows = await StatusCount.filter(contract_id__in=contract_ids).values_list("contract_id", "status", "n")
+    for contract_id, status, n in rows:
+        done, total = out[contract_id]
+        out[contract_id] = (done + (n if status in finished else 0), total + n)
+    return out
 
 
 def paced_per_minute(s: Settings) -> float:

@@ -8,8 +8,9 @@ import asyncio
 import pytest
 from nicegui import ui
 from nicegui.testing import User
+from tortoise.transactions import in_transaction
 
-from models import Account, AccountStatus, Contract, ContractStatus, Recipient
+from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus
 from services import users
 from tests.conftest import API_KEY
 from tests.helpers import phone
@@ -215,3 +216,31 @@ async def test_turning_limits_off_asks_first(signed_in: User) -> None:
     user.find(marker="confirm").click()
     await user.should_see("Limits off")
     assert not (await Account.get(id=account.id)).use_limits
+
+
+async def test_the_overview_lists_contracts_with_their_progress_and_filters_them(
+    signed_in: User, client
+) -> None:
+    user = signed_in
+    sales = await Account.create(name="Sales")
+    support = await Account.create(name="Support")
+    for account, name, n in ((sales, "Autumn", 3), (support, "Winter", 2)):
+        body = {
+            "accountId": account.id,
+            "name": name,
+            "recipients": [{"phoneNumber": phone(i), "message": "hi"} for i in range(n)],
+        }
+        assert (await client.post("/api/contracts", json=body)).status_code == 201
+    autumn = await Contract.get(name="Autumn")
+    async with in_transaction() as conn:  # one of Autumn's three sent
+        first = await Recipient.filter(contract_id=autumn.id, position=0).values_list("id", flat=True)
+        await Recipient.change_status(
+            autumn.id, RecipientStatus.PENDING, RecipientStatus.SENT, conn, ids=first
+        )
+    await user.open("/")
+    await user.should_see("1 / 3")
+    await user.should_see("0 / 2")
+    user.find(marker="account-filter").click()
+    user.find("Support").click()
+    await user.should_not_see("1 / 3")
+    await user.should_see("Winter")

@@ -25,7 +25,7 @@ async def overview_page() -> None:
         account = ui.select({None: "All accounts", **names}, value=None, label="Account").props(
             "outlined dense"
         )
-        account.classes("w-64")
+        account.classes("w-64").mark("account-filter")
         status = (
             ui.select(
                 {
@@ -67,8 +67,10 @@ async def overview_page() -> None:
         with listing:
             if not rows:
                 ui.label("No contract here yet.").classes("text-grey-7")
-            for c in rows[:PAGE_SIZE]:
-                p = await dashboard.progress(c.id)
+            shown = rows[:PAGE_SIZE]
+            progress = await dashboard.done_and_total([c.id for c in shown])
+            for c in shown:
+                done, total = progress[c.id]
                 with (
                     ui.card()
                     .classes("w-full cursor-pointer")
@@ -79,8 +81,8 @@ async def overview_page() -> None:
                     chip(c.status)
                     ui.label(names.get(c.account_id, c.account_id)).classes("text-caption text-grey-8")
                     ui.space()
-                    ui.linear_progress(p.done / p.total if p.total else 0, show_value=False).classes("w-48")
-                    ui.label(f"{p.done:,} / {p.total:,}").classes("text-caption w-32 text-right")
+                    ui.linear_progress(done / total if total else 0, show_value=False).classes("w-48")
+                    ui.label(f"{done:,} / {total:,}").classes("text-caption w-32 text-right")
         previous.set_enabled(state["offset"] > 0)
         following.set_enabled(len(rows) > PAGE_SIZE)
         workers.clear()
