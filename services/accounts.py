@@ -132,7 +132,9 @@ async def pair_sandbox_in_browser(account_id: str, base_url: str) -> Account:
     if account.transport != Transport.SANDBOX:
         raise Conflict("only sandbox accounts pair by link")
     link = f"{base_url.rstrip('/')}/sandbox/pair/{account_id}/{secrets.token_urlsafe(16)}"
-    await Account.filter(id=account_id).update(status=AccountStatus.PAIRING, qr_code=link, qr_at=_now())
+    await Account.filter(id=account_id).update(
+        status=AccountStatus.PAIRING, qr_code=link, qr_at=datetime.now(UTC)
+    )
     return await get_account(account_id)
 
 
@@ -151,10 +153,6 @@ async def complete_sandbox_pairing(account_id: str, token: str) -> Account:
     )
     await kick_account(account_id)
     return await get_account(account_id)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def log_out(account_id: str) -> Account:

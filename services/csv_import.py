@@ -38,15 +38,25 @@ def as_rows(exc: InvalidInput) -> InvalidInput:
     return exc
 
 
+def guess_column(names: list[str], candidates: tuple[str, ...]) -> int | None:
+    """Where the first of `candidates` (any case) stands among the column `names`, if anywhere."""
+    folded = [n.casefold() for n in names]
+    return next((folded.index(c) for c in candidates if c in folded), None)
+
+
+def column_positions(names: list[str]) -> dict[str, int]:
+    """Each column name's position; where a name repeats, the first column of that name."""
+    return {name: at for at, name in reversed(list(enumerate(names)))}
+
+
 def _pick(names: list[str], wanted: str | None, defaults: tuple[str, ...], what: str) -> int:
     if wanted is not None:
         if wanted not in names:
             raise InvalidInput(f"no column {wanted!r} in the CSV", [Problem(what, f"not among {names}")])
         return names.index(wanted)
-    folded = [n.casefold() for n in names]
-    for name in defaults:
-        if name in folded:
-            return folded.index(name)
+    at = guess_column(names, defaults)
+    if at is not None:
+        return at
     raise InvalidInput(
         f"no {what} in the CSV header", [Problem(what, f"name it, or call a column one of {list(defaults)}")]
     )
@@ -77,7 +87,7 @@ def read_recipients(
         raise InvalidInput("the CSV cannot be read", [Problem("file", str(exc))]) from None
     names = [h.strip() for h in header]
     phone_at = _pick(names, phone_column, PHONE_COLUMNS, "phoneColumn")
-    column_at = {name: at for at, name in reversed(list(enumerate(names)))}  # the first of a name
+    column_at = column_positions(names)
     if template is not None:
         unknown = sorted({p for p in PLACEHOLDER.findall(template) if p not in names})
         if unknown:

@@ -3,6 +3,7 @@ sends against their cap, a contract's progress, rate and ETA, and its sends per 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,14 +26,14 @@ async def accounts(now: datetime | None = None) -> list[AccountRow]:
     now = now or datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     s = get_settings()
+    account_of = dict(await Contract.all().values_list("id", "account_id"))
+    sent_today: dict[str, int] = defaultdict(int)
+    for contract_id, sent in await SendMinute.filter(minute__gte=midnight).values_list("contract_id", "sent"):
+        sent_today[account_of.get(contract_id, "")] += sent
     out = []
     for account in await Account.all().order_by("created_at", "id"):
-        contract_ids = await Contract.filter(account_id=account.id).values_list("id", flat=True)
-        sent = await SendMinute.filter(contract_id__in=contract_ids, minute__gte=midnight).values_list(
-            "sent", flat=True
-        )
         age_days = (now - account.created_at).total_seconds() / 86400
-        out.append(AccountRow(account, sum(sent), daily_cap(age_days, s)))
+        out.append(AccountRow(account, sent_today[account.id], daily_cap(age_days, s)))
     return out
 
 

@@ -21,7 +21,14 @@ from openpyxl import load_workbook
 from models import OptOut
 from services import phones
 from services.contracts import message_fault
-from services.csv_import import MESSAGE_COLUMNS, PHONE_COLUMNS, PLACEHOLDER, fill
+from services.csv_import import (
+    MESSAGE_COLUMNS,
+    PHONE_COLUMNS,
+    PLACEHOLDER,
+    column_positions,
+    fill,
+    guess_column,
+)
 from services.errors import InvalidInput, Problem
 
 MAX_ROWS = 1_000_000
@@ -43,11 +50,11 @@ class Table:
         return list(islice(self.rows(), n))
 
     def column_at(self) -> dict[str, int]:
-        return {name: at for at, name in reversed(list(enumerate(self.columns)))}  # the first of a name
+        return column_positions(self.columns)
 
-    def guess(self, names: tuple[str, ...]) -> str | None:
-        folded = [c.casefold() for c in self.columns]
-        return next((self.columns[folded.index(n)] for n in names if n in folded), None)
+    def guess(self, candidates: tuple[str, ...]) -> str | None:
+        at = guess_column(self.columns, candidates)
+        return None if at is None else self.columns[at]
 
     def phone_column(self) -> str:
         return self.guess(PHONE_COLUMNS) or self.columns[0]

@@ -41,6 +41,10 @@ from wa.registry import transport_for
 
 log = logging.getLogger(__name__)
 
+# The accounts these tasks drive: connected sandbox accounts. A whatsapp account is driven by the
+# worker holding its session (tasks/sessions.py).
+TASK_DRIVEN = {"transport": Transport.SANDBOX, "status": AccountStatus.CONNECTED}
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -49,7 +53,7 @@ def _now() -> datetime:
 @broker.task(task_name="drive_account")
 async def drive_account(account_id: str) -> None:
     s = get_settings()
-    if not await Account.exists(id=account_id, transport=Transport.SANDBOX, status=AccountStatus.CONNECTED):
+    if not await Account.exists(id=account_id, **TASK_DRIVEN):
         return  # whatsapp: driven by the worker holding its session (tasks/sessions.py); or not paired
     token = await lease.acquire(account_id, _now(), s.lease_ttl_s)
     if token is None:

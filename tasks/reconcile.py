@@ -14,18 +14,16 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
-from models import Account, AccountStatus, Transport
+from models import Account
 from models.enums import ACTIVE_CONTRACT
 from services import contracts
 from tasks.broker import broker
-from tasks.drive import kick_account
+from tasks.drive import TASK_DRIVEN, kick_account
 
 
 async def accounts_due(now: datetime) -> list[str]:
     return await (
-        Account.filter(
-            transport=Transport.SANDBOX, status=AccountStatus.CONNECTED, contracts__status__in=ACTIVE_CONTRACT
-        )
+        Account.filter(contracts__status__in=ACTIVE_CONTRACT, **TASK_DRIVEN)
         .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .distinct()

@@ -4,6 +4,7 @@ how errors of the services are shown (a notification with the reason, never a st
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -66,8 +67,6 @@ def page(path: str, title: str) -> Callable[[PageBuilder], PageBuilder]:
 
 
 def _with_request(builder: PageBuilder) -> Any:
-    import inspect
-
     signature = inspect.signature(builder)
     request = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
     return signature.replace(parameters=[*signature.parameters.values(), request])
