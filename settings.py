@@ -25,8 +25,25 @@ class Settings(BaseSettings):
     # The taskiq stream; tests give each run its own so parallel runs never share tasks.
     queue_name: str = "wa:tasks"
 
+    # The web server's limits against hostile clients (ui/guarded_http.py).
+    http_max_head_bytes: int = Field(64 * 1024, ge=1024, description="request line and headers (431 past it)")
+    http_head_timeout_s: float = Field(
+        10, gt=0, description="a request's head must arrive whole in this time"
+    )
+    http_body_idle_timeout_s: float = Field(30, gt=0, description="longest silence within a request body")
+    http_max_connections: int = Field(1000, ge=1, description="open HTTP connections (WebSockets apart)")
+    session_cookie_secure: bool = Field(
+        False, description="the dashboard's cookie only over HTTPS (and HSTS)"
+    )
+    session_max_age_s: int = Field(7 * 86400, ge=60, description="how long a dashboard sign-in lasts")
+
     max_recipients: int = 1_000_000
     max_body_bytes: int = 256 * 1024 * 1024
+    # The dashboard wizard's uploads: the file's size, and an XLSX workbook's unpacked size (from its
+    # zip directory, before it is opened) at most, and at most this many times the file's size.
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_xlsx_unzipped_bytes: int = 1024 * 1024 * 1024
+    max_xlsx_ratio: float = 100
 
     # Pacing defaults (DESIGN.md), per account unless the account has useLimits false.
     per_minute: int = 20

@@ -4,8 +4,9 @@ from models.account import Account
 from models.activity import SendMinute, Worker
 from models.contract import Contract, Recipient, StatusCount
 from models.enums import AccountStatus, ContractStatus, RecipientStatus, Transport
+from models.idempotency import IdempotencyKey
 from models.sandbox import SandboxDelivery
-from models.user import User
+from models.user import Installation, User
 from models.whatsapp import KnownNumber, OptOut
 
 __all__ = [
@@ -13,6 +14,8 @@ __all__ = [
     "AccountStatus",
     "Contract",
     "ContractStatus",
+    "IdempotencyKey",
+    "Installation",
     "KnownNumber",
     "OptOut",
     "Recipient",

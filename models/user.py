@@ -12,3 +12,17 @@ class User(Model):
 
     class Meta:
         table = "users"
+
+
+class Installation(Model):
+    """The one row (id 1) saying who claimed this installation as its first user.
+
+    Its primary key makes "exactly one first user" the database's rule, not a check that two
+    requests can both pass."""
+
+    id = fields.IntField(primary_key=True, generated=False)
+    claimed_by = fields.CharField(max_length=100)
+    claimed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "installation"

@@ -35,6 +35,10 @@ class InvalidInput(ServiceError):
     status_code = 422
 
 
+class Unauthorized(ServiceError):
+    status_code = 401
+
+
 class NotFound(ServiceError):
     status_code = 404
 
@@ -45,6 +49,14 @@ class Conflict(ServiceError):
 
 class TooLarge(ServiceError):
     status_code = 413
+
+
+class TooManyAttempts(ServiceError):
+    status_code = 429
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1, round(retry_after_s))
+        super().__init__(f"too many failed attempts; try again in {self.retry_after_s} s")
 
 
 @dataclass

@@ -1,49 +1,95 @@
-"""Dashboard sign-in: username and password (argon2), or the API key itself."""
+"""Dashboard users: the first one claims a fresh installation; passwords are argon2 hashes.
+
+Hashing is slow on purpose (and takes 64 MiB each), so it runs in threads, a few at a time, never on
+the event loop that answers everyone else."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+from collections.abc import Callable
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
-from models.user import User
+from models.user import Installation, User
 from services import apikey
-from services.errors import Conflict, InvalidInput, Problem
+from services.errors import Conflict, InvalidInput, Problem, Unauthorized
 
+T = TypeVar("T")
 _hasher = PasswordHasher()
+_hashing = asyncio.Semaphore(2)
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1000
 
 
 async def first_run() -> bool:
-    """No user exists yet: the login page offers to create the first one."""
-    return not await User.exists()
+    """No user exists yet: the login page offers to claim the installation."""
+    return not await Installation.exists() and not await User.exists()
+
+
+def setup_code() -> str:
+    """The one-time code that claims a fresh installation, printed on the web process's console at
+    start (derived from the API key, so every web process knows it and none stores it)."""
+    digest = hmac.new(apikey.api_key().encode(), b"first user setup", hashlib.sha256).hexdigest()
+    return "-".join(digest[i : i + 4] for i in range(0, 12, 4))
+
+
+def is_setup_code(candidate: str) -> bool:
+    """The setup code (dashes and case ignored) or the API key itself, compared in constant time."""
+    typed = candidate.strip()
+    code = setup_code().replace("-", "")
+    return hmac.compare_digest(typed.replace("-", "").lower().encode(), code.encode()) or apikey.is_valid(
+        typed
+    )
+
+
+async def claim_installation(code: str, username: str, password: str) -> User:
+    """Create the first user of a fresh install, for whoever holds the setup code or the API key."""
+    if not is_setup_code(code or ""):
+        raise Unauthorized("that is not the setup code", [Problem("setupCode", "wrong code")])
+    return await create_first_user(username, password)
 
 
 async def create_first_user(username: str, password: str) -> User:
+    """The first user; exactly one however many try at once (Installation's primary key decides)."""
     username = username.strip()
     problems = []
     if not 1 <= len(username) <= 100:
         problems.append(Problem("username", "1 to 100 characters"))
-    if len(password) < MIN_PASSWORD:
-        problems.append(Problem("password", f"at least {MIN_PASSWORD} characters"))
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        problems.append(Problem("password", f"{MIN_PASSWORD} to {MAX_PASSWORD} characters"))
     if problems:
         raise InvalidInput("the user cannot be created", problems)
     if not await first_run():
         raise Conflict("the first user exists already; sign in")
-    return await User.create(username=username, password_hash=_hasher.hash(password))
+    password_hash = await _in_thread(_hasher.hash, password)
+    try:
+        async with in_transaction() as conn:
+            await Installation.create(id=1, claimed_by=username, using_db=conn)
+            return await User.create(username=username, password_hash=password_hash, using_db=conn)
+    except IntegrityError:
+        raise Conflict("the first user exists already; sign in") from None
 
 
 async def authenticate(username: str, password: str) -> bool:
     """Whether the password is the user's; as slow for an unknown user as for a known one."""
-    user = await User.get_or_none(username=username.strip())
+    user = await User.get_or_none(username=username.strip()[:100])
     stored = user.password_hash if user else _DUMMY
     try:
-        _hasher.verify(stored, password)
+        await _in_thread(_hasher.verify, stored, password[:MAX_PASSWORD])
     except VerificationError:
         return False
     return user is not None
+
+
+async def _in_thread(fn: Callable[..., T], *args: str) -> T:
+    async with _hashing:
+        return await asyncio.to_thread(fn, *args)
 
 
 _DUMMY = _hasher.hash("not a password of anyone")

@@ -106,6 +106,8 @@ TABLES = (
     "send_minutes",
     "workers",
     "users",
+    "installation",
+    "idempotency_keys",
     "contract_status_counts",
     "recipients",
     "contracts",

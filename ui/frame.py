@@ -44,7 +44,8 @@ STATUS_COLORS = {
 
 
 def signed_in() -> str | None:
-    return app.storage.user.get("user")
+    """Who this browser's session cookie says is signed in (set only by ui/login.py: finish)."""
+    return app.storage.browser.get("user")
 
 
 def page(path: str, title: str) -> Callable[[PageBuilder], PageBuilder]:
@@ -93,8 +94,7 @@ def frame(title: str) -> Iterator[None]:
 
 
 def sign_out() -> None:
-    app.storage.user.clear()
-    ui.navigate.to("/login")
+    ui.navigate.to("/logout")
 
 
 async def confirm(title: str, text: str, yes: str, no: str, marker: str | None = None) -> bool:

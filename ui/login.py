@@ -1,22 +1,58 @@
-"""Sign in: with a username and password, or with the API key. A fresh install has no user yet, and
-this page then offers to create the first one."""
+"""Sign in: with a username and password, or with the API key. A fresh install is claimed here by
+its first user, with the setup code printed on the server's console (or the API key).
+
+The page checks the credentials and gets a one-time ticket; `/login/finish` redeems it over plain
+HTTP and gives the browser a new session cookie, so no cookie from before sign-in survives it."""
 
 from __future__ import annotations
 
-from nicegui import app, ui
+import uuid
+from urllib.parse import urlencode, urlsplit
 
-from services import apikey, users
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from services import signin, users
 from ui.frame import attempt
 
 
-def _safe_next(target: str | None) -> str:
-    """Only paths of this site (no `//host` or `http:` redirects elsewhere)."""
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+def safe_next(target: str | None) -> str:
+    """Only a path of this site: never `//host`, `/\\host`, a scheme, or control characters, which
+    browsers drop or read as slashes."""
+    if not target or not target.startswith("/") or "\\" in target:
+        return "/"
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if target.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
-def _enter(who: str, target: str) -> None:
-    app.storage.user.update(user=who)
-    ui.navigate.to(_safe_next(target))
+async def finish(request: Request, ticket: str = "", next: str = "/") -> RedirectResponse:
+    """Redeem a sign-in ticket: a fresh session (new id) that holds the user, then where they were going."""
+    who = signin.redeem(ticket)
+    if who is None:
+        return RedirectResponse("/login", status_code=303)
+    request.session.clear()
+    request.session.update(id=str(uuid.uuid4()), user=who)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+async def logout(request: Request) -> RedirectResponse:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+def _address() -> str:
+    request = ui.context.client.request
+    return request.client.host if request and request.client else "unknown"
+
+
+def _go(ticket: str | None, target: str | None) -> None:
+    if ticket:
+        ui.navigate.to("/login/finish?" + urlencode({"ticket": ticket, "next": safe_next(target)}))
 
 
 async def login(next: str | None = None) -> None:
@@ -26,19 +62,25 @@ async def login(next: str | None = None) -> None:
         ui.label("WA Contracts").classes("text-h5 text-primary")
         if first_run:
             ui.label("Create the first user of this installation.").classes("text-body2")
-        username = ui.input("Username").props("outlined autofocus").classes("w-full")
+            code = ui.input("Setup code", password=True).props("outlined autofocus").classes("w-full")
+            code.tooltip("Printed in the server's console at start; the API key works too")
+        username = ui.input("Username").props("outlined" + ("" if first_run else " autofocus"))
+        username.classes("w-full")
         password = ui.input("Password", password=True, password_toggle_button=True).props("outlined")
         password.classes("w-full")
 
         async def with_password() -> None:
             if first_run:
-                created = await attempt(lambda: users.create_first_user(username.value, password.value))
-                if created:
-                    _enter(created.username, next or "/")
-            elif await users.authenticate(username.value or "", password.value or ""):
-                _enter(username.value.strip(), next or "/")
+                ticket = await attempt(
+                    lambda: signin.claim(
+                        code.value or "", username.value or "", password.value or "", _address()
+                    )
+                )
             else:
-                ui.notify("Wrong username or password", type="negative")
+                ticket = await attempt(
+                    lambda: signin.with_password(username.value or "", password.value or "", _address())
+                )
+            _go(ticket, next)
 
         password.on("keydown.enter", with_password)
         ui.button("Create user and sign in" if first_run else "Sign in", on_click=with_password).classes(
@@ -47,11 +89,8 @@ async def login(next: str | None = None) -> None:
         with ui.expansion("Sign in with the API key", icon="key").classes("w-full"):
             key = ui.input("API key", password=True).props("outlined").classes("w-full").mark("api-key")
 
-            def with_key() -> None:
-                if apikey.is_valid(key.value):
-                    _enter("admin (API key)", next or "/")
-                else:
-                    ui.notify("That is not the API key", type="negative")
+            async def with_key() -> None:
+                _go(await attempt(lambda: signin.with_key(key.value or "", _address())), next)
 
             key.on("keydown.enter", with_key)
             ui.button("Sign in with the key", on_click=with_key).props("outline").classes("w-full")

@@ -9,7 +9,7 @@ from nicegui import app, ui
 from services import contracts, csv_export
 from services.errors import NotFound
 from ui.frame import page, signed_in
-from ui.login import login
+from ui.login import finish, login, logout
 from ui.pages.accounts import accounts_page, pairing_page, sandbox_paired
 from ui.pages.contract import contract_page
 from ui.pages.overview import overview_page
@@ -23,6 +23,8 @@ def register() -> None:
     page("/contracts/new", "New contract")(wizard_page)
     page("/contracts/{contract_id}", "Contract")(contract_page)
     ui.page("/login", title="Sign in · WA Contracts")(login)
+    app.get("/login/finish", include_in_schema=False)(finish)
+    app.get("/logout", include_in_schema=False)(logout)
     ui.page("/sandbox/pair/{account_id}/{token}", title="Pairing · WA Contracts")(sandbox_paired)
     app.get("/ui/contracts/{contract_id}/export.csv", include_in_schema=False)(export_csv)
 

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
-from nicegui import ui
+from fastapi_offline import FastAPIOffline
+from nicegui import core, ui
 
 import api.app
-from services import phones
-from services.apikey import api_key
+from services import phones, users
 from services.db import close_db, init_db
 from services.users import session_secret
 from settings import get_settings
 from tasks.broker import broker
 from ui import routes
+from ui.guarded_http import GuardedHttpProtocol
+from ui.headers import SecurityHeaders
 
 log = logging.getLogger("web")
 
@@ -33,23 +36,63 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     await init_db()
     await broker.startup()
     await phones.warm_up()
-    log.warning("API key: %s (send as X-API-Key or Authorization: Bearer)", api_key())
+    if await users.first_run():  # on the console only, as Jupyter shows its token; never logged
+        print(f"Setup code for the first user of this installation: {users.setup_code()}", flush=True)
     # What startup built (NiceGUI, FastAPI, the ORM) lives as long as the process: keep it out of
     # the collector, whose full passes over it paused every request up to 64 ms under load.
     gc.freeze()
     yield
     await broker.shutdown()
     await close_db()
+    phones.shut_down()
 
 
 def build() -> FastAPI:
-    app = FastAPI(title="WA Contracts", lifespan=_lifespan)
+    s = get_settings()
+    # Swagger UI and ReDoc from the product's own files: no CDN, no third-party script on this origin.
+    app = FastAPIOffline(title="WA Contracts", lifespan=_lifespan, static_url="/docs-assets")
     api.app.install(app)
+    app.add_middleware(SecurityHeaders, hsts=s.session_cookie_secure)
     routes.register()
-    ui.run_with(app, title="WA Contracts", show_welcome_message=False, storage_secret=session_secret())
+    ui.run_with(
+        app,
+        title="WA Contracts",
+        show_welcome_message=False,
+        storage_secret=session_secret(),
+        session_middleware_kwargs={
+            "https_only": s.session_cookie_secure,
+            "same_site": "lax",
+            "max_age": s.session_max_age_s,
+        },
+    )
+    _ignore_browser_logs()
     return app
+
+
+def _ignore_browser_logs() -> None:
+    """NiceGUI writes whatever a browser sends as a socket.io `log` event into the server log, so
+    anyone could forge lines there; such messages are dropped."""
+
+    @core.sio.on("log")
+    def _dropped(_: str, __: object) -> None:
+        return None
 
 
 def run() -> None:
     s = get_settings()
-    uvicorn.run(build(), host=s.host, port=s.port, log_level="warning")
+    _more_open_files()
+    uvicorn.run(
+        build(),
+        host=s.host,
+        port=s.port,
+        log_level="warning",
+        http=GuardedHttpProtocol,
+        timeout_keep_alive=5,
+    )
+
+
+def _more_open_files() -> None:
+    """Each connection is a file: take the hard limit, so the connection bound is what refuses."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

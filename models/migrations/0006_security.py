@@ -1,0 +1,35 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from orjson import loads
+from tortoise.fields.data import JSON_DUMPS
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0005_dashboard')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='IdempotencyKey',
+            fields=[
+                ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=300)),
+                ('request_hash', fields.CharField(max_length=64)),
+                ('status_code', fields.IntField(null=True)),
+                ('response', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'idempotency_keys', 'app': 'models', 'pk_attr': 'key', 'table_description': "A client's Idempotency-Key on one route, and the first answer (empty while the first request runs)."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Installation',
+            fields=[
+                ('id', fields.IntField(primary_key=True, unique=True, db_index=True)),
+                ('claimed_by', fields.CharField(max_length=100)),
+                ('claimed_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'installation', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The one row (id 1) saying who claimed this installation as its first user.'},
+            bases=['Model'],
+        ),
+    ]

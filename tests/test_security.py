@@ -1,0 +1,150 @@
+"""What a visitor without the key can do to the real web process: oversized and half-sent requests,
+too many connections, forged browser logs, page headers, the session cookie, offline API docs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import socketio
+
+from tests.conftest import API_KEY
+from tests.servers import Process, free_port, wait_for_port
+
+
+@pytest.fixture
+def start_web(db, tmp_path: Path) -> Iterator[Callable[..., tuple[str, Path]]]:
+    """Start the real web process with extra settings; its URL and log file."""
+    started: list[Process] = []
+
+    def start(**env: str) -> tuple[str, Path]:
+        port = free_port()
+        log = tmp_path / f"web-{len(started)}.log"
+        proc = Process(["main.py"], {**os.environ, "PORT": str(port), **env}, log).start()
+        started.append(proc)
+        wait_for_port(port, timeout=30)
+        return f"http://127.0.0.1:{port}", log
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    return sock
+
+
+def _request_with_header(url: str, size: int) -> bytes:
+    with _connect(url) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size + b"\r\n\r\n")
+        return sock.recv(4096)
+
+
+def _closed_by_server(sock: socket.socket, wait_s: float = 0.2) -> bool:
+    """Whether the server closed the connection (without answering anything)."""
+    readable, _, _ = select.select([sock], [], [], wait_s)
+    if not readable:
+        return False
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+async def test_a_head_over_64_kib_is_refused_at_once_and_a_large_one_under_it_is_served(start_web) -> None:
+    url, _ = start_web()
+    refused = await asyncio.to_thread(_request_with_header, url, 65 * 1024)
+    assert refused.startswith(b"HTTP/1.1 431 "), refused[:100]
+    assert b'"field": "headers"' in refused
+    served = await asyncio.to_thread(_request_with_header, url, 60 * 1024)
+    assert served.startswith(b"HTTP/1.1 200 "), served[:100]
+
+
+async def test_half_sent_requests_are_dropped_after_the_read_timeout_while_health_answers(start_web) -> None:
+    url, _ = start_web(HTTP_HEAD_TIMEOUT_S="2", HTTP_BODY_IDLE_TIMEOUT_S="2")
+    silent = [_connect(url) for _ in range(5)]
+    half_heads = [_connect(url) for _ in range(5)]
+    half_bodies = [_connect(url) for _ in range(5)]
+    for sock in half_heads:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    for sock in half_bodies:
+        head = f"POST /api/contracts HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\nContent-Length: 1000\r\n\r\n"
+        sock.sendall(head.encode() + b"{")
+    async with httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/health")).status_code == 200
+    held = silent + half_heads + half_bodies
+    assert not any(_closed_by_server(s, wait_s=0) for s in held)  # still within the timeout
+    await asyncio.sleep(3)
+    assert all(_closed_by_server(s) for s in held)
+    for sock in held:
+        sock.close()
+
+
+async def test_connections_past_the_bound_are_closed_and_service_resumes_when_they_go(start_web) -> None:
+    url, _ = start_web(HTTP_MAX_CONNECTIONS="4")
+    held = [_connect(url) for _ in range(4)]
+    await asyncio.sleep(0.3)
+    extra = _connect(url)
+    assert _closed_by_server(extra)
+    for sock in held:
+        sock.close()
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/health")).status_code == 200
+
+
+async def test_a_browser_cannot_write_into_the_server_log(start_web) -> None:
+    url, log = start_web()
+    async with httpx.AsyncClient(base_url=url) as http:
+        page = (await http.get("/login")).text
+    client_id = page.split("'client_id': '", 1)[1].split("'", 1)[0]
+    sio = socketio.AsyncClient()
+    await sio.connect(url, socketio_path="/_nicegui_ws/socket.io", transports=["websocket"])
+    for level in ("warning", "error"):
+        forged = {"client_id": client_id, "level": level, "message": "API key: FORGED-LINE"}
+        await sio.emit("log", forged)
+    await asyncio.sleep(0.5)
+    await sio.disconnect()
+    assert "FORGED-LINE" not in log.read_text()
+
+
+async def test_pages_and_api_carry_security_headers_and_the_cookie_is_lax_and_http_only(start_web) -> None:
+    url, _ = start_web()
+    async with httpx.AsyncClient(base_url=url) as http:
+        first = await http.get("/login")
+        cookie = first.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+        assert "strict-transport-security" not in first.headers
+        for path in ("/login", "/health", "/api/contracts"):
+            headers = (await http.get(path)).headers
+            assert headers["x-frame-options"] == "DENY", path
+            assert headers["x-content-type-options"] == "nosniff", path
+            assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+            assert "default-src 'self'" in headers["content-security-policy"], path
+
+
+async def test_behind_https_the_session_cookie_is_secure(start_web) -> None:
+    url, _ = start_web(SESSION_COOKIE_SECURE="true")
+    async with httpx.AsyncClient(base_url=url) as http:
+        r = await http.get("/login")
+    assert "; secure" in r.headers["set-cookie"].lower()
+    assert r.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_api_docs_load_their_assets_from_the_product_not_a_cdn(start_web) -> None:
+    url, _ = start_web()
+    async with httpx.AsyncClient(base_url=url) as http:
+        docs = (await http.get("/docs")).text
+        assert "https://" not in docs and "cdn" not in docs
+        assert "/docs-assets/swagger-ui-bundle.js" in docs
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+            r = await http.get(f"/docs-assets/{asset}")
+            assert r.status_code == 200 and len(r.content) > 10_000, asset

@@ -1,0 +1,176 @@
+"""Signing in as an attacker would try it: guessing passwords, racing for a fresh install, planting a
+session cookie, and sending the browser elsewhere after sign-in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+import pytest
+from nicegui.testing import User as SimulatedUser
+
+from models import User
+from models.user import Installation
+from services import signin, users
+from services.errors import Conflict, TooManyAttempts, Unauthorized
+from services.throttle import Throttle
+from tests.conftest import API_KEY
+from ui.login import safe_next
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle() -> None:
+    signin.throttle = Throttle()
+
+
+def test_the_throttle_lets_a_few_failures_pass_then_doubles_the_wait_per_key() -> None:
+    throttle = Throttle(free=3, base_s=2, most_s=60)
+    keys = ["address:10.0.0.1", "user:anna"]
+    for _ in range(3):
+        assert throttle.wait_s(keys, now=0) == 0
+        throttle.failed(keys, now=0)
+    assert throttle.wait_s(keys, now=0) == 0  # three failures are free
+    throttle.failed(keys, now=0)
+    assert throttle.wait_s(keys, now=0) == 2
+    assert throttle.wait_s(["user:anna"], now=1) == 1
+    throttle.failed(keys, now=2)
+    assert throttle.wait_s(keys, now=2) == 4
+    for _ in range(10):
+        throttle.failed(keys, now=2)
+    assert throttle.wait_s(keys, now=2) == 60  # never more than most_s
+    assert throttle.wait_s(["address:10.0.0.2", "user:boris"], now=2) == 0  # other keys are not slowed
+    throttle.forget("user:anna")
+    assert throttle.wait_s(["user:anna"], now=2) == 0
+
+
+def test_the_throttle_forgets_the_oldest_keys_past_its_size() -> None:
+    throttle = Throttle(free=0, keys=100)
+    for i in range(1000):
+        throttle.failed([f"address:{i}"], now=0)
+    assert throttle.wait_s(["address:0"], now=0) == 0
+    assert throttle.wait_s(["address:999"], now=0) > 0
+
+
+async def test_wrong_passwords_are_slowed_per_address_and_per_username_and_logged_without_them(
+    db, caplog: pytest.LogCaptureFixture
+) -> None:
+    await users.create_first_user("anna", "correct horse")
+    caplog.set_level(logging.WARNING)
+    for _ in range(3):
+        with pytest.raises(Unauthorized):
+            await signin.with_password("anna", "wrong horse battery", "10.0.0.1")
+    with pytest.raises(Unauthorized):  # the fourth failure starts the delays
+        await signin.with_password("anna", "wrong horse battery", "10.0.0.1")
+    with pytest.raises(TooManyAttempts) as refused:  # even the right password waits: no oracle
+        await signin.with_password("anna", "correct horse", "10.0.0.1")
+    assert "try again in 2 s" in refused.value.message
+    with pytest.raises(TooManyAttempts):  # the username is slowed from another address too
+        await signin.with_password("anna", "correct horse", "10.9.9.9")
+    with pytest.raises(TooManyAttempts):  # and the address for other usernames
+        await signin.with_password("boris", "whatever", "10.0.0.1")
+    assert "failed sign-in with user 'anna' from 10.0.0.1" in caplog.text
+    assert "wrong horse battery" not in caplog.text
+
+
+async def test_a_sign_in_after_the_wait_succeeds_and_clears_the_username(db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    signin.throttle = Throttle(free=0, base_s=0.2)
+    with pytest.raises(Unauthorized):
+        await signin.with_password("anna", "nope", "10.0.0.1")
+    with pytest.raises(TooManyAttempts):
+        await signin.with_password("anna", "correct horse", "10.0.0.1")
+    await asyncio.sleep(0.25)
+    ticket = await signin.with_password("anna", "correct horse", "10.0.0.1")
+    assert signin.redeem(ticket) == "anna"
+    assert signin.redeem(ticket) is None  # once only
+    assert signin.throttle.wait_s(["user:anna"]) == 0
+
+
+async def test_password_hashing_leaves_the_event_loop_free(db) -> None:
+    """argon2 takes tens of milliseconds per check: on the loop, nothing else would run meanwhile."""
+    await users.create_first_user("anna", "correct horse")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    running = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    before = ticks
+    assert await users.authenticate("anna", "correct horse")
+    running.cancel()
+    assert ticks - before >= 5
+
+
+async def test_a_fresh_install_gets_exactly_one_first_user_however_many_race_for_it(db) -> None:
+    results = await asyncio.gather(
+        *(users.create_first_user(f"user{i}", "correct horse") for i in range(8)), return_exceptions=True
+    )
+    created = [r for r in results if isinstance(r, User)]
+    assert len(created) == 1
+    assert all(isinstance(r, Conflict) for r in results if not isinstance(r, User))
+    assert await User.all().count() == 1
+    assert (await Installation.get(id=1)).claimed_by == created[0].username
+
+
+async def test_claiming_a_fresh_install_needs_the_setup_code_or_the_api_key(db) -> None:
+    with pytest.raises(Unauthorized):
+        await signin.claim("0000-0000-0000", "mallory", "correct horse", "10.6.6.6")
+    assert await users.first_run()
+    code = users.setup_code()
+    assert len(code) == 14 and code != API_KEY
+    ticket = await signin.claim(code.upper(), "anna", "correct horse", "10.0.0.1")
+    assert signin.redeem(ticket) == "anna"
+    with pytest.raises(Conflict):  # once claimed, the code is spent
+        await signin.claim(API_KEY, "boris", "correct horse", "10.0.0.1")
+
+
+def test_only_paths_of_this_site_are_followed_after_sign_in() -> None:
+    assert safe_next("/contracts/contract_1?tab=2") == "/contracts/contract_1?tab=2"
+    assert safe_next("/accounts") == "/accounts"
+    for hostile in (
+        "/\\evil.example/",
+        "//evil.example/",
+        "/\t/evil.example/",
+        "/\n/evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+        "",
+        None,
+    ):
+        assert safe_next(hostile) == "/", hostile
+
+
+async def _signed_in(user: SimulatedUser, next_path: str) -> None:
+    await user.open(f"/login?next={next_path}")
+    user.find("Username").type("anna")
+    user.find("Password").type("correct horse")
+    user.find("Sign in").click()
+    await user.should_see("Overview", retries=50)
+
+
+async def test_sign_in_never_redirects_off_site(user: SimulatedUser, db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    await _signed_in(user, "/%5Cevil.example/")
+    assert user.back_history[-1].startswith("/login/finish")
+    r = await user.http_client.get("/login/finish?ticket=spent&next=/%5Cevil.example/")
+    assert r.headers["location"] == "/login"  # an unknown ticket signs nobody in
+
+
+async def test_a_cookie_planted_before_sign_in_is_not_the_signed_in_one(user: SimulatedUser, db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    await user.open("/login")
+    planted = dict(user.http_client.cookies)
+    assert planted  # the visitor got a session cookie before signing in
+    await _signed_in(user, "/accounts")
+    assert dict(user.http_client.cookies) != planted
+    transport = user.http_client._transport  # the same app, with only the planted cookie
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", cookies=planted) as other:
+        r = await other.get("/accounts")
+    assert r.status_code in (302, 307) and r.headers["location"].startswith("/login")
+    assert (await user.http_client.get("/accounts")).status_code == 200
