@@ -59,28 +59,36 @@ class CoalesceReads:
         future: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
         self.in_flight[key] = future
         messages: list[Message] = []
-        streamed = False
+
+        def release(exc: BaseException) -> None:
+            """Let whoever waits on this read run on their own, and let nobody else join it."""
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning when nobody joined
+            if self.in_flight.get(key) is future:
+                del self.in_flight[key]
 
         async def capture(message: Message) -> None:
-            nonlocal streamed
-            if message["type"] == "http.response.body" and message.get("more_body"):
-                streamed = True  # a stream (a CSV export) is not held in memory to be shared
-                messages.clear()
-            if not streamed:
+            if message["type"] == "http.response.start" and not _has_length(message):
+                # A stream (server-sent events, a CSV export) is neither held in memory to be
+                # shared nor made to wait for: identical streams each get their own, at once.
+                release(RuntimeError("streamed"))
+            if not future.done():
                 messages.append(message)
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         except BaseException as exc:
-            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-            future.exception()  # retrieved: no "never retrieved" warning when nobody joined
+            release(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
             raise
         else:
-            if streamed:
-                future.set_exception(RuntimeError("streamed"))
-                future.exception()
-            else:
+            if not future.done():
                 future.set_result(messages)
         finally:
-            del self.in_flight[key]
+            if self.in_flight.get(key) is future:
+                del self.in_flight[key]
+
+
+def _has_length(start: Message) -> bool:
+    return any(name.lower() == b"content-length" for name, _ in start.get("headers", []))

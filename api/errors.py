@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from tortoise.exceptions import IntegrityError
 
 from services.db import UNAVAILABLE
 from services.errors import ServiceError
@@ -72,6 +73,16 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+async def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("a write conflicted with a concurrent one: %s", exc)
+    return _error(409, "the request conflicts with a change made at the same time; read again and retry")
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error", exc_info=exc)
+    return _error(500, "something went wrong on our side; the details are in the server log")
+
+
 async def _database(_: Request, exc: Exception) -> JSONResponse:
     log.error("database error", exc_info=exc)
     return _error(503, "the database is unavailable; try again shortly", headers={"Retry-After": "5"})
@@ -83,3 +94,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _database)
+    app.add_exception_handler(IntegrityError, _conflict)  # before OperationalError, its base class
+    app.add_exception_handler(Exception, _unexpected)  # JSON, never Starlette's plain-text 500

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus, Transport
-from models.ids import ID_LENGTH
+from models.ids import ID_LENGTH, could_be_id
 from services.contracts import Created, Stats
+from services.errors import NotFound
 from wa.sandbox import SandboxConfig
 
 
@@ -28,9 +29,22 @@ def _no_nul(value: str) -> str:
     return value
 
 
-# Ids in paths and filters: longer than any stored id is a 422 naming the parameter, not a lookup.
-ContractId = Annotated[str, Path(max_length=ID_LENGTH)]
-AccountId = Annotated[str, Path(max_length=ID_LENGTH)]
+def _contract_id(contract_id: Annotated[str, Path(max_length=ID_LENGTH)]) -> str:
+    if not could_be_id(contract_id):
+        raise NotFound(f"contract {contract_id!r} not found")
+    return contract_id
+
+
+def _account_id(account_id: Annotated[str, Path(max_length=ID_LENGTH)]) -> str:
+    if not could_be_id(account_id):
+        raise NotFound(f"account {account_id!r} not found")
+    return account_id
+
+
+# Ids in paths: longer than any stored id is a 422 naming the parameter; one that cannot be an id
+# (a NUL byte, spaces) is a 404 without a lookup.
+ContractId = Annotated[str, Depends(_contract_id)]
+AccountId = Annotated[str, Depends(_account_id)]
 # The `next` of a previous page (keyset paging).
 After = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="`next` of the previous page")]
 

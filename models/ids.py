@@ -1,9 +1,17 @@
 """Opaque string ids: a readable prefix and 20 random hex characters."""
 
 import os
+import re
 import secrets
 
 ID_LENGTH = 40  # the longest id a column takes; anything longer names nothing
+_ID = re.compile(rf"[A-Za-z0-9_.-]{{1,{ID_LENGTH}}}")
+
+
+def could_be_id(text: str) -> bool:
+    """Whether `text` could name a stored id: anything else (a NUL, spaces, markup) names nothing
+    and is never sent to the database, which may refuse it with an error of its own."""
+    return _ID.fullmatch(text) is not None
 
 
 def new_id(prefix: str) -> str:

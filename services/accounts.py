@@ -7,6 +7,8 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+
 from models import Account, AccountStatus, Contract, Transport
 from services import phones, whatsapp
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
@@ -174,4 +176,7 @@ async def delete_account(account_id: str) -> None:
         AccountStatus.DISCONNECTED,
     ):
         raise Conflict("the account is still linked to a phone; log it out first (POST …/logout)")
-    await Account.filter(id=account_id).delete()
+    try:
+        await Account.filter(id=account_id).delete()
+    except IntegrityError:  # a contract for it was being created meanwhile
+        raise Conflict("the account still has contracts; delete them first") from None

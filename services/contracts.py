@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -135,6 +136,16 @@ async def create_contract(
         )
     if not await Account.exists(id=account_id):
         raise NotFound(f"account {account_id!r} not found", [Problem("accountId", "no such account")])
+    try:
+        return await _store(account_id, name, phone_numbers, messages)
+    except IntegrityError:  # its account was deleted while the contract was being stored
+        raise Conflict(
+            f"account {account_id!r} was deleted meanwhile; nothing was created",
+            [Problem("accountId", "deleted meanwhile")],
+        ) from None
+
+
+async def _store(account_id: str, name: str, phone_numbers: list[str], messages: list[str]) -> Created:
     intake = _Intake(phone_numbers, messages)
     pending = RecipientStatus.PENDING.value
     async with in_transaction() as conn:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -26,6 +30,7 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.InternalClientError,  # a pooled connection left mid-operation when the server went away
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,  # "too many clients", out of disk or memory
 )
 
 
@@ -50,16 +55,39 @@ async def while_unavailable(op: Callable[[], Awaitable[T]], budget_s: float, wha
             pause = min(pause * 2, 2.0)
 
 
+@lru_cache
+def private_data_dir() -> Path:
+    """The data folder, created 0700, and what an older install left readable by others tightened.
+
+    It holds password hashes, phone numbers, messages, the API key and WhatsApp device keys, so only
+    its owner may read it. Each entry point also sets the umask to 077, so what is created later is
+    private too. The SQLite files beside a database kept elsewhere (DATABASE_URL) are tightened too."""
+    s = get_settings()
+    s.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    found = [s.data_dir, *s.data_dir.rglob("*")]
+    if s.db_url.startswith("sqlite://"):
+        ours = Path(s.db_url.removeprefix("sqlite://").split("?")[0])
+        found += [*ours.parent.glob(ours.name + "*"), *ours.parent.glob("whatsapp-sessions.sqlite3*")]
+    for path in found:
+        try:
+            mode = path.lstat().st_mode
+            if mode & 0o077 and not stat.S_ISLNK(mode):
+                os.chmod(path, stat.S_IMODE(mode) & 0o700)
+        except OSError as exc:
+            log.warning("could not make %s private: %s", path, exc)
+    return s.data_dir
+
+
 async def init_db(db_url: str | None = None) -> None:
     if db_url is None:
-        get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir()
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
 
 
 async def migrate_db(db_url: str | None = None) -> None:
     """Bring the schema to the latest migration (models/migrations)."""
     if db_url is None:
-        get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir()
     await migrate(config=tortoise_config(db_url))
     await Tortoise.close_connections()
 

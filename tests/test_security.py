@@ -76,7 +76,9 @@ async def test_half_sent_requests_are_dropped_after_the_read_timeout_while_healt
     for sock in half_heads:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
     for sock in half_bodies:
-        head = f"POST /api/contracts HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\nContent-Length: 1000\r\n\r\n"
+        head = (
+            f"POST /api/contracts HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\nContent-Length: 1000\r\n\r\n"
+        )
         sock.sendall(head.encode() + b"{")
     async with httpx.AsyncClient(base_url=url) as http:
         assert (await http.get("/health")).status_code == 200
@@ -148,3 +150,27 @@ async def test_api_docs_load_their_assets_from_the_product_not_a_cdn(start_web) 
         for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
             r = await http.get(f"/docs-assets/{asset}")
             assert r.status_code == 200 and len(r.content) > 10_000, asset
+
+
+async def test_identical_event_streams_do_not_wait_for_each_other(start_web) -> None:
+    url, _ = start_web()
+    headers = {"X-API-Key": API_KEY}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as http:
+        r = await http.post("/api/accounts", json={"name": "Phone", "transport": "whatsapp"})
+        account_id = r.json()["id"]  # PAIRING, and no worker: the stream stays open
+
+    def first_event(sock: socket.socket) -> bytes:
+        path = f"/api/accounts/{account_id}/qr/stream"
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n\r\n".encode())
+        received = b""
+        while b"event: pairing" not in received:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+    with _connect(url) as first, _connect(url) as second:
+        assert b"event: pairing" in await asyncio.to_thread(first_event, first)
+        # before: the second got nothing until the first stream ended (ten minutes)
+        assert b"event: pairing" in await asyncio.to_thread(first_event, second)
