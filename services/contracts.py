@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 # A contract this big changes the recipients table enough to mislead PostgreSQL's planner until the
 # statistics are refreshed (first page of a fresh 1M contract: 300 ms before, under 1 ms after).
 ANALYZE_FROM = 50_000
+# How long a delete waits for messages a worker is sending right now to be recorded (a typing
+# pause and a send, or a batch of the sandbox); a worker that lost its lease stops sooner.
+DELETE_WAIT_S = 30
 
 RECIPIENT_COLUMNS = ["contract_id", "position", "phone_number", "message", "status", "message_id", "attempts"]
 
@@ -315,6 +319,19 @@ async def start_scheduled(now: datetime) -> list[str]:
     return due
 
 
+async def _sends_in_flight_done(contract_id: str, account_id: str) -> None:
+    """Wait while rows of the contract are SENDING under a live lease (a worker is sending them now;
+    one that died will never send them), for at most DELETE_WAIT_S."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DELETE_WAIT_S
+    while (await StatusCount.for_contract(contract_id))[RecipientStatus.SENDING]:
+        live = await Account.exists(id=account_id, lease_until__gt=datetime.now(UTC))
+        if not live or loop.time() > deadline:
+            log.warning("deleting %s with messages SENDING and no worker to record them", contract_id)
+            return
+        await asyncio.sleep(0.02)
+
+
 async def pause_contract(contract_id: str) -> Contract:
     contract = await get_contract(contract_id)
     if contract.status == ContractStatus.PAUSED:
@@ -328,9 +345,13 @@ async def pause_contract(contract_id: str) -> Contract:
 
 
 async def delete_contract(contract_id: str) -> None:
-    """Cancel the contract at once (workers stop claiming), then remove it and its recipients."""
-    if not await Contract.transition(contract_id, ContractStatus.CANCELLED):
+    """Cancel the contract at once (workers stop claiming), wait for messages already handed to a
+    live worker to be recorded, then remove every row of the contract: once this returns, nothing
+    of it is sent any more."""
+    account_id = await Contract.filter(id=contract_id).first().values_list("account_id", flat=True)
+    if account_id is None or not await Contract.transition(contract_id, ContractStatus.CANCELLED):
         raise NotFound(f"contract {contract_id!r} not found")
+    await _sends_in_flight_done(contract_id, account_id)
     async with in_transaction() as conn:
         await Recipient.filter(contract_id=contract_id).using_db(conn).delete()
         await StatusCount.filter(contract_id=contract_id).using_db(conn).delete()

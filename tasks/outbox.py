@@ -119,7 +119,11 @@ CLAIMED_FIELDS = ("id", "contract_id", "phone_number", "message", "message_id", 
 
 
 async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Claimed]:
-    """Mark up to `limit` due recipients SENDING (oldest contract first) and return them."""
+    """Mark up to `limit` due recipients SENDING (oldest contract first) and return them.
+
+    The claim's first write marks the contract IN_PROGRESS, only if it is still running: that write
+    and a pause or delete's status change wait for each other, so rows are never claimed for a
+    contract that a delete has already cancelled (the delete then waits for claimed rows)."""
     for contract_id in contract_ids:
         ids = await (
             Recipient.filter(contract_id=contract_id, status=RecipientStatus.QUEUED)
@@ -128,14 +132,17 @@ async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Clai
             .limit(limit)
             .values_list("id", flat=True)
         )
-        if ids:
-            async with in_transaction() as conn:
-                await Recipient.change_status(
-                    contract_id, RecipientStatus.QUEUED, RecipientStatus.SENDING, conn, ids=ids
-                )
-            await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, [ContractStatus.QUEUED])
-            rows = await Recipient.filter(id__in=ids).order_by("id").values_list(*CLAIMED_FIELDS)
-            return [Claimed(*row) for row in rows]
+        if not ids:
+            continue
+        async with in_transaction() as conn:
+            if not await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, ACTIVE_CONTRACT, conn):
+                continue  # paused or cancelled since it was listed
+            moved = await Recipient.change_status(
+                contract_id, RecipientStatus.QUEUED, RecipientStatus.SENDING, conn, ids=ids
+            )
+        if moved:
+            rows = Recipient.filter(id__in=ids, status=RecipientStatus.SENDING).order_by("id")
+            return [Claimed(*row) for row in await rows.values_list(*CLAIMED_FIELDS)]
     return []
 
 
@@ -177,11 +184,12 @@ async def _count_minute(outcomes: list[Outcome], now: datetime, conn: BaseDBAsyn
         if o.status in (RecipientStatus.SENT, RecipientStatus.FAILED):
             counts[o.contract_id][o.status == RecipientStatus.FAILED] += 1
     for contract_id, (sent, failed) in counts.items():
-        await execute(
-            "INSERT INTO send_minutes (contract_id, minute, sent, failed) VALUES (?, ?, ?, ?) "
+        await execute(  # only for a contract still there: a deleted one leaves no row behind
+            "INSERT INTO send_minutes (contract_id, minute, sent, failed) SELECT ?, ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM contracts WHERE id = ?) "
             "ON CONFLICT (contract_id, minute) DO UPDATE "
             "SET sent = send_minutes.sent + excluded.sent, failed = send_minutes.failed + excluded.failed",
-            [contract_id, minute, sent, failed],
+            [contract_id, minute, sent, failed, contract_id],
             conn,
         )
 
