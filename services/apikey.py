@@ -1,12 +1,55 @@
-"""The API key: API_SECRET_KEY, or one generated once and kept under the data folder. Never open."""
+"""The API key: API_SECRET_KEY, or one generated once and kept under the data folder. Never open.
+
+It is shown once, by the start that generated it (`key_notice`); every other start says where it
+is kept, and no start logs it."""
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import os
 import secrets
 from functools import lru_cache
+from pathlib import Path
 
+from services.db import private_data_dir
 from settings import get_settings
+
+
+def key_file() -> Path:
+    return get_settings().data_dir / "api_key"
+
+
+def create_api_key() -> str | None:
+    """Generate the key file if there is no key yet: the new key (to show once), else None."""
+    if get_settings().api_secret_key:
+        return None
+    path = private_data_dir() / "api_key"
+    if path.exists():
+        return None
+    key = secrets.token_urlsafe(32)
+    draft = path.with_name(f".api_key.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    try:
+        os.link(draft, path)  # whole or not at all, and a concurrent start's key is not replaced
+    except FileExistsError:
+        return None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            draft.unlink()
+    return key
+
+
+def key_notice() -> str:
+    """What a start prints about the key: the key itself only in the run that generated it."""
+    created = create_api_key()
+    if created:
+        return f"API key (new; kept in {key_file()}, shown only this once): {created}"
+    if get_settings().api_secret_key:
+        return "API key: the one set in API_SECRET_KEY"
+    return f"API key: kept in {key_file()}"
 
 
 @lru_cache
@@ -14,12 +57,8 @@ def api_key() -> str:
     s = get_settings()
     if s.api_secret_key:
         return s.api_secret_key
-    path = s.data_dir / "api_key"
-    if not path.exists():
-        s.data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    create_api_key()
+    return key_file().read_text().strip()
 
 
 def is_valid(candidate: str | None) -> bool:

@@ -14,6 +14,8 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumber
 
+from services import lifeline
+
 _SPELLING = re.compile(r"[\s\-().]")
 PARALLEL_FROM = 5_000
 CHUNK = 10_000
@@ -72,8 +74,12 @@ def check_many(raws: list[str]) -> list[tuple[str | None, str | None]]:
 
 @lru_cache
 def _pool() -> ProcessPoolExecutor:
-    # spawn, not fork: the web process runs threads that a fork would copy mid-flight.
-    return ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn"))
+    # spawn, not fork: the web process runs threads that a fork would copy mid-flight. The pool
+    # starts its processes from whichever thread submits, so they watch for their parent's end
+    # themselves (services/lifeline.py): a web process killed with -9 takes them along.
+    return ProcessPoolExecutor(
+        mp_context=multiprocessing.get_context("spawn"), initializer=lifeline.watch_parent
+    )
 
 
 async def check_chunks(raws: list[str]) -> AsyncIterator[list[tuple[str | None, str | None]]]:
@@ -114,3 +120,10 @@ async def warm_up() -> None:
     await asyncio.gather(
         *(loop.run_in_executor(pool, check_many, ["79991234567"]) for _ in range(os.cpu_count() or 1))
     )
+
+
+def shut_down() -> None:
+    """Stop the pool's processes, if they were started (the web process's normal stop)."""
+    if _pool.cache_info().currsize:
+        _pool().shutdown(wait=True, cancel_futures=True)
+        _pool.cache_clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
 import socket
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from taskiq import TaskiqEvents, TaskiqState
 from taskiq.kicker import AsyncKicker
 
 from models import Worker
+from services import lifeline
 from services.db import close_db, init_db
 from settings import get_settings
 from tasks.lease import holder_id
@@ -90,6 +92,13 @@ async def _report_alive(started: datetime) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def _worker_startup(state: TaskiqState) -> None:
+    # A supervisor killed any way takes its worker child along (without this, kill -9 of one left
+    # its worker running, holding database connections). taskiq forks the child from the
+    # supervisor's main thread (the default start method on Linux up to Python 3.13); with another
+    # start method the child's parent would be some other process, so it is left alone.
+    if multiprocessing.get_start_method() == "fork":
+        lifeline.die_with_parent(lifeline.original_parent())
+    os.umask(0o077)  # the database and the WhatsApp session store: owner only
     # Sending is background work paced in seconds; the API and dashboard share the machine and
     # must stay responsive when workers run flat out (limits off), so workers yield the CPU first.
     os.nice(get_settings().worker_nice)
