@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Header, Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus, Transport
@@ -45,6 +45,18 @@ def _account_id(account_id: Annotated[str, Path(max_length=ID_LENGTH)]) -> str:
 # (a NUL byte, spaces) is a 404 without a lookup.
 ContractId = Annotated[str, Depends(_contract_id)]
 AccountId = Annotated[str, Depends(_account_id)]
+# Retries of a create with the same key get the first answer back (services/idempotency.py).
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="any unique string (a UUID): a retry with the same key and body returns the contract "
+        "created first instead of creating another; the same key with another body is a 409. "
+        "Keys are kept 24 hours.",
+    ),
+]
 # The `next` of a previous page (keyset paging).
 After = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="`next` of the previous page")]
 

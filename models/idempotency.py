@@ -9,7 +9,6 @@ class IdempotencyKey(Model):
 
     key = fields.CharField(max_length=300, primary_key=True)  # route + the client's key
     request_hash = fields.CharField(max_length=64)
-    status_code = fields.IntField(null=True)
     response = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -15,7 +15,6 @@ class Migration(migrations.Migration):
             fields=[
                 ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=300)),
                 ('request_hash', fields.CharField(max_length=64)),
-                ('status_code', fields.IntField(null=True)),
                 ('response', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
@@ -25,7 +24,7 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='Installation',
             fields=[
-                ('id', fields.IntField(primary_key=True, unique=True, db_index=True)),
+                ('id', fields.IntField(generated=False, primary_key=True, unique=True, db_index=True)),
                 ('claimed_by', fields.CharField(max_length=100)),
                 ('claimed_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
