@@ -13,6 +13,7 @@ SUITE = [
     ["bench.create"],
     ["bench.csv_import"],
     ["bench.wizard"],
+    ["bench.import_memory"],
     ["bench.dispatch"],
     ["bench.reads"],
     ["bench.memory"],

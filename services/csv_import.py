@@ -6,22 +6,34 @@ template whose {placeholders} are filled from the row's columns ("Hello {name}!"
 
 This module reads the file; services.contracts.create_contract checks each recipient and creates
 the contract, all or nothing. Rows are counted from 0 after the header, blank lines left out.
+
+Reading stops at the contract size limit (settings.max_recipients): a file of more rows is refused as
+soon as the first row past it is seen, and when the file may be that long it is first counted without
+keeping anything, so that several oversized files at once cost no memory. A quote (") that is never
+closed is refused naming its row: without `strict`, Python's csv module would read the rest of the
+file into that one field, merging every following row into one message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from services.errors import InvalidInput, Problem
+from settings import get_settings
 
 PHONE_COLUMNS = ("phonenumber", "phone_number", "phone", "number", "msisdn", "телефон", "номер")
 MESSAGE_COLUMNS = ("message", "text", "body", "сообщение", "текст")
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+SPOOL_BYTES = 1024 * 1024  # an uploaded file is kept in memory up to this size, on disk beyond
+CHUNK_BYTES = 256 * 1024  # and written, or read again, this much at a time
 
 
 @dataclass
@@ -63,12 +75,110 @@ def _pick(names: list[str], wanted: str | None, defaults: tuple[str, ...], what:
 
 
 def _lines(file: BinaryIO) -> Iterator[str]:
-    """Lines of UTF-8 text (a byte-order mark from Excel is dropped); invalid UTF-8 is a 422."""
+    """Lines of UTF-8 text (a byte-order mark from Excel is dropped); invalid UTF-8 is a 422.
+    The file is left open (it may be read again)."""
     text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
     try:
-        yield from text
+        for line in text:  # noqa: UP028 - `yield from` would close the file when this closes
+            yield line
     except UnicodeDecodeError as exc:
         raise InvalidInput("the CSV is not valid UTF-8", [Problem("file", str(exc))]) from None
+    finally:
+        text.detach()
+
+
+def too_many_rows(limit: int, field: str = "rows") -> InvalidInput:
+    return InvalidInput(
+        f"the file has more than {limit} rows, the most one contract may hold",
+        [Problem(field, f"at most {limit} rows (one recipient each)")],
+    )
+
+
+def csv_fault(exc: csv.Error, line: int) -> str:
+    """What a csv.Error means, for a row that starts on `line` (1 = the header)."""
+    if "unexpected end of data" in str(exc):
+        return (
+            f'a quote (") opened in this row (line {line}) is never closed, so every row after it '
+            'would become part of one field; close it, or write a quote inside a field as ""'
+        )
+    return f"line {line}: {exc}"
+
+
+def _header(reader: Iterator[list[str]]) -> list[str]:
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput("the CSV is empty", [Problem("file", "no header row")]) from None
+    except csv.Error as exc:
+        raise InvalidInput("the CSV cannot be read", [Problem("file", csv_fault(exc, 1))]) from None
+    return [h.strip() for h in header]
+
+
+def _data_rows(reader: Any) -> Iterator[list[str]]:  # a csv.reader (its type is private)
+    """The non-blank rows after the header; a row that cannot be read is a 422 naming it as rows[i]."""
+    at = 0
+    line = reader.line_num  # where the previous row ended
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):  # blank lines, as spreadsheets leave at the end
+                yield row
+                at += 1
+            line = reader.line_num
+    except csv.Error as exc:
+        raise InvalidInput(
+            "the CSV cannot be read", [Problem(f"rows[{at}]", csv_fault(exc, line + 1), at)]
+        ) from None
+
+
+def most_rows(file: BinaryIO) -> int:
+    """At least as many as the file's rows after the header: its lines (LF, CRLF or CR) but one,
+    found at the speed of reading it. The file is left at its start."""
+    file.seek(0)
+    breaks = 0
+    last = b""
+    while chunk := file.read(CHUNK_BYTES):
+        breaks += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+        if last.endswith(b"\r") and chunk.startswith(b"\n"):
+            breaks -= 1  # a CRLF split between two chunks
+        last = chunk
+    file.seek(0)
+    lines = breaks if last.endswith((b"\n", b"\r")) else breaks + 1
+    return max(lines - 1, 0)
+
+
+def check_row_count(file: BinaryIO, limit: int) -> None:
+    """InvalidInput if the file has more than `limit` data rows, told as soon as row limit + 1 is
+    seen; nothing is kept. A file with no more lines than the header and `limit` is not parsed."""
+    if most_rows(file) <= limit:
+        return
+    with closing(_lines(file)) as lines:
+        reader = csv.reader(lines, strict=True)
+        _header(reader)
+        for n, _ in enumerate(_data_rows(reader), start=1):
+            if n > limit:
+                raise too_many_rows(limit)
+    file.seek(0)
+
+
+@asynccontextmanager
+async def spooled(chunks: AsyncIterable[bytes]) -> AsyncIterator[BinaryIO]:
+    """The chunks (a request body, an upload) in a temporary file: in memory up to SPOOL_BYTES, on
+    disk beyond, written off the event loop CHUNK_BYTES at a time; deleted on exit. The caller bounds
+    the total (api.app.BodyLimit for a request)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed below
+    try:
+        pending = bytearray()
+        async for chunk in chunks:
+            pending += chunk
+            if len(pending) >= CHUNK_BYTES:
+                await asyncio.to_thread(spool.write, pending)
+                pending = bytearray()
+        await asyncio.to_thread(spool.write, pending)
+        del pending
+        spool.seek(0)
+        yield spool  # type: ignore[misc] - a SpooledTemporaryFile is a binary file
+    finally:
+        spool.close()
 
 
 def read_recipients(
@@ -76,16 +186,21 @@ def read_recipients(
     phone_column: str | None = None,
     message_column: str | None = None,
     template: str | None = None,
+    limit: int | None = None,
 ) -> CsvRecipients:
-    """Phone numbers and messages of every row, or InvalidInput if the file itself is unusable."""
-    rows = csv.reader(_lines(file))
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise InvalidInput("the CSV is empty", [Problem("file", "no header row")]) from None
-    except csv.Error as exc:
-        raise InvalidInput("the CSV cannot be read", [Problem("file", str(exc))]) from None
-    names = [h.strip() for h in header]
+    """Phone numbers and messages of every row, or InvalidInput if the file itself is unusable or
+    has more than `limit` rows (default: settings.max_recipients)."""
+    limit = get_settings().max_recipients if limit is None else limit
+    if file.seekable():
+        check_row_count(file, limit)  # before anything is kept
+    with closing(_lines(file)) as lines:  # the file is left as it was, whatever is raised
+        return _read_rows(csv.reader(lines, strict=True), phone_column, message_column, template, limit)
+
+
+def _read_rows(
+    rows: Any, phone_column: str | None, message_column: str | None, template: str | None, limit: int
+) -> CsvRecipients:
+    names = _header(rows)
     phone_at = _pick(names, phone_column, PHONE_COLUMNS, "phoneColumn")
     column_at = column_positions(names)
     if template is not None:
@@ -100,20 +215,16 @@ def read_recipients(
         message_at = _pick(names, message_column, MESSAGE_COLUMNS, "messageColumn")
 
     out = CsvRecipients([], [])
-    try:
-        for row in rows:
-            if not any(cell.strip() for cell in row):
-                continue  # blank lines, as spreadsheets leave at the end
-            phone = row[phone_at].strip() if phone_at < len(row) else ""
-            if template is not None:
-                message = fill(template, row, column_at)
-            else:
-                message = row[message_at] if message_at < len(row) else ""
-            out.phone_numbers.append(phone)
-            out.messages.append(message)
-    except csv.Error as exc:
-        at = len(out.phone_numbers)
-        raise InvalidInput("the CSV cannot be read", [Problem(f"rows[{at}]", str(exc), at)]) from None
+    for row in _data_rows(rows):
+        if len(out.phone_numbers) == limit:
+            raise too_many_rows(limit)
+        phone = row[phone_at].strip() if phone_at < len(row) else ""
+        if template is not None:
+            message = fill(template, row, column_at)
+        else:
+            message = row[message_at] if message_at < len(row) else ""
+        out.phone_numbers.append(phone)
+        out.messages.append(message)
     return out
 
 

@@ -5,6 +5,11 @@ numbers, repeated numbers and opted-out numbers, each named by its row (1 = the 
 A table keeps its rows as the CSV text they came in (an XLSX sheet is turned into CSV once) and reads
 them again for each step: a million rows as Python lists would take ten times the memory, and reading
 them takes a second.
+
+Reading stops at the recipient limit (settings.max_recipients): a file of more rows is refused when
+the first row past it is seen. An XLSX workbook is a zip archive: its unpacked size is checked from the
+archive's directory before it is opened (a tiny file can unpack to gigabytes), and its sheet is read
+row by row up to the limit. A quote (") never closed is refused naming its row.
 """
 
 from __future__ import annotations
@@ -12,11 +17,17 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
+from typing import BinaryIO, TextIO
 
 from openpyxl import load_workbook
+from openpyxl.utils import range_boundaries
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+from openpyxl.xml.functions import iterparse
 
 from models import OptOut
 from services import phones
@@ -26,12 +37,13 @@ from services.csv_import import (
     PHONE_COLUMNS,
     PLACEHOLDER,
     column_positions,
+    csv_fault,
     fill,
     guess_column,
+    too_many_rows,
 )
 from services.errors import InvalidInput, Problem
-
-MAX_ROWS = 1_000_000
+from settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -64,35 +76,71 @@ class Table:
         return f"{{{message}}}" if message else ""
 
 
-def _table(header: list[str], text: str, delimiter: str) -> Table:
-    columns = [h.strip() or f"column {i + 1}" for i, h in enumerate(header)]
-    table = Table(columns, text, delimiter, 0)
-    try:
-        count = sum(1 for _ in table.rows())
-    except csv.Error as exc:
-        raise InvalidInput("the text cannot be read as CSV", [Problem("file", str(exc))]) from None
+def _table(header: list[str], text: str, delimiter: str, count: int) -> Table:
     if not count:
         raise InvalidInput("the file has no rows under its header", [Problem("file", "no data rows")])
-    if count > MAX_ROWS:
-        raise InvalidInput(f"{count} rows is too many", [Problem("file", f"at most {MAX_ROWS} rows")])
+    columns = [h.strip() or f"column {i + 1}" for i, h in enumerate(header)]
     return Table(columns, text, delimiter, count)
 
 
-def from_csv_text(text: str) -> Table:
+def from_csv_text(text: str, limit: int | None = None) -> Table:
     """CSV with a header row; the delimiter (comma, semicolon, tab) is guessed from the first line.
     A list of bare phone numbers, one per line, is read as a single column "phone"."""
-    text = text.removeprefix("\ufeff")
-    delimiter = max(",;\t", key=text.split("\n", 1)[0].count)
-    lines = io.StringIO(text)
+    return _from_lines(io.StringIO(text.removeprefix("\ufeff"), newline=""), limit)
+
+
+def from_csv_file(file: BinaryIO, limit: int | None = None) -> Table:
+    """from_csv_text for a UTF-8 file, read a line at a time: no more of it than `limit` rows is read."""
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
     try:
-        header = next(csv.reader(lines, delimiter=delimiter), None)
+        return _from_lines(text, limit)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            "the file is not UTF-8 text (save it as CSV UTF-8)", [Problem("file", str(exc))]
+        ) from None
+    finally:
+        text.detach()  # the caller's file stays open
+
+
+def _from_lines(lines: TextIO, limit: int | None) -> Table:
+    """The table of the CSV text `lines`, keeping the data rows' text; at most `limit` rows (default:
+    settings.max_recipients), refused when row limit + 1 is seen."""
+    limit = get_settings().max_recipients if limit is None else limit
+    first = lines.readline()
+    delimiter = max(",;\t", key=first.count)
+    kept = [io.StringIO()]  # the text read so far; the header's is dropped once it is known
+
+    def recorded() -> Iterator[str]:
+        for line in chain((first,), lines):
+            kept[0].write(line)
+            yield line
+
+    reader = csv.reader(recorded(), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader, None)
     except csv.Error as exc:
-        raise InvalidInput("the text cannot be read as CSV", [Problem("file", str(exc))]) from None
+        raise InvalidInput("the text cannot be read as CSV", [Problem("file", csv_fault(exc, 1))]) from None
     if not header:
         raise InvalidInput("nothing to read", [Problem("file", "empty")])
+    count = 0
     if len(header) == 1 and _looks_like_a_number(header[0]):
-        return _table(["phone"], text, delimiter)
-    return _table(header, text[lines.tell() :], delimiter)
+        header, count = ["phone"], 1  # no header: the first line is the first row
+    else:
+        kept[0] = io.StringIO()
+    line = reader.line_num  # where the previous row ended
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                count += 1
+                if count > limit:
+                    raise too_many_rows(limit, "file")
+            line = reader.line_num
+    except csv.Error as exc:
+        row = count + 1
+        raise InvalidInput(
+            f"row {row} cannot be read as CSV", [Problem(f"row {row}", csv_fault(exc, line + 1))]
+        ) from None
+    return _table(header, kept[0].getvalue(), delimiter, count)
 
 
 def _looks_like_a_number(cell: str) -> bool:
@@ -100,19 +148,82 @@ def _looks_like_a_number(cell: str) -> bool:
     return len(digits) >= 7 and len(digits) >= len(cell.strip()) - 5
 
 
-def from_xlsx(data: bytes) -> Table:
-    """The first sheet of a workbook; numbers written as numbers by Excel become their digits."""
+def from_xlsx(data: bytes | BinaryIO, limit: int | None = None) -> Table:
+    """The first sheet of a workbook; numbers written as numbers by Excel become their digits.
+    At most `limit` rows (default: settings.max_recipients), read until row limit + 1 is seen."""
+    file = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    s = get_settings()
+    limit = s.max_recipients if limit is None else limit
+    _check_unzipped_size(file, s.max_xlsx_unzipped_bytes, s.max_xlsx_ratio)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    count = seen = 0
     try:
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        out = io.StringIO()
-        csv.writer(out).writerows([_cell(v) for v in row] for row in rows)
+        book = load_workbook(file, read_only=True, data_only=True)
+        try:
+            rows = book.worksheets[0].iter_rows(values_only=True)
+            header = next(rows, None)
+            for values in rows:
+                row = [_cell(v) for v in values]
+                seen += 1
+                count += any(cell.strip() for cell in row)
+                # Blank rows count too beyond twice the limit: a sheet can claim any row number,
+                # and openpyxl fills the gap before it with empty rows.
+                if count > limit or seen > 2 * limit:
+                    raise too_many_rows(limit, "file")
+                writer.writerow(row)
+                if out.tell() > s.max_upload_bytes:  # wide rows: the sheet as CSV may not be larger
+                    raise InvalidInput(  # than a CSV file may be
+                        f"the sheet is larger than {s.max_upload_bytes} bytes as CSV",
+                        [Problem("file", f"at most {s.max_upload_bytes} bytes of CSV text")],
+                    )
+        finally:
+            book.close()  # a read-only workbook keeps the archive open until closed
+    except InvalidInput:
+        raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
         raise InvalidInput("the file is not a readable XLSX workbook", [Problem("file", str(exc))]) from None
     if header is None:
         raise InvalidInput("the workbook's first sheet is empty", [Problem("file", "empty")])
-    return _table([_cell(v) for v in header], out.getvalue(), ",")
+    return _table([_cell(v) for v in header], out.getvalue(), ",", count)
+
+
+def _check_unzipped_size(file: BinaryIO, most: int, ratio: float) -> None:
+    """InvalidInput unless the archive's members, as its directory declares them, unpack to at most
+    `most` bytes and at most `ratio` times the file's size (zipfile will not unpack a member past its
+    declared size). The file is left at its start."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            unzipped = sum(member.file_size for member in archive.infolist())
+        size = file.seek(0, io.SEEK_END)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InvalidInput("the file is not a readable XLSX workbook", [Problem("file", str(exc))]) from None
+    file.seek(0)
+    if unzipped > most or (unzipped > 16 * 1024 * 1024 and unzipped > ratio * size):
+        raise InvalidInput(
+            f"the workbook unpacks to {unzipped:,} bytes from {size:,}: too large to read",
+            [Problem("file", f"at most {most:,} bytes unpacked, and {ratio:g} times the file's size")],
+        )
+
+
+def _sheet_size(self: ReadOnlyWorksheet) -> None:
+    """ReadOnlyWorksheet._get_size, which openpyxl (3.1.5) runs as load_workbook opens each sheet, but
+    looking no further than where the rows start. openpyxl's own waits for the *end* of <sheetData>
+    when the sheet has no <dimension> before it (files written by hand, or by many libraries), so it
+    parsed the whole sheet once more and kept an element per row: 3,000,000 rows took +300 MiB and
+    doubled the time before a single row was read."""
+    with self._get_source() as source:
+        for _, element in iterparse(source, events=("start",)):
+            if element.tag == DIMENSION_TAG:
+                ref = element.get("ref")
+                if ref:
+                    self._min_column, self._min_row, self._max_column, self._max_row = range_boundaries(ref)
+                return
+            if element.tag == DATA_TAG:
+                return
+
+
+ReadOnlyWorksheet._get_size = _sheet_size  # type: ignore[method-assign]
 
 
 def _cell(value: object) -> str:
@@ -123,15 +234,12 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def from_upload(filename: str, data: bytes) -> Table:
+def from_upload(filename: str, data: bytes | BinaryIO, limit: int | None = None) -> Table:
+    """An uploaded file (its bytes, or the file), by its name's extension an XLSX workbook or CSV."""
+    file = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        return from_xlsx(data)
-    try:
-        return from_csv_text(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            "the file is not UTF-8 text (save it as CSV UTF-8)", [Problem("file", str(exc))]
-        ) from None
+        return from_xlsx(file, limit)
+    return from_csv_file(file, limit)
 
 
 def template_fault(table: Table, template: str) -> str | None:

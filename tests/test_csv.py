@@ -96,3 +96,102 @@ async def test_export_is_keyed_and_404s_unknown_contracts(client) -> None:
     assert len(await exported(client, contract)) == 3
     assert (await client.get("/api/contracts/contract_nope/export.csv")).status_code == 404
     assert (await client.anon.get(f"/api/contracts/{contract}/export.csv")).status_code == 401
+
+
+LIMIT = 20_000  # MAX_RECIPIENTS in tests/conftest.py
+
+
+async def test_an_unterminated_quote_is_refused_naming_its_row(client) -> None:
+    """Python's csv module without strict=True reads an unclosed quote to the end of the file, so the
+    next row became part of this row's message and the import said 201 for one recipient."""
+    account = await new_account(client)
+    for text, field in [
+        ('phone,message\n79991234567,"hi\n79991234568,x\n', "rows[0]"),
+        ('phone,message\n79991234567,ok\n\n79991234568,"hi\n79991234569,x\n', "rows[1]"),
+    ]:
+        r = await import_csv(client, text, accountId=account)
+        assert r.status_code == 422, r.text
+        [problem] = r.json()["details"]
+        assert problem["field"] == field and "never closed" in problem["message"], problem
+    assert await Contract.all().count() == 0
+    closed = 'phone,message\n79991234567,"hi\nthere"\n79991234568,x\n'
+    r = await import_csv(client, closed, accountId=account)
+    assert (r.status_code, r.json()["totalCount"]) == (201, 2), r.text
+    assert [row["message"] for row in await exported(client, r.json()["id"])] == ["hi\nthere", "x"]
+
+
+async def test_a_file_over_the_recipient_limit_is_refused_naming_the_limit(client) -> None:
+    account = await new_account(client)
+    rows = "".join(f"7999{i:07d},m\n" for i in range(LIMIT + 1))
+    r = await import_csv(client, "phone,message\n" + rows, accountId=account)
+    assert r.status_code == 422, r.text
+    assert r.json()["details"] == [{"field": "rows", "message": f"at most {LIMIT} rows (one recipient each)"}]
+    assert str(LIMIT) in r.json()["error"]
+    assert await Contract.all().count() == 0
+
+
+class Endless(io.RawIOBase):
+    """A CSV stream (not seekable) of `rows` rows and then, if `endless`, more rows without end that
+    fail the test once read further than a reader's read-ahead past the first `rows`."""
+
+    ROW = b"79990000001,m\n"
+
+    def __init__(self, rows: int, endless: bool) -> None:
+        self.head = b"phone,message\n" + self.ROW * rows
+        self.endless = endless
+        self.at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        if self.at < len(self.head):
+            n = min(len(buffer), len(self.head) - self.at)
+            buffer[:n] = self.head[self.at : self.at + n]
+        elif not self.endless:
+            return 0
+        elif self.at > len(self.head) + 64 * 1024:
+            raise AssertionError("read on past the recipient limit")
+        else:
+            n = len(buffer) // len(self.ROW) * len(self.ROW)
+            buffer[:n] = self.ROW * (n // len(self.ROW))
+        self.at += n
+        return n
+
+
+def test_reading_stops_at_the_first_row_past_the_limit() -> None:
+    import pytest
+
+    from services.csv_import import read_recipients
+    from services.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows") as refused:
+        read_recipients(io.BufferedReader(Endless(LIMIT, endless=True)))
+    assert [p.field for p in refused.value.problems] == ["rows"]
+    assert len(read_recipients(io.BufferedReader(Endless(LIMIT, endless=False))).phone_numbers) == LIMIT
+
+
+async def test_export_defuses_formulas_after_any_separator_a_spreadsheet_may_split_on(client) -> None:
+    """Russian Excel splits on `;`: `x;=1+1` would start a cell at `=` (OWASP CSV injection)."""
+    account = await new_account(client)
+    hostile = {
+        ";=1+1": ";'=1+1",
+        'Hi;=HYPERLINK("http://evil")': 'Hi;\'=HYPERLINK("http://evil")',
+        "a, @SUM(A1)": "a, '@SUM(A1)",
+        " =1+1": "' =1+1",
+        "\r=1": "'\r'=1",
+        "line\n-2": "line\n'-2",
+        "pipe|+1": "pipe|'+1",
+        "＝1+1": "'＝1+1",
+        "a - b = c": "a - b = c",  # spaces alone do not start a cell
+    }
+    body = {
+        "accountId": account,
+        "name": "hostile",
+        "recipients": [{"phoneNumber": f"7999000000{i}", "message": m} for i, m in enumerate(hostile)],
+    }
+    contract = (await client.post("/api/contracts", json=body)).json()["id"]
+    messages = [row["message"] for row in await exported(client, contract)]
+    assert messages == list(hostile.values())
+    text = (await client.get(f"/api/contracts/{contract}/export.csv")).text
+    assert text.startswith('"position","phoneNumber"'), "every cell is quoted"

@@ -4,6 +4,8 @@ names each problem by its row before anything is created."""
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -95,3 +97,100 @@ async def test_a_scheduled_contract_starts_by_itself_when_its_time_comes(db, bro
     assert (await Contract.get(id=created.contract.id)).status == ContractStatus.QUEUED
     with pytest.raises(contracts.Conflict):
         await contracts.schedule_contract(created.contract.id, at)
+
+
+LIMIT = 20_000  # MAX_RECIPIENTS in tests/conftest.py
+
+
+def test_an_unterminated_quote_is_refused_naming_its_row() -> None:
+    for text, row in [
+        ('phone,message\n79991234567,"hi\n79991234568,x\n', "row 1"),
+        ('phone;message\n79991234567;ok\n\n79991234568;"hi\n79991234569;x\n', "row 2"),
+    ]:
+        with pytest.raises(InvalidInput, match="cannot be read") as refused:
+            recipient_table.from_upload("list.csv", text.encode())
+        [problem] = refused.value.problems
+        assert problem.field == row and "never closed" in problem.message, problem
+        with pytest.raises(InvalidInput, match=row):
+            recipient_table.from_csv_text(text)
+    closed = recipient_table.from_csv_text('phone,message\n79991234567,"hi\nthere"\n79991234568,x\n')
+    assert closed.count == 2
+    assert list(recipient_table.messages(closed, "{message}")) == ["hi\nthere", "x"]
+
+
+def test_a_csv_over_the_recipient_limit_is_refused_naming_the_limit() -> None:
+    rows = "".join(f"7999{i:07d},m\n" for i in range(LIMIT))
+    assert recipient_table.from_upload("list.csv", ("phone,message\n" + rows).encode()).count == LIMIT
+    with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
+        recipient_table.from_upload("list.csv", ("phone,message\n" + rows + "79990000001,m\n").encode())
+    with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
+        recipient_table.from_csv_text("".join(f"7999{i:07d}\n" for i in range(LIMIT + 1)))  # no header
+
+
+def test_csv_reading_stops_at_the_first_row_past_the_limit() -> None:
+    from tests.test_csv import Endless
+
+    with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
+        recipient_table.from_upload("list.csv", io.BufferedReader(Endless(LIMIT, endless=True)))
+
+
+def test_an_xlsx_over_the_recipient_limit_is_refused_naming_the_limit() -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(["phone"])
+    for i in range(LIMIT + 1):
+        sheet.append([79990000000 + i])
+    data = io.BytesIO()
+    book.save(data)
+    with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
+        recipient_table.from_upload("big.xlsx", data.getvalue())
+    # Without a <dimension> before the rows, openpyxl parsed the whole sheet when it opened the book,
+    # keeping an element per row: a broken end after the limit shows whether it still reads that far.
+    cut = io.BytesIO()
+    with zipfile.ZipFile(data) as source, zipfile.ZipFile(cut, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source.infolist():
+            xml = source.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                xml = re.sub(rb"<dimension[^>]*/>", b"", xml).replace(b"</sheetData>", b"<row><c><v>1</v")
+            out.writestr(member.filename, xml)
+    with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
+        recipient_table.from_upload("cut.xlsx", cut.getvalue())
+
+
+def test_an_xlsx_that_unpacks_to_far_more_than_its_size_is_refused_before_it_is_read() -> None:
+    """A zip bomb: a valid workbook whose sheet XML holds 64 MiB of blanks, packed into ~70 KB."""
+    book = Workbook()
+    book.active.append(["phone"])
+    book.active.append(["79990000001"])
+    plain = io.BytesIO()
+    book.save(plain)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (64 * 2**20))
+            out.writestr(member.filename, data)
+    assert len(bomb.getvalue()) < 200_000
+    with pytest.raises(InvalidInput, match="unpacks to") as refused:
+        recipient_table.from_upload("bomb.xlsx", bomb.getvalue())
+    assert "at most 1,073,741,824 bytes unpacked, and 100 times the file's size" in str(
+        refused.value.problems[0].message
+    )
+    assert recipient_table.from_upload("plain.xlsx", plain.getvalue()).count == 1
+
+
+async def test_the_wizard_refuses_an_upload_over_its_size_before_reading_it() -> None:
+    """The upload's max_file_size is only checked in the browser; the server checks it too."""
+    from nicegui import ui
+
+    from ui.pages import wizard
+
+    class Huge(ui.upload.SmallFileUpload):
+        def size(self) -> int:
+            return 200 * 1024 * 1024 + 1
+
+    with pytest.raises(InvalidInput, match="larger than 209,715,200 bytes"):
+        await wizard._read(Huge("list.csv", "text/csv", b"phone\n79990000001\n"))
+    table = await wizard._read(ui.upload.SmallFileUpload("list.csv", "text/csv", b"phone\n79990000001\n"))
+    assert table.count == 1

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import asyncio
-import io
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.deps import require_api_key
 from api.schemas import (
@@ -14,14 +16,16 @@ from api.schemas import (
     ContractId,
     ContractIn,
     ContractOut,
+    IdempotencyKeyHeader,
     RecipientOut,
     RecipientPage,
     StatsOut,
     StatusOut,
+    Text,
 )
 from models import ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
-from services import contracts, csv_export, csv_import
+from services import contracts, csv_export, csv_import, idempotency
 from services.errors import InvalidInput
 
 CSV_EXAMPLE = "phoneNumber,name\n79001234567,Anna\n79007654321,Boris\n"
@@ -36,12 +40,31 @@ router = APIRouter(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContractCreated)
-async def create_contract(body: ContractIn) -> ContractCreated:
+async def create_contract(
+    body: ContractIn, request: Request, idempotency_key: IdempotencyKeyHeader = None
+) -> JSONResponse:
     """Create a contract (PENDING). All or nothing: any invalid recipient rejects the whole request."""
-    phone_numbers = [r.phoneNumber for r in body.recipients]
-    messages = [r.message for r in body.recipients]
-    created = await contracts.create_contract(body.accountId, body.name, phone_numbers, messages)
-    return ContractCreated.of(created)
+
+    async def create() -> dict:
+        phone_numbers = [r.phoneNumber for r in body.recipients]
+        messages = [r.message for r in body.recipients]
+        created = await contracts.create_contract(body.accountId, body.name, phone_numbers, messages)
+        return ContractCreated.of(created).model_dump(mode="json")
+
+    body_digest = hashlib.sha256(await request.body()).digest()  # read once already, to parse it
+    return await _created(request, idempotency_key, body_digest, create)
+
+
+async def _created(
+    request: Request, key: str | None, body_digest: bytes, create: Callable[[], Awaitable[dict]]
+) -> JSONResponse:
+    """201 with the new contract; with an Idempotency-Key, the first answer to that key and request."""
+    if key is None:
+        return JSONResponse(await create(), status_code=status.HTTP_201_CREATED)
+    fingerprint = hashlib.sha256(body_digest + request.url.query.encode()).hexdigest()
+    answer, replayed = await idempotency.once(request.url.path, key, fingerprint, create)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(answer, status_code=status.HTTP_201_CREATED, headers=headers)
 
 
 @router.post(
@@ -57,28 +80,43 @@ async def create_contract(body: ContractIn) -> ContractCreated:
 )
 async def import_contract(
     request: Request,
-    accountId: str = Query(min_length=1, max_length=ID_LENGTH),
-    name: str = Query("", max_length=500),
+    accountId: Annotated[Text, Query(min_length=1, max_length=ID_LENGTH)],
+    name: Annotated[Text, Query(max_length=500)] = "",
     phoneColumn: str | None = Query(None, max_length=500, description="default: phoneNumber, phone…"),
     messageColumn: str | None = Query(None, max_length=500, description="default: message, text…"),
-    template: str | None = Query(None, max_length=4000, description="e.g. `Hello {name}!`"),
-) -> ContractCreated:
+    template: Annotated[Text | None, Query(max_length=4000, description="e.g. `Hello {name}!`")] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
     """Create a contract from a CSV file (the request body, UTF-8, first row names the columns).
     Each message is the row's message column, or `template` filled from the row. All or nothing;
     problems name the row as `rows[i]`, 0 being the first non-blank row after the header."""
-    file = io.BytesIO(await request.body())  # api.app.BodyLimit bounds it
-    parsed = await asyncio.to_thread(csv_import.read_recipients, file, phoneColumn, messageColumn, template)
-    file.close()  # the raw CSV is not needed any more: free it before the contract is built
-    try:
-        created = await contracts.create_contract(accountId, name, parsed.phone_numbers, parsed.messages)
-    except InvalidInput as exc:
-        raise csv_import.as_rows(exc) from None
-    return ContractCreated.of(created)
+    # The body goes to a temporary file as it arrives (api.app.BodyLimit bounds it), not into memory,
+    # and is parsed from there off the event loop, stopping at the recipient limit.
+    digest = hashlib.sha256()
+
+    async def body() -> AsyncIterator[bytes]:
+        async for chunk in request.stream():
+            digest.update(chunk)
+            yield chunk
+
+    async with csv_import.spooled(body()) as file:
+        parsed = await asyncio.to_thread(
+            csv_import.read_recipients, file, phoneColumn, messageColumn, template
+        )
+
+    async def create() -> dict:
+        try:
+            created = await contracts.create_contract(accountId, name, parsed.phone_numbers, parsed.messages)
+        except InvalidInput as exc:
+            raise csv_import.as_rows(exc) from None
+        return ContractCreated.of(created).model_dump(mode="json")
+
+    return await _created(request, idempotency_key, digest.digest(), create)
 
 
 @router.get("", response_model=list[ContractOut])
 async def list_contracts(
-    accountId: str | None = Query(None, max_length=ID_LENGTH),
+    accountId: Annotated[Text | None, Query(max_length=ID_LENGTH)] = None,
     status: ContractStatus | None = None,
     limit: int = Query(1000, ge=1, le=10000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),

@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 
 from nicegui import events, ui
 
-from services import accounts, contracts, recipient_table
+from services import accounts, contracts, csv_import, recipient_table
+from services.errors import InvalidInput, Problem
 from services.recipient_table import Report, Table
+from settings import get_settings
 from ui.frame import attempt
 
 PREVIEW_ROWS = 5
 LISTED_PROBLEMS = 50
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 @dataclass
@@ -66,8 +67,7 @@ async def wizard_page() -> None:
                 message_step.refresh()
 
             async def uploaded(e: events.UploadEventArguments) -> None:
-                data = await e.file.read()
-                table = await attempt(lambda: _read(e.file.name, data))
+                table = await attempt(lambda: _read(e.file))
                 if table:
                     take(table)
                     ui.notify(f"{e.file.name}: {table.count:,} rows", type="positive")
@@ -80,7 +80,10 @@ async def wizard_page() -> None:
                     ui.upload(
                         on_upload=uploaded,
                         auto_upload=True,
-                        max_file_size=MAX_UPLOAD_BYTES,
+                        max_file_size=get_settings().max_upload_bytes,  # in the browser: see _read
+                        on_rejected=lambda: ui.notify(
+                            f"Files up to {get_settings().max_upload_bytes:,} bytes", type="warning"
+                        ),
                         label="CSV or XLSX",
                     ).props('accept=".csv,.txt,.xlsx" flat bordered').classes("w-full")
                 with ui.tab_panel(paste_tab):
@@ -240,9 +243,16 @@ async def wizard_page() -> None:
                 create_button = ui.button("Create contract", icon="send", on_click=create)
 
 
-async def _read(filename: str, data: bytes) -> Table:
-    """Parsed off the event loop: a million rows take seconds, and other users' pages must stay live."""
-    return await asyncio.to_thread(recipient_table.from_upload, filename, data)
+async def _read(file: ui.upload.FileUpload) -> Table:
+    """Parsed off the event loop (a million rows take seconds, and other users' pages must stay live),
+    from a temporary file, never whole in memory, and only up to the recipient limit.
+    The upload's max_file_size is checked by the browser only: NiceGUI's upload route takes any size
+    (up to api.app.BodyLimit for the whole request) into a temporary file, so it is checked here too."""
+    most = get_settings().max_upload_bytes
+    if file.size() > most:
+        raise InvalidInput(f"the file is larger than {most:,} bytes", [Problem("file", "too large")])
+    async with csv_import.spooled(file.iterate()) as spool:
+        return await asyncio.to_thread(recipient_table.from_upload, file.name, spool)
 
 
 async def _read_text(text: str) -> Table:
