@@ -55,6 +55,9 @@ async def while_unavailable(op: Callable[[], Awaitable[T]], budget_s: float, wha
             pause = min(pause * 2, 2.0)
 
 
+PRIVATE_FOLDERS = ("nicegui", "appendonlydir")  # NiceGUI's storage; Redis 7's append-only files
+
+
 @lru_cache
 def private_data_dir() -> Path:
     """The data folder, created 0700, and what an older install left readable by others tightened.
@@ -64,7 +67,11 @@ def private_data_dir() -> Path:
     private too. The SQLite files beside a database kept elsewhere (DATABASE_URL) are tightened too."""
     s = get_settings()
     s.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    found = [s.data_dir, *s.data_dir.rglob("*")]
+    # Its own files and the folders the product writes; never a walk of whatever else is there.
+    found = [s.data_dir, *(p for p in s.data_dir.iterdir() if p.is_file())]
+    for ours in PRIVATE_FOLDERS:
+        if (s.data_dir / ours).is_dir():
+            found += [s.data_dir / ours, *(s.data_dir / ours).rglob("*")]
     if s.db_url.startswith("sqlite://"):
         ours = Path(s.db_url.removeprefix("sqlite://").split("?")[0])
         found += [*ours.parent.glob(ours.name + "*"), *ours.parent.glob("whatsapp-sessions.sqlite3*")]

@@ -7,6 +7,7 @@ import asyncio
 import os
 import select
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -90,8 +91,50 @@ async def test_half_sent_requests_are_dropped_after_the_read_timeout_while_healt
         sock.close()
 
 
-async def test_connections_past_the_bound_are_closed_and_service_resumes_when_they_go(start_web) -> None:
-    url, _ = start_web(HTTP_MAX_CONNECTIONS="4")
+async def test_a_head_whose_end_straddles_two_reads_is_not_counted_with_the_body(start_web) -> None:
+    url, _ = start_web()
+    body = b"x" * 100_000
+    head = f"POST /api/contracts HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+    head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+
+    def send() -> bytes:
+        with _connect(url) as sock:
+            sock.sendall(head.encode())
+            time.sleep(0.2)  # the blank line that ends the head arrives with the body
+            sock.sendall(b"\r\n" + body)
+            return sock.recv(4096)
+
+    answer = await asyncio.to_thread(send)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:100]  # the body is read: not JSON
+
+
+async def test_a_body_trickling_in_is_dropped(start_web) -> None:
+    url, _ = start_web(HTTP_BODY_IDLE_TIMEOUT_S="1")
+
+    def trickle() -> float:
+        with _connect(url) as sock:
+            sock.sendall(
+                f"POST /api/contracts HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+                "Content-Length: 1000000\r\n\r\n".encode()
+            )
+            started = time.monotonic()
+            while time.monotonic() - started < 10:
+                try:
+                    sock.sendall(b"x")
+                except OSError:
+                    break
+                if _closed_by_server(sock, wait_s=0.3):
+                    break
+            return time.monotonic() - started
+
+    assert await asyncio.to_thread(trickle) < 5  # a byte every 0.3 s: well under 1 KiB/s
+
+
+@pytest.mark.parametrize("bound", ["HTTP_MAX_CONNECTIONS", "HTTP_MAX_CONNECTIONS_PER_ADDRESS"])
+async def test_connections_past_the_bound_are_closed_and_service_resumes_when_they_go(
+    start_web, bound: str
+) -> None:
+    url, _ = start_web(**{bound: "4"})
     held = [_connect(url) for _ in range(4)]
     await asyncio.sleep(0.3)
     extra = _connect(url)
@@ -174,3 +217,16 @@ async def test_identical_event_streams_do_not_wait_for_each_other(start_web) -> 
         assert b"event: pairing" in await asyncio.to_thread(first_event, first)
         # before: the second got nothing until the first stream ended (ten minutes)
         assert b"event: pairing" in await asyncio.to_thread(first_event, second)
+
+
+async def test_websockets_do_not_count_against_the_connection_bound(start_web) -> None:
+    url, _ = start_web(HTTP_MAX_CONNECTIONS="2")
+    clients = [socketio.AsyncClient() for _ in range(3)]
+    for sio in clients:
+        await sio.connect(url, socketio_path="/_nicegui_ws/socket.io", transports=["websocket"])
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            assert (await http.get("/health")).status_code == 200
+    finally:
+        for sio in clients:
+            await sio.disconnect()

@@ -2,10 +2,11 @@
 
 uvicorn reads a request's head without a size limit (a 100 MiB header was read whole) and has no
 deadline for a request to arrive (half-sent connections stayed open for good). This protocol adds:
-a cap on the head's bytes (431, connection closed), a deadline for a head to arrive whole after its
-first byte (or after connecting), a limit on the silence between body chunks, and a bound on open
-HTTP connections (past it new ones are closed at once; WebSockets are not counted, as uvicorn hands
-them to another protocol). Everything else is uvicorn's.
+a cap on the head's bytes (431, connection closed); a deadline for a head to arrive whole after its
+first byte (or after connecting); for a body, a limit on silences and a minimum average rate (so a
+byte now and then cannot hold a connection); and bounds on open HTTP connections, in all and per
+client address (past them new ones are closed at once). WebSockets are not counted: uvicorn hands
+an upgraded connection to another protocol. Everything else is uvicorn's.
 """
 
 from __future__ import annotations
@@ -13,44 +14,63 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
+from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from settings import get_settings
 
 log = logging.getLogger(__name__)
+END_OF_HEAD = b"\r\n\r\n"
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
+    open_per_address: ClassVar[Counter[str]] = Counter()  # this process's open HTTP connections
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         s = get_settings()
         self.max_head_bytes = s.http_max_head_bytes
         self.head_timeout_s = s.http_head_timeout_s
         self.body_idle_timeout_s = s.http_body_idle_timeout_s
+        self.min_body_bytes_per_s = s.http_min_body_bytes_per_s
         self.max_connections = s.http_max_connections
+        self.max_per_address = s.http_max_connections_per_address
+        self.address: str | None = None  # set while this connection is counted
         self.head_bytes: int | None = 0  # bytes of the head being read; None while reading a body
+        self.head_tail = b""  # the last bytes of the head so far: its end may straddle two reads
+        self.body_started = 0.0
+        self.body_bytes = 0
         self.deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if len(self.connections) >= self.max_connections:
-            log.warning("refused a connection: %d HTTP connections are open", len(self.connections))
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if peer else "unknown"
+        opened = self.open_per_address
+        if opened.total() >= self.max_connections or opened[address] >= self.max_per_address:
+            log.warning("refused a connection from %s: %d HTTP connections are open", address, opened.total())
             transport.close()
             return
+        opened[address] += 1
+        self.address = address
         super().connection_made(transport)
         self._arm(self.head_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._uncount()
         if self.transport is not None:
             super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self.head_bytes is not None:
-            if self.head_bytes == 0:
+            if self.head_bytes == 0 and not self.head_tail:
                 self._arm(self.head_timeout_s)  # the head has begun: it must be whole in time
-            end = data.find(b"\r\n\r\n")
-            self.head_bytes += len(data) if end < 0 else end
+            seen = self.head_tail + data
+            end = seen.find(END_OF_HEAD)
+            self.head_bytes += len(data) if end < 0 else max(0, end - len(self.head_tail))
+            self.head_tail = seen[-(len(END_OF_HEAD) - 1) :]
             if self.head_bytes > self.max_head_bytes:
                 self._refuse_head()
                 return
@@ -58,10 +78,18 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.head_bytes = None
+        self.head_tail = b""
+        self.body_started = self.loop.time()
+        self.body_bytes = 0
         self._arm(self.body_idle_timeout_s)
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
+        self.body_bytes += len(body)
+        elapsed = self.loop.time() - self.body_started
+        if elapsed > self.body_idle_timeout_s and self.body_bytes < elapsed * self.min_body_bytes_per_s:
+            self._drop("its body arrives too slowly")
+            return
         self._arm(self.body_idle_timeout_s)
         super().on_body(body)
 
@@ -72,7 +100,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
+        self._uncount()  # from here on a WebSocket, which the bounds leave alone
         super().handle_websocket_upgrade()
+
+    def _uncount(self) -> None:
+        if self.address is not None:
+            self.open_per_address[self.address] -= 1
+            if self.open_per_address[self.address] <= 0:
+                del self.open_per_address[self.address]
+            self.address = None
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -88,10 +124,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.flow is not None and self.flow.read_paused:
             self._arm(self.body_idle_timeout_s)  # the app is not reading: not the client's fault
             return
-        if self.head_bytes == 0 and self.cycle is not None and not self.cycle.response_complete:
-            return  # a response is being made; uvicorn's keep-alive timeout follows it
+        self._drop("the request did not arrive in time")
+
+    def _drop(self, why: str) -> None:
         if not self.transport.is_closing():
-            log.info("dropped a connection from %s: the request did not arrive in time", self.client)
+            log.info("dropped a connection from %s: %s", self.client, why)
             self.transport.close()
 
     def _refuse_head(self) -> None:
