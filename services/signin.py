@@ -4,6 +4,7 @@ one-time ticket that the browser redeems over plain HTTP, where the session cook
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import time
@@ -17,14 +18,16 @@ log = logging.getLogger(__name__)
 
 TICKET_TTL_S = 30
 KEY_USER = "admin (API key)"
+MAX_CHECKS = 16  # passwords being checked at once, in all
 throttle = Throttle()
+_checking = 0
 _tickets: dict[str, tuple[str, float]] = {}
 
 
 async def with_password(username: str, password: str, address: str) -> str:
     """A ticket for the user, or Unauthorized / TooManyAttempts."""
     name = username.strip()[:100]
-    keys = [f"address:{address}", f"user:{name.casefold()}"]
+    keys = [_address_key(address), f"user:{name.casefold()}"]
 
     async def check() -> str | None:
         return name if await users.authenticate(name, password) else None
@@ -36,12 +39,12 @@ async def with_key(key: str, address: str) -> str:
     async def check() -> str | None:
         return KEY_USER if apikey.is_valid(key.strip()) else None
 
-    return await _attempt([f"address:{address}"], check, "the API key")
+    return await _attempt([_address_key(address)], check, "the API key")
 
 
 async def claim(code: str, username: str, password: str, address: str) -> str:
     """Create the first user with the setup code and sign them in; a wrong code counts as a failure."""
-    keys = [f"address:{address}"]
+    keys = [_address_key(address)]
     _refuse_while_throttled(keys)
     if not users.is_setup_code(code or ""):
         throttle.failed(keys)
@@ -68,16 +71,37 @@ def _sweep(now: float) -> None:
 async def _attempt(
     keys: list[str], check: Callable[[], Awaitable[str | None]], what: str, forget: str | None = None
 ) -> str:
+    """Counted as a failure before the check and taken back if it succeeds, so attempts racing in
+    parallel are throttled too (at most `free` + 1 of them are checked)."""
+    global _checking
     _refuse_while_throttled(keys)
-    who = await check()
-    address = keys[0].removeprefix("address:")
+    if _checking >= MAX_CHECKS:
+        raise TooManyAttempts(1)  # hashing is saturated: nobody's attempt queues without bound
+    throttle.failed(keys)
+    _checking += 1
+    try:
+        who = await check()
+    finally:
+        _checking -= 1
     if who is None:
-        throttle.failed(keys)
-        log.warning("failed sign-in with %s from %s", what, address)
+        log.warning("failed sign-in with %s from %s", what, keys[0].removeprefix("address:"))
         raise Unauthorized("wrong username or password" if forget else "that is not the API key")
+    for key in keys:
+        throttle.succeeded(key)
     if forget:
         throttle.forget(forget)
     return _ticket(who)
+
+
+def _address_key(address: str) -> str:
+    """An IPv4 address, or an IPv6 address's /64: one client commonly holds a whole /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"address:{address}"
+    if ip.version == 6:
+        return f"address:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
+    return f"address:{ip}"
 
 
 def _refuse_while_throttled(keys: list[str]) -> None:

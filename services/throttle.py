@@ -9,6 +9,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 
 @dataclass
@@ -50,8 +51,19 @@ class Throttle:
                 record.blocked_until = now + min(self.most_s, self.base_s * 2 ** (over - 1))
             self._records[key] = record
             self._records.move_to_end(key)
-        while len(self._records) > self.keys:
-            self._records.popitem(last=False)
+        excess = len(self._records) - self.keys
+        if excess > 0:  # the least recently seen go first, but never one that is still blocked
+            free = [k for k, r in islice(self._records.items(), 2 * excess) if r.blocked_until <= now]
+            for key in free[:excess]:
+                del self._records[key]
+
+    def succeeded(self, key: str) -> None:
+        """Take back one failure counted up front for an attempt that then succeeded."""
+        record = self._records.get(key)
+        if record is not None:
+            record.failures = max(0, record.failures - 1)
+            if record.failures <= self.free:
+                record.blocked_until = 0.0
 
     def forget(self, key: str) -> None:
         self._records.pop(key, None)

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from models.user import Installation, User
 from services import apikey
-from services.errors import Conflict, InvalidInput, Problem, Unauthorized
+from services.errors import Conflict, InvalidInput, Problem
 
 T = TypeVar("T")
 _hasher = PasswordHasher()
@@ -46,13 +46,6 @@ def is_setup_code(candidate: str) -> bool:
     return hmac.compare_digest(typed.replace("-", "").lower().encode(), code.encode()) or apikey.is_valid(
         typed
     )
-
-
-async def claim_installation(code: str, username: str, password: str) -> User:
-    """Create the first user of a fresh install, for whoever holds the setup code or the API key."""
-    if not is_setup_code(code or ""):
-        raise Unauthorized("that is not the setup code", [Problem("setupCode", "wrong code")])
-    return await create_first_user(username, password)
 
 
 async def create_first_user(username: str, password: str) -> User:

@@ -44,12 +44,38 @@ def test_the_throttle_lets_a_few_failures_pass_then_doubles_the_wait_per_key() -
     assert throttle.wait_s(["user:anna"], now=2) == 0
 
 
-def test_the_throttle_forgets_the_oldest_keys_past_its_size() -> None:
-    throttle = Throttle(free=0, keys=100)
+def test_the_throttle_forgets_the_oldest_keys_past_its_size_but_never_a_blocked_one() -> None:
+    throttle = Throttle(free=1, keys=100)
+    throttle.failed(["user:anna"], now=0)
+    throttle.failed(["user:anna"], now=0)  # blocked
     for i in range(1000):
         throttle.failed([f"address:{i}"], now=0)
-    assert throttle.wait_s(["address:0"], now=0) == 0
+    throttle.failed(["address:999"], now=0)
+    assert len(throttle._records) <= 101
+    assert throttle.wait_s(["user:anna"], now=0) > 0  # a flood of new keys does not free it
     assert throttle.wait_s(["address:999"], now=0) > 0
+    throttle.failed(["address:0"], now=0)  # forgotten: its first failure again, free
+    assert throttle.wait_s(["address:0"], now=0) == 0
+
+
+async def test_guesses_sent_in_parallel_are_throttled_too(db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    results = await asyncio.gather(
+        *(signin.with_password("anna", f"guess {i}", "10.0.0.1") for i in range(50)), return_exceptions=True
+    )
+    checked = [r for r in results if isinstance(r, Unauthorized)]
+    assert len(checked) <= 4  # three free failures, and the one that starts the delays
+    assert all(isinstance(r, Unauthorized | TooManyAttempts) for r in results)
+
+
+async def test_an_ipv6_client_is_throttled_by_its_slash_64(db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    for i in range(4):
+        with pytest.raises(Unauthorized):
+            await signin.with_password(f"user{i}", "nope", f"2001:db8:1:2::{i + 1}")
+    with pytest.raises(TooManyAttempts):
+        await signin.with_password("anna", "correct horse", "2001:db8:1:2:ffff::9")
+    assert await signin.with_password("anna", "correct horse", "2001:db8:1:3::1")  # another /64
 
 
 async def test_wrong_passwords_are_slowed_per_address_and_per_username_and_logged_without_them(
@@ -75,12 +101,12 @@ async def test_wrong_passwords_are_slowed_per_address_and_per_username_and_logge
 
 async def test_a_sign_in_after_the_wait_succeeds_and_clears_the_username(db) -> None:
     await users.create_first_user("anna", "correct horse")
-    signin.throttle = Throttle(free=0, base_s=0.2)
+    signin.throttle = Throttle(free=0, base_s=1)
     with pytest.raises(Unauthorized):
         await signin.with_password("anna", "nope", "10.0.0.1")
     with pytest.raises(TooManyAttempts):
         await signin.with_password("anna", "correct horse", "10.0.0.1")
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(1)
     ticket = await signin.with_password("anna", "correct horse", "10.0.0.1")
     assert signin.redeem(ticket) == "anna"
     assert signin.redeem(ticket) is None  # once only
