@@ -6,7 +6,7 @@ from models.contract import Contract, Recipient, StatusCount
 from models.enums import AccountStatus, ContractStatus, RecipientStatus, Transport
 from models.idempotency import IdempotencyKey
 from models.sandbox import SandboxDelivery
-from models.user import Installation, User
+from models.user import Installation, User, WebSession
 from models.whatsapp import KnownNumber, OptOut
 
 __all__ = [
@@ -25,5 +25,6 @@ __all__ = [
     "StatusCount",
     "Transport",
     "User",
+    "WebSession",
     "Worker",
 ]

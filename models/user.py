@@ -26,3 +26,18 @@ class Installation(Model):
 
     class Meta:
         table = "installation"
+
+
+class WebSession(Model):
+    """A dashboard sign-in, or the one-time ticket (pending) that becomes one.
+
+    The browser holds the token and only its hash is stored; deleting the row signs the browser out."""
+
+    id = fields.BigIntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    username = fields.CharField(max_length=100)
+    pending = fields.BooleanField(default=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "web_sessions"

@@ -1,18 +1,23 @@
-"""Signing in to the dashboard: attempts throttled per client address and per username, and a
-one-time ticket that the browser redeems over plain HTTP, where the session cookie is replaced
-(so a cookie planted before sign-in never becomes a signed-in one)."""
+"""Signing in to the dashboard: attempts throttled per client address and per username; a success
+is a one-time ticket that the browser redeems over plain HTTP for a session token in a new cookie
+(so a cookie planted before sign-in never becomes a signed-in one). Tickets and sessions are rows
+of `web_sessions` holding a hash of their token: any web process can redeem and check them, and
+signing out deletes the row, so a copy of the cookie is worthless afterwards."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
+from models import WebSession
 from services import apikey, users
 from services.errors import TooManyAttempts, Unauthorized
 from services.throttle import Throttle
+from settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +26,6 @@ KEY_USER = "admin (API key)"
 MAX_CHECKS = 16  # passwords being checked at once, in all
 throttle = Throttle()
 _checking = 0
-_tickets: dict[str, tuple[str, float]] = {}
 
 
 async def with_password(username: str, password: str, address: str) -> str:
@@ -52,20 +56,36 @@ async def claim(code: str, username: str, password: str, address: str) -> str:
         raise Unauthorized("that is not the setup code shown in the server's console")
     user = await users.create_first_user(username, password)
     log.warning("installation claimed by %r from %s", user.username, address)
-    return _ticket(user.username)
+    return await _ticket(user.username)
 
 
-def redeem(ticket: str) -> str | None:
-    """The signed-in name a ticket was issued for, once, within TICKET_TTL_S; None otherwise."""
-    now = time.monotonic()
-    _sweep(now)
-    who, until = _tickets.pop(ticket, (None, 0.0))
-    return who if until >= now else None
+async def redeem(ticket: str) -> str | None:
+    """A session token for a ticket issued within TICKET_TTL_S, once; None otherwise."""
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    redeemed = await WebSession.filter(token_hash=_hash(ticket), pending=True, expires_at__gt=now).update(
+        token_hash=_hash(token),
+        pending=False,
+        expires_at=now + timedelta(seconds=get_settings().session_max_age_s),
+    )
+    return token if redeemed else None
 
 
-def _sweep(now: float) -> None:
-    for stale in [t for t, (_, until) in _tickets.items() if until < now]:
-        del _tickets[stale]
+async def session_user(token: str | None) -> str | None:
+    """Who a session token signs in, if it is current."""
+    if not token:
+        return None
+    now = datetime.now(UTC)
+    return await (
+        WebSession.filter(token_hash=_hash(token), pending=False, expires_at__gt=now)
+        .first()
+        .values_list("username", flat=True)
+    )
+
+
+async def sign_out(token: str | None) -> None:
+    if token:
+        await WebSession.filter(token_hash=_hash(token)).delete()
 
 
 async def _attempt(
@@ -90,7 +110,7 @@ async def _attempt(
         throttle.succeeded(key)
     if forget:
         throttle.forget(forget)
-    return _ticket(who)
+    return await _ticket(who)
 
 
 def _address_key(address: str) -> str:
@@ -110,9 +130,15 @@ def _refuse_while_throttled(keys: list[str]) -> None:
         raise TooManyAttempts(wait)
 
 
-def _ticket(who: str) -> str:
-    now = time.monotonic()
-    _sweep(now)
+async def _ticket(who: str) -> str:
+    now = datetime.now(UTC)
+    await WebSession.filter(expires_at__lt=now).delete()
     ticket = secrets.token_urlsafe(32)
-    _tickets[ticket] = (who, now + TICKET_TTL_S)
+    await WebSession.create(
+        token_hash=_hash(ticket), username=who, expires_at=now + timedelta(seconds=TICKET_TTL_S)
+    )
     return ticket
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

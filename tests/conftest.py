@@ -107,6 +107,7 @@ TABLES = (
     "workers",
     "users",
     "installation",
+    "web_sessions",
     "idempotency_keys",
     "contract_status_counts",
     "recipients",

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from nicegui.testing import User as SimulatedUser
 
-from models import User
+from models import User, WebSession
 from models.user import Installation
 from services import signin, users
 from services.errors import Conflict, TooManyAttempts, Unauthorized
@@ -108,8 +109,9 @@ async def test_a_sign_in_after_the_wait_succeeds_and_clears_the_username(db) -> 
         await signin.with_password("anna", "correct horse", "10.0.0.1")
     await asyncio.sleep(1)
     ticket = await signin.with_password("anna", "correct horse", "10.0.0.1")
-    assert signin.redeem(ticket) == "anna"
-    assert signin.redeem(ticket) is None  # once only
+    token = await signin.redeem(ticket)
+    assert await signin.session_user(token) == "anna"
+    assert await signin.redeem(ticket) is None  # once only
     assert signin.throttle.wait_s(["user:anna"]) == 0
 
 
@@ -150,7 +152,7 @@ async def test_claiming_a_fresh_install_needs_the_setup_code_or_the_api_key(db) 
     code = users.setup_code()
     assert len(code) == 14 and code != API_KEY
     ticket = await signin.claim(code.upper(), "anna", "correct horse", "10.0.0.1")
-    assert signin.redeem(ticket) == "anna"
+    assert await signin.session_user(await signin.redeem(ticket)) == "anna"
     with pytest.raises(Conflict):  # once claimed, the code is spent
         await signin.claim(API_KEY, "boris", "correct horse", "10.0.0.1")
 
@@ -200,3 +202,25 @@ async def test_a_cookie_planted_before_sign_in_is_not_the_signed_in_one(user: Si
         r = await other.get("/accounts")
     assert r.status_code in (302, 307) and r.headers["location"].startswith("/login")
     assert (await user.http_client.get("/accounts")).status_code == 200
+
+
+async def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(user: SimulatedUser, db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    await _signed_in(user, "/accounts")
+    copy = dict(user.http_client.cookies)
+    await user.http_client.get("/logout")
+    transport = user.http_client._transport
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", cookies=copy) as stolen:
+        r = await stolen.get("/accounts")
+    assert r.status_code in (302, 307) and r.headers["location"].startswith("/login")
+
+
+async def test_a_ticket_expires_and_an_expired_session_signs_nobody_in(db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    ticket = await signin.with_password("anna", "correct horse", "10.0.0.1")
+    await WebSession.filter(pending=True).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert await signin.redeem(ticket) is None
+    token = await signin.redeem(await signin.with_password("anna", "correct horse", "10.0.0.1"))
+    assert await signin.session_user(token) == "anna"
+    await WebSession.filter(pending=False).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert await signin.session_user(token) is None

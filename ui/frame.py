@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
+from services import signin
 from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,10 @@ STATUS_COLORS = {
 }
 
 
-def signed_in() -> str | None:
-    """Who this browser's session cookie says is signed in (set only by ui/login.py: finish)."""
-    return app.storage.browser.get("user")
+async def signed_in() -> str | None:
+    """Who this browser is signed in as: its session cookie's token, if the session is current
+    (set only by ui/login.py: finish; signing out deletes the session)."""
+    return await signin.session_user(app.storage.browser.get("token"))
 
 
 def page(path: str, title: str) -> Callable[[PageBuilder], PageBuilder]:
@@ -54,9 +56,10 @@ def page(path: str, title: str) -> Callable[[PageBuilder], PageBuilder]:
     def register(builder: PageBuilder) -> PageBuilder:
         @functools.wraps(builder)
         async def guarded(request: Request, **kwargs: Any) -> RedirectResponse | None:
-            if not signed_in():
+            who = await signed_in()
+            if not who:
                 return RedirectResponse(f"/login?next={quote(request.url.path)}")
-            with frame(title):
+            with frame(title, who):
                 await builder(**kwargs)
             return None
 
@@ -74,7 +77,7 @@ def _with_request(builder: PageBuilder) -> Any:
 
 
 @contextmanager
-def frame(title: str) -> Iterator[None]:
+def frame(title: str, who: str) -> Iterator[None]:
     ui.colors(primary="#128C7E", secondary="#075E54", accent="#25D366")
     with ui.header().classes("items-center gap-6 px-6"):
         ui.link("WA Contracts", "/").classes("text-h6 text-white no-underline")
@@ -86,7 +89,7 @@ def frame(title: str) -> Iterator[None]:
             ui.link(label, target).classes("text-white no-underline")
         ui.space()
         ui.link("API", "/docs").classes("text-white no-underline")
-        ui.label(signed_in() or "").classes("text-caption")
+        ui.label(who).classes("text-caption")
         ui.button(icon="logout", on_click=sign_out).props("flat round color=white").tooltip("Sign out")
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
         ui.label(title).classes("text-h5")

@@ -31,16 +31,19 @@ def safe_next(target: str | None) -> str:
 
 
 async def finish(request: Request, ticket: str = "", next: str = "/") -> RedirectResponse:
-    """Redeem a sign-in ticket: a fresh session (new id) that holds the user, then where they were going."""
-    who = signin.redeem(ticket)
-    if who is None:
+    """Redeem a sign-in ticket: a fresh cookie (new id) holding the new session's token, then where
+    the user was going."""
+    token = await signin.redeem(ticket)
+    if token is None:
         return RedirectResponse("/login", status_code=303)
     request.session.clear()
-    request.session.update(id=str(uuid.uuid4()), user=who)
+    request.session.update(id=str(uuid.uuid4()), token=token)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 async def logout(request: Request) -> RedirectResponse:
+    """End the session for good (a copy of the cookie signs nobody in) and drop the cookie."""
+    await signin.sign_out(request.session.get("token"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -31,7 +31,7 @@ def register() -> None:
 
 async def export_csv(contract_id: str) -> StreamingResponse:
     """The contract's CSV for a signed-in dashboard user (the API's export needs the API key)."""
-    if not signed_in():
+    if not await signed_in():
         raise HTTPException(401, "sign in first")
     try:
         contract = await contracts.get_contract(contract_id)

@@ -31,4 +31,16 @@ class Migration(migrations.Migration):
             options={'table': 'installation', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The one row (id 1) saying who claimed this installation as its first user.'},
             bases=['Model'],
         ),
+        ops.CreateModel(
+            name='WebSession',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('username', fields.CharField(max_length=100)),
+                ('pending', fields.BooleanField(default=True)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'web_sessions', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A dashboard sign-in, or the one-time ticket (pending) that becomes one.'},
+            bases=['Model'],
+        ),
     ]
