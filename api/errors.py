@@ -94,5 +94,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _database)
-    app.add_exception_handler(IntegrityError, _conflict)  # before OperationalError, its base class
+    app.add_exception_handler(IntegrityError, _conflict)  # more specific than OperationalError: wins
     app.add_exception_handler(Exception, _unexpected)  # JSON, never Starlette's plain-text 500

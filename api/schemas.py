@@ -29,16 +29,18 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _known(value: str, what: str) -> str:
+    if not could_be_id(value):
+        raise NotFound(f"{what} {value!r} not found")
+    return value
+
+
 def _contract_id(contract_id: Annotated[str, Path(max_length=ID_LENGTH)]) -> str:
-    if not could_be_id(contract_id):
-        raise NotFound(f"contract {contract_id!r} not found")
-    return contract_id
+    return _known(contract_id, "contract")
 
 
 def _account_id(account_id: Annotated[str, Path(max_length=ID_LENGTH)]) -> str:
-    if not could_be_id(account_id):
-        raise NotFound(f"account {account_id!r} not found")
-    return account_id
+    return _known(account_id, "account")
 
 
 # Ids in paths: longer than any stored id is a 422 naming the parameter; one that cannot be an id

@@ -4,7 +4,8 @@ Messages and error texts come from users and networks, so no cell may run as a s
 (OWASP's CSV-injection advice), whatever separator the spreadsheet splits on: Russian and German
 Excel split on `;`, so `x;=1+1` would start a cell at `=`. Every cell is quoted; a cell starting
 with = + - @ or with white space is prefixed with a quote; and so is every = + - @ that follows a
-separator (, ; | tab, a line break) and spaces.
+separator (, ; | tab, a line break) and any white space or quotes. So exported messages may differ
+from the stored ones by such quotes ("- milk" after a line break becomes "'- milk").
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from services.contracts import recipients_page
 
 HEADER = ("position", "phoneNumber", "status", "attempts", "sentAt", "errorMessage", "message")
 FORMULA = "=+-@＝＋－＠"  # and their full-width forms, which spreadsheets also accept
-_RISKY_START = re.compile(rf"[{re.escape(FORMULA)}\s]")
-_AFTER_SEPARATOR = re.compile(rf"([,;|\t\r\n][ \t]*)([{re.escape(FORMULA)}])")
+# A formula character at the start, after any white space or quotes (a spreadsheet strips both);
+# or white space at the start at all.
+_RISKY_START = re.compile(rf'[\s"]*[{re.escape(FORMULA)}]|\s')
+_AFTER_SEPARATOR = re.compile(rf'([,;|\t\r\n][\s"]*)([{re.escape(FORMULA)}])')
 PAGE = 5000
 
 

@@ -45,6 +45,12 @@ async def once(
             )
         if first.response is not None:
             return first.response, True
+        if first.created_at < datetime.now(UTC) - timedelta(seconds=WAIT_S):
+            # Its request died without an answer (a crash): let this one run instead.
+            await IdempotencyKey.filter(
+                key=full_key, response__isnull=True, created_at=first.created_at
+            ).delete()
+            continue
         if loop.time() > deadline:
             raise Conflict(
                 "a request with this Idempotency-Key is still running; retry later",
@@ -53,8 +59,8 @@ async def once(
         await asyncio.sleep(0.05)
     try:
         answer = await run()
+        await IdempotencyKey.filter(key=full_key).update(response=answer)
     except BaseException:
         await IdempotencyKey.filter(key=full_key, response__isnull=True).delete()
         raise
-    await IdempotencyKey.filter(key=full_key).update(response=answer)
     return answer, False

@@ -183,12 +183,15 @@ async def test_export_defuses_formulas_after_any_separator_a_spreadsheet_may_spl
         "line\n-2": "line\n'-2",
         "pipe|+1": "pipe|'+1",
         "＝1+1": "'＝1+1",
+        "x;\u00a0=1": "x;\u00a0'=1",
+        'x;"=1+1': "x;\"'=1+1",
+        '"=1+1': "'\"=1+1",
         "a - b = c": "a - b = c",  # spaces alone do not start a cell
     }
     body = {
         "accountId": account,
         "name": "hostile",
-        "recipients": [{"phoneNumber": f"7999000000{i}", "message": m} for i, m in enumerate(hostile)],
+        "recipients": [{"phoneNumber": f"7999000{i:04d}", "message": m} for i, m in enumerate(hostile)],
     }
     contract = (await client.post("/api/contracts", json=body)).json()["id"]
     messages = [row["message"] for row in await exported(client, contract)]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
 
-from models import Contract
+from models import Contract, IdempotencyKey
+from services import idempotency
 from tests.helpers import new_account, recipients
 
 
@@ -67,3 +71,19 @@ async def test_csv_imports_take_the_key_too_and_it_is_documented(client) -> None
     for path in ("/api/contracts", "/api/contracts/import"):
         names = [p["name"] for p in schema["paths"][path]["post"]["parameters"]]
         assert "Idempotency-Key" in names, path
+
+
+async def test_a_key_whose_first_request_died_unanswered_is_taken_over(client) -> None:
+    account = await new_account(client)
+    body = {"accountId": account, "name": "after a crash", "recipients": recipients(2)}
+    headers = {"Idempotency-Key": "crashed"}
+    fingerprint = hashlib.sha256(hashlib.sha256(json.dumps(body).encode()).digest()).hexdigest()
+    await IdempotencyKey.create(key="/api/contracts crashed", request_hash=fingerprint)
+    await IdempotencyKey.filter(key="/api/contracts crashed").update(
+        created_at=datetime.now(UTC) - timedelta(seconds=idempotency.WAIT_S + 1)
+    )
+    r = await client.post(
+        "/api/contracts", content=json.dumps(body), headers={**headers, "content-type": "application/json"}
+    )
+    assert r.status_code == 201
+    assert await Contract.all().count() == 1

@@ -7,6 +7,7 @@ doubles the requests a core can answer (docs/BENCHMARKS.md, API under load).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import resource
@@ -87,12 +88,16 @@ def run() -> None:
         port=s.port,
         log_level="warning",
         http=GuardedHttpProtocol,
-        timeout_keep_alive=5,
+        # A stop must not wait for open streams (a pairing stream lasts minutes) or a held port
+        # would keep the next start from listening.
+        timeout_graceful_shutdown=10,
     )
 
 
 def _more_open_files() -> None:
     """Each connection is a file: take the hard limit, so the connection bound is what refuses."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < wanted:
+        with contextlib.suppress(ValueError, OSError):  # some systems cap it below the hard limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))

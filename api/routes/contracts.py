@@ -51,7 +51,7 @@ async def create_contract(
         created = await contracts.create_contract(body.accountId, body.name, phone_numbers, messages)
         return ContractCreated.of(created).model_dump(mode="json")
 
-    body_digest = hashlib.sha256(await request.body()).digest()  # read once already, to parse it
+    body_digest = hashlib.sha256(await request.body()).digest() if idempotency_key else b""
     return await _created(request, idempotency_key, body_digest, create)
 
 
