@@ -78,19 +78,6 @@ async def test_bad_rows_are_named_and_nothing_is_created(client) -> None:
     assert r.status_code == 404
 
 
-async def test_export_defuses_spreadsheet_formulas(client) -> None:
-    account = await new_account(client)
-    hostile = ["=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)", "\tTab", "<script>alert(1)</script>", "fine"]
-    body = {
-        "accountId": account,
-        "name": "hostile",
-        "recipients": [{"phoneNumber": f"7999000000{i}", "message": m} for i, m in enumerate(hostile)],
-    }
-    contract = (await client.post("/api/contracts", json=body)).json()["id"]
-    messages = [row["message"] for row in await exported(client, contract)]
-    assert messages == ["'" + m for m in hostile[:5]] + hostile[5:]
-
-
 async def test_export_is_keyed_and_404s_unknown_contracts(client) -> None:
     contract = await new_contract(client, await new_account(client), n=3)
     assert len(await exported(client, contract)) == 3
@@ -171,10 +158,17 @@ def test_reading_stops_at_the_first_row_past_the_limit() -> None:
     assert len(read_recipients(io.BufferedReader(Endless(LIMIT, endless=False))).phone_numbers) == LIMIT
 
 
-async def test_export_defuses_formulas_after_any_separator_a_spreadsheet_may_split_on(client) -> None:
-    """Russian Excel splits on `;`: `x;=1+1` would start a cell at `=` (OWASP CSV injection)."""
+async def test_export_defuses_formulas_wherever_a_spreadsheet_may_start_a_cell(client) -> None:
+    """A cell starting with = + - @ runs as a formula; Russian Excel splits on `;`, so `x;=1+1`
+    would start a cell at `=` (OWASP CSV injection). Other text is left as it is."""
     account = await new_account(client)
     hostile = {
+        "=cmd|' /C calc'!A0": "'=cmd|' /C calc'!A0",
+        "+1+1": "'+1+1",
+        "-2": "'-2",
+        "@SUM(A1)": "'@SUM(A1)",
+        "\tTab": "'\tTab",
+        "<script>alert(1)</script>": "<script>alert(1)</script>",
         ";=1+1": ";'=1+1",
         'Hi;=HYPERLINK("http://evil")': 'Hi;\'=HYPERLINK("http://evil")',
         "a, @SUM(A1)": "a, '@SUM(A1)",
