@@ -41,11 +41,19 @@ class Settings(BaseSettings):
 
     max_recipients: int = 1_000_000
     max_body_bytes: int = 256 * 1024 * 1024
-    # The dashboard wizard's uploads: the file's size, and an XLSX workbook's unpacked size (from its
-    # zip directory, before it is opened) at most, and at most this many times the file's size.
+    # The dashboard wizard's uploads, sized so that reading any accepted file costs the web process at
+    # most 300 MiB (docs/BENCHMARKS.md). A CSV file (kept whole, as its bytes) or pasted text at most
+    # max_upload_bytes. An XLSX workbook, from its zip directory before it is opened: its unpacked size
+    # at most max_xlsx_unzipped_bytes and max_xlsx_ratio times the file's; its shared strings (which
+    # openpyxl keeps whole, ~8 bytes of memory per byte) at most max_xlsx_strings_bytes; the other parts
+    # openpyxl reads whole (styles, workbook, theme…; up to ~120 bytes per byte) at most
+    # max_xlsx_part_bytes together; its first sheet, as CSV text, at most max_xlsx_text_bytes.
     max_upload_bytes: int = 200 * 1024 * 1024
     max_xlsx_unzipped_bytes: int = 1024 * 1024 * 1024
     max_xlsx_ratio: float = 100
+    max_xlsx_strings_bytes: int = 12 * 1024 * 1024
+    max_xlsx_part_bytes: int = 512 * 1024
+    max_xlsx_text_bytes: int = 48 * 1024 * 1024
 
     # Pacing defaults (DESIGN.md), per account unless the account has useLimits false.
     per_minute: int = 20

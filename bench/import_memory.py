@@ -4,7 +4,10 @@ The real web process (main.py) gets `POST /api/contracts/import` with: a 1,000,0
 accepted), a 5,000,000-row CSV (refused), and three 5,000,000-row CSVs at once (refused). The wizard's
 reading function (recipient_table.from_upload, given the file the way ui/pages/wizard.py gives it) runs
 in a subprocess of its own, as the web process would run it: XLSX workbooks of 3,000,000 rows (one
-tiny and repetitive, one of distinct rows), a 1,000,000-row XLSX and CSV, and the 5,000,000-row CSV.
+tiny and repetitive, one of distinct rows), a 1,000,000-row XLSX and CSV, and the 5,000,000-row CSV;
+and the worst cases of each size bound in settings.py: a CSV of Cyrillic rows as large as accepted, an
+XLSX of one row and 3,000,000 distinct shared strings, and an XLSX at every bound at once (shared
+strings, styles, CSV text, rows and blank rows).
 
 RSS of the process and its children (the number-check pool) is sampled every 50 ms; each case runs in
 a fresh process, and is told as peak − idle, idle being that process's RSS at rest just before.
@@ -22,12 +25,15 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from itertools import chain, islice, repeat
 from pathlib import Path
 
 import httpx
 import psutil
 
 from bench.harness import Stack, machine, parser
+from settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "Hello {name}, your order is ready."
@@ -40,49 +46,103 @@ def rows_csv(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def xlsx(path: Path, rows: int, distinct: bool) -> Path:
+def xlsx(
+    path: Path,
+    rows: int,
+    distinct: bool,
+    *,
+    strings: int = 0,
+    message: str = "",
+    blank: int = 0,
+    formats: int = 0,
+    stored: bool = False,
+) -> Path:
     """A minimal workbook written directly (openpyxl takes minutes for millions of rows): its sheet has
-    a header and `rows` rows, each a phone number and a name, or all the same phone number."""
+    a header and `rows` rows, each a phone number and a name, or all the same phone number; each row
+    also `message` (inline) if given, then `blank` rows with an empty cell. With `strings`, a shared
+    strings table of that many distinct short strings (the rows' names refer to them in turn); with
+    `formats`, that many empty cell formats in styles.xml. `stored`: not compressed."""
     pkg = "http://schemas.openxmlformats.org/package/2006"
     office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     xml = '<?xml version="1.0" encoding="UTF-8"?>'
     kind = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    overrides = (
+        ""
+        if not strings
+        else f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kind}.sharedStrings+xml"/>'
+    )
     parts = {
         "[Content_Types].xml": f'{xml}<Types xmlns="{pkg}/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{kind}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{kind}.sheet.main+xml"/>{overrides}'
         f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{kind}.worksheet+xml"/></Types>',
         "_rels/.rels": f'{xml}<Relationships xmlns="{pkg}/relationships"><Relationship Id="rId1" '
         f'Type="{office}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": f'{xml}<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-        f'2006/main" xmlns:r="{office}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/>'
-        "</sheets></workbook>",
+        "xl/workbook.xml": f'{xml}<workbook xmlns="{main}" xmlns:r="{office}"><sheets><sheet name="Sheet1" '
+        'sheetId="1" r:id="rId1"/></sheets></workbook>',
         "xl/_rels/workbook.xml.rels": f'{xml}<Relationships xmlns="{pkg}/relationships"><Relationship '
         f'Id="rId1" Type="{office}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
     }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in parts.items():
-            z.writestr(name, text)
+    if formats:
+        parts["xl/styles.xml"] = (
+            f'{xml}<styleSheet xmlns="{main}"><cellXfs count="{formats}">{"<xf/>" * formats}</cellXfs>'
+            "</styleSheet>"
+        )
+    digits = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def short(i: int) -> str:  # the shortest distinct strings
+        out = digits[i % 62]
+        while i := i // 62:
+            out += digits[i % 62]
+        return out
+
+    def chunks(items: Iterator[str]) -> Iterator[bytes]:
+        while batch := "".join(islice(items, 10_000)):
+            yield batch.encode()
+
+    note = f'<c t="inlineStr"><is><t>{message}</t></is></c>' if message else ""
+    name = '<c t="s"><v>{}</v></c>' if strings else '<c t="inlineStr"><is><t>Customer {}</t></is></c>'
+    data = (
+        f"<row><c><v>7999{i % 10**7:07d}</v></c>{name.format(i % strings if strings else i)}{note}</row>"
+        if distinct
+        else "<row><c><v>79991234567</v></c></row>"
+        for i in range(rows)
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as z:
+        for part, text in parts.items():
+            z.writestr(part, text)
+        if strings:
+            with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as table:
+                table.write(f'{xml}<sst xmlns="{main}">'.encode())
+                for chunk in chunks(f"<si><t>{short(i)}</t></si>" for i in range(strings)):
+                    table.write(chunk)
+                table.write(b"</sst>")
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             sheet.write(
-                b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-                b'spreadsheetml/2006/main"><sheetData><row><c t="inlineStr"><is><t>phone</t></is></c>'
-                b'<c t="inlineStr"><is><t>name</t></is></c></row>'
+                f'{xml}<worksheet xmlns="{main}"><sheetData><row><c t="inlineStr"><is><t>phone</t></is></c>'
+                '<c t="inlineStr"><is><t>name</t></is></c></row>'.encode()
             )
-            batch = []
-            for i in range(rows):
-                if distinct:
-                    batch.append(
-                        f'<row r="{i + 2}"><c r="A{i + 2}"><v>7999{i % 10**7:07d}</v></c><c r="B{i + 2}" '
-                        f't="inlineStr"><is><t>Customer {i}</t></is></c></row>'
-                    )
-                else:
-                    batch.append("<row><c><v>79991234567</v></c></row>")
-                if len(batch) == 10_000:
-                    sheet.write("".join(batch).encode())
-                    batch = []
-            sheet.write(("".join(batch) + "</sheetData></worksheet>").encode())
+            for chunk in chunks(chain(data, repeat("<row><c/></row>", blank))):
+                sheet.write(chunk)
+            sheet.write(b"</sheetData></worksheet>")
+    return path
+
+
+def cyrillic_csv(path: Path, rows: int, most: int) -> Path:
+    """A CSV of `rows` rows of a number and a Cyrillic message (2 bytes a character in UTF-8), each as
+    long as fits in `most` bytes: the worst case for a table kept as text."""
+    header = "phone,message\n"
+    budget = (most - len(header)) // rows - len("79990000000,\n")  # bytes of message a row
+    text = ("Здравствуйте, ваш заказ готов к выдаче. " * (budget // 20 + 1))[:budget]
+    while len(text.encode()) > budget:
+        text = text[:-1]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(header)
+        for i in range(0, rows, 10_000):
+            f.write("".join(f"7999{j % 10**7:07d},{text}\n" for j in range(i, min(i + 10_000, rows))))
+    assert path.stat().st_size <= most, path.stat().st_size
     return path
 
 
@@ -242,6 +302,34 @@ async def main() -> None:
                 "wizard reading, 1,000,000-row XLSX",
                 "x.xlsx",
                 xlsx(tmp / "1m.xlsx", 1_000_000, distinct=True),
+            )
+            s = get_settings()
+            wizard_case(
+                stack,
+                "wizard reading, 1,000,000-row CSV of Cyrillic messages at max_upload_bytes",
+                "x.csv",
+                cyrillic_csv(tmp / "cyrillic.csv", 1_000_000, s.max_upload_bytes),
+            )
+            wizard_case(
+                stack,
+                "wizard reading, XLSX (stored) of one row and 3,000,000 distinct shared strings",
+                "x.xlsx",
+                xlsx(tmp / "strings.xlsx", 1, distinct=True, strings=3_000_000, stored=True),
+            )
+            wizard_case(
+                stack,
+                "wizard reading, XLSX at every bound: shared strings, styles, CSV text, 1,000,000 rows + "
+                "999,000 blank",
+                "x.xlsx",
+                xlsx(
+                    tmp / "worst.xlsx",
+                    1_000_000,
+                    distinct=True,
+                    strings=(s.max_xlsx_strings_bytes - 200) // 21,  # entries of 19 to 21 bytes
+                    message="x" * (s.max_xlsx_text_bytes // 1_000_000 - 30),
+                    blank=999_000,
+                    formats=(s.max_xlsx_part_bytes - 3000) // 5,
+                ),
             )
             wizard_case(stack, "wizard reading, 5,000,000-row CSV", "x.csv", tmp / "5m.csv")
             wizard_case(stack, "wizard reading, 1,000,000-row CSV", "x.csv", tmp / "1m.csv")

@@ -21,7 +21,7 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -74,15 +74,15 @@ def _pick(names: list[str], wanted: str | None, defaults: tuple[str, ...], what:
     )
 
 
-def _lines(file: BinaryIO) -> Iterator[str]:
-    """Lines of UTF-8 text (a byte-order mark from Excel is dropped); invalid UTF-8 is a 422.
-    The file is left open (it may be read again)."""
+def utf8_lines(file: BinaryIO, refusal: str = "the CSV is not valid UTF-8") -> Iterator[str]:
+    """Lines of UTF-8 text (a byte-order mark from Excel is dropped); invalid UTF-8 is InvalidInput
+    saying `refusal`. The file is left open (it may be read again): close this with contextlib.closing."""
     text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
     try:
         for line in text:  # noqa: UP028 - `yield from` would close the file when this closes
             yield line
     except UnicodeDecodeError as exc:
-        raise InvalidInput("the CSV is not valid UTF-8", [Problem("file", str(exc))]) from None
+        raise InvalidInput(refusal, [Problem("file", str(exc))]) from None
     finally:
         text.detach()
 
@@ -114,9 +114,12 @@ def _header(reader: Iterator[list[str]]) -> list[str]:
     return [h.strip() for h in header]
 
 
-def _data_rows(reader: Any) -> Iterator[list[str]]:  # a csv.reader (its type is private)
-    """The non-blank rows after the header; a row that cannot be read is a 422 naming it as rows[i]."""
-    at = 0
+def data_rows(
+    reader: Any, refuse: Callable[[int, str], InvalidInput], first: int = 0
+) -> Iterator[list[str]]:  # reader: a csv.reader (its type is private)
+    """The non-blank rows after the header. A row that cannot be read raises refuse(at, why): `at`
+    counts the non-blank rows before it from `first`, `why` is csv_fault's account of it."""
+    at = first
     line = reader.line_num  # where the previous row ended
     try:
         for row in reader:
@@ -125,9 +128,12 @@ def _data_rows(reader: Any) -> Iterator[list[str]]:  # a csv.reader (its type is
                 at += 1
             line = reader.line_num
     except csv.Error as exc:
-        raise InvalidInput(
-            "the CSV cannot be read", [Problem(f"rows[{at}]", csv_fault(exc, line + 1), at)]
-        ) from None
+        raise refuse(at, csv_fault(exc, line + 1)) from None
+
+
+def _refuse_row(at: int, why: str) -> InvalidInput:
+    """The API's way of naming a row: rows[i], 0 being the first after the header."""
+    return InvalidInput("the CSV cannot be read", [Problem(f"rows[{at}]", why, at)])
 
 
 def most_rows(file: BinaryIO) -> int:
@@ -151,10 +157,10 @@ def check_row_count(file: BinaryIO, limit: int) -> None:
     seen; nothing is kept. A file with no more lines than the header and `limit` is not parsed."""
     if most_rows(file) <= limit:
         return
-    with closing(_lines(file)) as lines:
+    with closing(utf8_lines(file)) as lines:
         reader = csv.reader(lines, strict=True)
         _header(reader)
-        for n, _ in enumerate(_data_rows(reader), start=1):
+        for n, _ in enumerate(data_rows(reader, _refuse_row), start=1):
             if n > limit:
                 raise too_many_rows(limit)
     file.seek(0)
@@ -193,7 +199,7 @@ def read_recipients(
     limit = get_settings().max_recipients if limit is None else limit
     if file.seekable():
         check_row_count(file, limit)  # before anything is kept
-    with closing(_lines(file)) as lines:  # the file is left as it was, whatever is raised
+    with closing(utf8_lines(file)) as lines:  # the file is left as it was, whatever is raised
         return _read_rows(csv.reader(lines, strict=True), phone_column, message_column, template, limit)
 
 
@@ -215,7 +221,7 @@ def _read_rows(
         message_at = _pick(names, message_column, MESSAGE_COLUMNS, "messageColumn")
 
     out = CsvRecipients([], [])
-    for row in _data_rows(rows):
+    for row in data_rows(rows, _refuse_row):
         if len(out.phone_numbers) == limit:
             raise too_many_rows(limit)
         phone = row[phone_at].strip() if phone_at < len(row) else ""

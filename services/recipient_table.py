@@ -2,13 +2,16 @@
 text, a phone column and a message template mapped onto it, and the check before creating: invalid
 numbers, repeated numbers and opted-out numbers, each named by its row (1 = the first data row).
 
-A table keeps its rows as the CSV text they came in (an XLSX sheet is turned into CSV once) and reads
-them again for each step: a million rows as Python lists would take ten times the memory, and reading
-them takes a second.
+A table keeps its rows as the UTF-8 bytes of CSV they came in (an XLSX sheet is turned into CSV once)
+and reads them again for each step: a million rows as Python lists would take ten times the memory,
+and reading them takes a second. Bytes, not str: a str of Cyrillic text takes 2 bytes a character
+(4 inside a StringIO), and the bytes are kept as read, never copied again.
 
 Reading stops at the recipient limit (settings.max_recipients): a file of more rows is refused when
-the first row past it is seen. An XLSX workbook is a zip archive: its unpacked size is checked from the
-archive's directory before it is opened (a tiny file can unpack to gigabytes), and its sheet is read
+the first row past it is seen; and at the size limits in settings.py (max_upload_bytes and the
+max_xlsx_* ones), chosen so that reading any accepted file costs at most 300 MiB. An XLSX workbook is
+a zip archive: its sizes are checked from the archive's directory before it is opened (a tiny file can
+unpack to gigabytes, and openpyxl keeps its shared strings and styles whole), and its sheet is read
 row by row up to the limit. A quote (") never closed is refused naming its row.
 """
 
@@ -19,18 +22,26 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import BinaryIO, TextIO
+from typing import BinaryIO
 
 from openpyxl import load_workbook
-from openpyxl.utils import range_boundaries
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
-from openpyxl.xml.functions import iterparse
+from openpyxl.packaging.manifest import Manifest
+from openpyxl.xml.constants import (
+    ARC_CONTENT_TYPES,
+    ARC_CORE,
+    ARC_CUSTOM,
+    ARC_STYLE,
+    ARC_THEME,
+    SHARED_STRINGS,
+    WORKSHEET_TYPE,
+)
+from openpyxl.xml.functions import fromstring
 
 from models import OptOut
-from services import phones
+from services import openpyxl_sheet_size, phones
 from services.contracts import message_fault
 from services.csv_import import (
     MESSAGE_COLUMNS,
@@ -38,23 +49,29 @@ from services.csv_import import (
     PLACEHOLDER,
     column_positions,
     csv_fault,
+    data_rows,
     fill,
     guess_column,
     too_many_rows,
+    utf8_lines,
 )
 from services.errors import InvalidInput, Problem
-from settings import get_settings
+from settings import Settings, get_settings
+
+openpyxl_sheet_size.apply()
 
 
 @dataclass(frozen=True)
 class Table:
     columns: list[str]
-    text: str  # the data rows, as CSV with `delimiter` (blank lines may be among them)
+    text: bytes  # CSV with `delimiter` in UTF-8: `skip` rows (the header), then the data rows
     delimiter: str
-    count: int  # data rows, blank ones left out
+    count: int  # data rows, blank ones left out (blank lines may be among them in `text`)
+    skip: int = 0
 
     def rows(self) -> Iterator[list[str]]:
-        for row in csv.reader(io.StringIO(self.text), delimiter=self.delimiter):
+        lines = io.TextIOWrapper(io.BytesIO(self.text), encoding="utf-8-sig", newline="")  # no copy
+        for row in islice(csv.reader(lines, delimiter=self.delimiter), self.skip, None):
             if any(cell.strip() for cell in row):
                 yield row
 
@@ -76,71 +93,81 @@ class Table:
         return f"{{{message}}}" if message else ""
 
 
-def _table(header: list[str], text: str, delimiter: str, count: int) -> Table:
+def _table(header: list[str], text: bytes, delimiter: str, count: int, skip: int) -> Table:
     if not count:
         raise InvalidInput("the file has no rows under its header", [Problem("file", "no data rows")])
     columns = [h.strip() or f"column {i + 1}" for i, h in enumerate(header)]
-    return Table(columns, text, delimiter, count)
+    return Table(columns, text, delimiter, count, skip)
 
 
-def from_csv_text(text: str, limit: int | None = None) -> Table:
+def _too_large(what: str, most: int, advice: str = "") -> InvalidInput:
+    return InvalidInput(
+        f"{what} is larger than {most:,} bytes, the most the wizard reads{advice}",
+        [Problem("file", f"at most {most:,} bytes")],
+    )
+
+
+def from_csv_text(text: str, limit: int | None = None, most: int | None = None) -> Table:
     """CSV with a header row; the delimiter (comma, semicolon, tab) is guessed from the first line.
     A list of bare phone numbers, one per line, is read as a single column "phone"."""
-    return _from_lines(io.StringIO(text.removeprefix("\ufeff"), newline=""), limit)
+    return from_csv_file(io.BytesIO(text.encode("utf-8", "replace")), limit, most)
 
 
-def from_csv_file(file: BinaryIO, limit: int | None = None) -> Table:
-    """from_csv_text for a UTF-8 file, read a line at a time: no more of it than `limit` rows is read."""
-    text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
-    try:
-        return _from_lines(text, limit)
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            "the file is not UTF-8 text (save it as CSV UTF-8)", [Problem("file", str(exc))]
-        ) from None
-    finally:
-        text.detach()  # the caller's file stays open
+def from_csv_file(file: BinaryIO, limit: int | None = None, most: int | None = None) -> Table:
+    """from_csv_text for a UTF-8 file, read once a block at a time and kept as its bytes: at most `most`
+    bytes (default: settings.max_upload_bytes) and `limit` rows (default: settings.max_recipients),
+    refused as soon as byte most + 1 or row limit + 1 is read."""
+    s = get_settings()
+    limit = s.max_recipients if limit is None else limit
+    kept = _Kept(file, s.max_upload_bytes if most is None else most)
+    refusal = "the file is not UTF-8 text (save it as CSV UTF-8)"
+    with closing(utf8_lines(io.BufferedReader(kept), refusal)) as lines:
+        first = next(lines, "")
+        delimiter = max(",;\t", key=first.count)
+        reader = csv.reader(chain((first,), lines), delimiter=delimiter, strict=True)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise InvalidInput(
+                "the text cannot be read as CSV", [Problem("file", csv_fault(exc, 1))]
+            ) from None
+        if not header:
+            raise InvalidInput("nothing to read", [Problem("file", "empty")])
+        skip, count = 1, 0
+        if len(header) == 1 and _looks_like_a_number(header[0]):
+            header, skip, count = ["phone"], 0, 1  # no header: the first line is the first row
+        for _ in data_rows(reader, _refuse_row, first=count):
+            count += 1
+            if count > limit:
+                raise too_many_rows(limit, "file")
+    return _table(header, kept.value(), delimiter, count, skip)
 
 
-def _from_lines(lines: TextIO, limit: int | None) -> Table:
-    """The table of the CSV text `lines`, keeping the data rows' text; at most `limit` rows (default:
-    settings.max_recipients), refused when row limit + 1 is seen."""
-    limit = get_settings().max_recipients if limit is None else limit
-    first = lines.readline()
-    delimiter = max(",;\t", key=first.count)
-    kept = [io.StringIO()]  # the text read so far; the header's is dropped once it is known
+def _refuse_row(at: int, why: str) -> InvalidInput:
+    """The wizard's way of naming a row: row N, 1 being the first data row."""
+    return InvalidInput(f"row {at + 1} cannot be read as CSV", [Problem(f"row {at + 1}", why)])
 
-    def recorded() -> Iterator[str]:
-        for line in chain((first,), lines):
-            kept[0].write(line)
-            yield line
 
-    reader = csv.reader(recorded(), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise InvalidInput("the text cannot be read as CSV", [Problem("file", csv_fault(exc, 1))]) from None
-    if not header:
-        raise InvalidInput("nothing to read", [Problem("file", "empty")])
-    count = 0
-    if len(header) == 1 and _looks_like_a_number(header[0]):
-        header, count = ["phone"], 1  # no header: the first line is the first row
-    else:
-        kept[0] = io.StringIO()
-    line = reader.line_num  # where the previous row ended
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                count += 1
-                if count > limit:
-                    raise too_many_rows(limit, "file")
-            line = reader.line_num
-    except csv.Error as exc:
-        row = count + 1
-        raise InvalidInput(
-            f"row {row} cannot be read as CSV", [Problem(f"row {row}", csv_fault(exc, line + 1))]
-        ) from None
-    return _table(header, kept[0].getvalue(), delimiter, count)
+class _Kept(io.RawIOBase):
+    """A binary file read through once, every byte read kept (in a BytesIO, which grows in place and
+    hands its bytes over without a copy); more than `most` bytes is InvalidInput."""
+
+    def __init__(self, file: BinaryIO, most: int) -> None:
+        self.file, self.most, self.kept = file, most, io.BytesIO()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.file.read(len(buffer))
+        if self.kept.tell() + len(data) > self.most:
+            raise _too_large("the file", self.most, ": save fewer or shorter rows in each file")
+        self.kept.write(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def value(self) -> bytes:
+        return self.kept.getvalue()
 
 
 def _looks_like_a_number(cell: str) -> bool:
@@ -154,12 +181,14 @@ def from_xlsx(data: bytes | BinaryIO, limit: int | None = None) -> Table:
     file = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
     s = get_settings()
     limit = s.max_recipients if limit is None else limit
-    _check_unzipped_size(file, s.max_xlsx_unzipped_bytes, s.max_xlsx_ratio)
-    out = io.StringIO()
-    writer = csv.writer(out)
+    _check_archive(file, s)
+    out = io.BytesIO()  # the sheet as CSV in UTF-8, handed over by getvalue() without a copy
+    writer = csv.writer(
+        io.TextIOWrapper(out, encoding="utf-8", errors="replace", newline="", write_through=True)
+    )
     count = seen = 0
     try:
-        book = load_workbook(file, read_only=True, data_only=True)
+        book = load_workbook(file, read_only=True, data_only=True, keep_links=False)
         try:
             rows = book.worksheets[0].iter_rows(values_only=True)
             header = next(rows, None)
@@ -172,11 +201,8 @@ def from_xlsx(data: bytes | BinaryIO, limit: int | None = None) -> Table:
                 if count > limit or seen > 2 * limit:
                     raise too_many_rows(limit, "file")
                 writer.writerow(row)
-                if out.tell() > s.max_upload_bytes:  # wide rows: the sheet as CSV may not be larger
-                    raise InvalidInput(  # than a CSV file may be
-                        f"the sheet is larger than {s.max_upload_bytes} bytes as CSV",
-                        [Problem("file", f"at most {s.max_upload_bytes} bytes of CSV text")],
-                    )
+                if out.tell() > s.max_xlsx_text_bytes:  # wide rows
+                    raise _too_large("the sheet as CSV text", s.max_xlsx_text_bytes, XLSX_ADVICE)
         finally:
             book.close()  # a read-only workbook keeps the archive open until closed
     except InvalidInput:
@@ -185,45 +211,68 @@ def from_xlsx(data: bytes | BinaryIO, limit: int | None = None) -> Table:
         raise InvalidInput("the file is not a readable XLSX workbook", [Problem("file", str(exc))]) from None
     if header is None:
         raise InvalidInput("the workbook's first sheet is empty", [Problem("file", "empty")])
-    return _table([_cell(v) for v in header], out.getvalue(), ",", count)
+    return _table([_cell(v) for v in header], out.getvalue(), ",", count, 0)
 
 
-def _check_unzipped_size(file: BinaryIO, most: int, ratio: float) -> None:
-    """InvalidInput unless the archive's members, as its directory declares them, unpack to at most
-    `most` bytes and at most `ratio` times the file's size (zipfile will not unpack a member past its
-    declared size). The file is left at its start."""
+XLSX_ADVICE = ": save the sheet as CSV UTF-8 and upload that"
+# Parts openpyxl reads whole by their fixed names, whatever [Content_Types].xml declares them to be.
+READ_WHOLE_BY_NAME = {ARC_CONTENT_TYPES, ARC_STYLE, ARC_THEME, ARC_CORE, ARC_CUSTOM}
+
+
+def _check_archive(file: BinaryIO, s: Settings) -> None:
+    """InvalidInput unless the archive's members, as its directory declares them (zipfile will not
+    unpack a member past its declared size), unpack to at most s.max_xlsx_unzipped_bytes and
+    s.max_xlsx_ratio times the file's size; its shared strings (the part [Content_Types].xml names,
+    as openpyxl finds it) to at most s.max_xlsx_strings_bytes; and every other member but the
+    worksheets (which are read as a stream) to at most s.max_xlsx_part_bytes together: openpyxl reads
+    those whole, at up to 8 (strings) and 120 (styles) bytes of memory per byte. The file is left at
+    its start."""
     try:
         with zipfile.ZipFile(file) as archive:
-            unzipped = sum(member.file_size for member in archive.infolist())
+            sizes = {member.filename: member.file_size for member in archive.infolist()}
+            _refuse_if_larger("[Content_Types].xml", sizes.get(ARC_CONTENT_TYPES, 0), s.max_xlsx_part_bytes)
+            manifest = Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES)))
         size = file.seek(0, io.SEEK_END)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except InvalidInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken archive or manifest raises many kinds
         raise InvalidInput("the file is not a readable XLSX workbook", [Problem("file", str(exc))]) from None
     file.seek(0)
-    if unzipped > most or (unzipped > 16 * 1024 * 1024 and unzipped > ratio * size):
+    unzipped = sum(sizes.values())
+    if unzipped > s.max_xlsx_unzipped_bytes or (
+        unzipped > 16 * 1024 * 1024 and unzipped > s.max_xlsx_ratio * size
+    ):
         raise InvalidInput(
             f"the workbook unpacks to {unzipped:,} bytes from {size:,}: too large to read",
-            [Problem("file", f"at most {most:,} bytes unpacked, and {ratio:g} times the file's size")],
+            [
+                Problem(
+                    "file",
+                    f"at most {s.max_xlsx_unzipped_bytes:,} bytes unpacked, and {s.max_xlsx_ratio:g} times "
+                    "the file's size",
+                )
+            ],
         )
+    declared: dict[str, set[str]] = {}
+    for part in manifest.Override:
+        declared.setdefault(part.PartName.removeprefix("/"), set()).add(part.ContentType)
+    strings = {name for name, types in declared.items() if SHARED_STRINGS in types}
+    for name in strings:
+        _refuse_if_larger(f"its shared strings ({name})", sizes.get(name, 0), s.max_xlsx_strings_bytes)
+    streamed = {
+        name
+        for name, types in declared.items()
+        if types == {WORKSHEET_TYPE} and name not in READ_WHOLE_BY_NAME
+    }
+    whole = sum(n for name, n in sizes.items() if name not in streamed and name not in strings)
+    _refuse_if_larger("its parts other than the sheets and shared strings", whole, s.max_xlsx_part_bytes)
 
 
-def _sheet_size(self: ReadOnlyWorksheet) -> None:
-    """ReadOnlyWorksheet._get_size, which openpyxl (3.1.5) runs as load_workbook opens each sheet, but
-    looking no further than where the rows start. openpyxl's own waits for the *end* of <sheetData>
-    when the sheet has no <dimension> before it (files written by hand, or by many libraries), so it
-    parsed the whole sheet once more and kept an element per row: 3,000,000 rows took +300 MiB and
-    doubled the time before a single row was read."""
-    with self._get_source() as source:
-        for _, element in iterparse(source, events=("start",)):
-            if element.tag == DIMENSION_TAG:
-                ref = element.get("ref")
-                if ref:
-                    self._min_column, self._min_row, self._max_column, self._max_row = range_boundaries(ref)
-                return
-            if element.tag == DATA_TAG:
-                return
-
-
-ReadOnlyWorksheet._get_size = _sheet_size  # type: ignore[method-assign]
+def _refuse_if_larger(what: str, size: int, most: int) -> None:
+    if size > most:
+        raise InvalidInput(
+            f"the workbook is too large to read: {what} unpack to {size:,} bytes{XLSX_ADVICE}",
+            [Problem("file", f"{what}: at most {most:,} bytes unpacked")],
+        )
 
 
 def _cell(value: object) -> str:

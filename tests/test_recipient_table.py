@@ -194,3 +194,96 @@ async def test_the_wizard_refuses_an_upload_over_its_size_before_reading_it() ->
         await wizard._read(Huge("list.csv", "text/csv", b"phone\n79990000001\n"))
     table = await wizard._read(ui.upload.SmallFileUpload("list.csv", "text/csv", b"phone\n79990000001\n"))
     assert table.count == 1
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """Sets settings from the environment for one test (get_settings is cached: cleared around it)."""
+    from settings import get_settings
+
+    def set_env(**values: int) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name.upper(), str(value))
+        get_settings.cache_clear()
+
+    yield set_env
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_a_csv_is_kept_as_its_bytes_and_refused_past_the_upload_size(settings_env) -> None:
+    """The table held the text in a StringIO (4 bytes a Cyrillic character) and then a copy of it:
+    a 175 MB file of Cyrillic rows took +394 MiB. Now it keeps the file's bytes, read once."""
+    import tracemalloc
+
+    data = (
+        "phone,message\n" + "".join(f"7999{i:07d},Здравствуйте! Ваш заказ готов\n" for i in range(20_000))
+    ).encode()
+    tracemalloc.start()
+    try:
+        table = recipient_table.from_upload("list.csv", io.BytesIO(data))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * len(data), f"reading {len(data):,} bytes took {peak:,}"
+    assert table.count == 20_000 and table.text == data
+    assert list(recipient_table.messages(table, "{message}", 1)) == ["Здравствуйте! Ваш заказ готов"]
+    settings_env(max_upload_bytes=len(data) - 1)
+    with pytest.raises(InvalidInput, match=f"larger than {len(data) - 1:,} bytes, the most the wizard reads"):
+        recipient_table.from_upload("list.csv", io.BytesIO(data))
+    with pytest.raises(InvalidInput, match="larger than"):
+        recipient_table.from_csv_text(data.decode())
+
+
+def test_an_xlsx_whose_parts_read_whole_unpack_past_their_bounds_is_refused_before_it_is_read(
+    settings_env, tmp_path
+) -> None:
+    """openpyxl keeps the shared strings whole (3M of them: +459 MiB from a 69 MiB file) and builds
+    objects for every style (120 bytes a byte); the workbook's total size did not bound either."""
+    from bench.import_memory import xlsx
+
+    strings = xlsx(tmp_path / "strings.xlsx", 1, True, strings=100_000, stored=True)
+    styles = xlsx(tmp_path / "styles.xlsx", 1, True, formats=50_000)
+    with zipfile.ZipFile(strings) as z:
+        size = z.getinfo("xl/sharedStrings.xml").file_size
+    settings_env(max_xlsx_strings_bytes=size - 1, max_xlsx_part_bytes=200_000)
+    with pytest.raises(InvalidInput, match=f"its shared strings .* unpack to {size:,} bytes") as refused:
+        recipient_table.from_upload("strings.xlsx", strings.read_bytes())
+    assert "save the sheet as CSV UTF-8" in str(refused.value)
+    with pytest.raises(InvalidInput, match="its parts other than the sheets and shared strings"):
+        recipient_table.from_upload("styles.xlsx", styles.read_bytes())
+    # Declared a worksheet, styles.xml is still read whole by its name: still counted.
+    renamed = tmp_path / "renamed.xlsx"
+    with zipfile.ZipFile(styles) as source, zipfile.ZipFile(renamed, "w") as out:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "[Content_Types].xml":
+                worksheet = b"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/styles.xml" ContentType="' + worksheet + b'"/></Types>',
+                )
+            out.writestr(member, data)
+    with pytest.raises(InvalidInput, match="its parts other than"):
+        recipient_table.from_upload("renamed.xlsx", renamed.read_bytes())
+    settings_env(max_xlsx_strings_bytes=size, max_xlsx_part_bytes=10**6)
+    assert recipient_table.from_upload("strings.xlsx", strings.read_bytes()).head(1) == [["79990000000", "0"]]
+    assert recipient_table.from_upload("styles.xlsx", styles.read_bytes()).count == 1
+
+
+def test_the_sheet_size_fix_is_applied_only_to_the_openpyxl_it_was_written_for(monkeypatch) -> None:
+    import openpyxl
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    from services import openpyxl_sheet_size
+
+    assert ReadOnlyWorksheet._get_size is openpyxl_sheet_size._sheet_size
+    assert openpyxl_sheet_size.apply()  # once: again changes nothing
+    original = ReadOnlyWorksheet.__dict__["_get_size"]
+    monkeypatch.setattr(ReadOnlyWorksheet, "_get_size", lambda self: None)
+    own = ReadOnlyWorksheet._get_size
+    monkeypatch.setattr(openpyxl, "__version__", "3.2.0")
+    assert not openpyxl_sheet_size.apply()
+    assert ReadOnlyWorksheet._get_size is own
+    monkeypatch.undo()
+    assert ReadOnlyWorksheet.__dict__["_get_size"] is original

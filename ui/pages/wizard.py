@@ -245,12 +245,17 @@ async def wizard_page() -> None:
 
 async def _read(file: ui.upload.FileUpload) -> Table:
     """Parsed off the event loop (a million rows take seconds, and other users' pages must stay live),
-    from a temporary file, never whole in memory, and only up to the recipient limit.
+    from a temporary file, and only up to the recipient limit and max_upload_bytes: the table keeps the
+    file's bytes (services/recipient_table.py), so that limit bounds its memory.
     The upload's max_file_size is checked by the browser only: NiceGUI's upload route takes any size
     (up to api.app.BodyLimit for the whole request) into a temporary file, so it is checked here too."""
     most = get_settings().max_upload_bytes
     if file.size() > most:
-        raise InvalidInput(f"the file is larger than {most:,} bytes", [Problem("file", "too large")])
+        raise InvalidInput(
+            f"the file is larger than {most:,} bytes, the most the wizard reads "
+            "(save fewer rows in each file)",
+            [Problem("file", "too large")],
+        )
     async with csv_import.spooled(file.iterate()) as spool:
         return await asyncio.to_thread(recipient_table.from_upload, file.name, spool)
 
