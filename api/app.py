@@ -8,7 +8,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.coalesce import CoalesceReads
+from api.deps import MISSING_KEY
 from api.routes import accounts, contracts, system
+from services import apikey
 from services.errors import Problem, TooLarge
 from settings import get_settings
 
@@ -56,9 +58,31 @@ class BodyLimit:
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
+class RequireKey:
+    """401 for an `/api` request without the API key before anything reads its body: FastAPI parses
+    a JSON body before the route's dependencies run, so without this anyone could make the process
+    parse 256 MiB of JSON. (The routes' own key dependency stays: it documents the key in OpenAPI.)"""
+
+    def __init__(self, app: ASGIApp, prefix: str = "/api/") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            headers = dict(scope["headers"])
+            key = headers.get(b"x-api-key", b"").decode("latin-1")
+            if not apikey.in_headers(key, headers.get(b"authorization", b"").decode("latin-1")):
+                body = {"error": MISSING_KEY, "details": []}
+                headers_out = {"WWW-Authenticate": "Bearer"}
+                await JSONResponse(body, status_code=401, headers=headers_out)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.add_middleware(BodyLimit, limit=get_settings().max_body_bytes)
+    app.add_middleware(RequireKey)  # runs before BodyLimit and the routes read anything
     app.add_middleware(CoalesceReads)
     for module in (system, contracts, accounts):
         app.include_router(module.router)

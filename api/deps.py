@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import Header, HTTPException, status
 
-from services.apikey import is_valid
+from services.apikey import in_headers
+
+MISSING_KEY = "missing or wrong API key: send X-API-Key or Authorization: Bearer"
 
 
 async def require_api_key(
@@ -12,12 +14,9 @@ async def require_api_key(
     authorization: str | None = Header(default=None),
 ) -> None:
     """Accept `X-API-Key: KEY` or `Authorization: Bearer KEY`; 401 otherwise."""
-    bearer = None
-    if authorization and authorization[:7].lower() == "bearer ":
-        bearer = authorization[7:].strip()
-    if not (is_valid(x_api_key) or is_valid(bearer)):
+    if not in_headers(x_api_key, authorization):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong API key: send X-API-Key or Authorization: Bearer",
+            MISSING_KEY,
             headers={"WWW-Authenticate": "Bearer"},
         )

@@ -66,3 +66,11 @@ def is_valid(candidate: str | None) -> bool:
     if not candidate:
         return False
     return hmac.compare_digest(candidate.encode(), api_key().encode())
+
+
+def in_headers(x_api_key: str | None, authorization: str | None) -> bool:
+    """Whether a request carries the key, as `X-API-Key: KEY` or `Authorization: Bearer KEY`."""
+    bearer = None
+    if authorization and authorization[:7].lower() == "bearer ":
+        bearer = authorization[7:].strip()
+    return is_valid(x_api_key) or is_valid(bearer)

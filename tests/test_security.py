@@ -230,3 +230,21 @@ async def test_websockets_do_not_count_against_the_connection_bound(start_web) -
     finally:
         for sio in clients:
             await sio.disconnect()
+
+
+async def test_without_the_key_an_api_body_is_refused_before_it_is_read(start_web) -> None:
+    """FastAPI parses a JSON body before a route's key check: 200 MB of it must not be read at all."""
+    url, _ = start_web()
+
+    def send() -> tuple[bytes, float]:
+        with _connect(url) as sock:
+            sock.sendall(
+                b"POST /api/contracts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 200000000\r\n\r\n" + b'{"recipients": [' + b"0," * 5000
+            )
+            started = time.monotonic()
+            return sock.recv(4096), time.monotonic() - started
+
+    answer, took = await asyncio.to_thread(send)
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:100]
+    assert took < 2  # answered without waiting for the 200 MB
