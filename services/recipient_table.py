@@ -219,6 +219,11 @@ XLSX_ADVICE = ": save the sheet as CSV UTF-8 and upload that"
 READ_WHOLE_BY_NAME = {ARC_CONTENT_TYPES, ARC_STYLE, ARC_THEME, ARC_CORE, ARC_CUSTOM}
 
 
+# A cell longer than this cannot hold a message (65,536 characters, 4 bytes each at most) or a column
+# a template could use; a sheet's cells are held whole by openpyxl.
+MAX_CELL_BYTES = 1024 * 1024
+
+
 def _check_archive(file: BinaryIO, s: Settings) -> None:
     """InvalidInput unless the archive's members, as its directory declares them (zipfile will not
     unpack a member past its declared size), unpack to at most s.max_xlsx_unzipped_bytes and
@@ -265,6 +270,26 @@ def _check_archive(file: BinaryIO, s: Settings) -> None:
     }
     whole = sum(n for name, n in sizes.items() if name not in streamed and name not in strings)
     _refuse_if_larger("its parts other than the sheets and shared strings", whole, s.max_xlsx_part_bytes)
+    with zipfile.ZipFile(file) as archive:
+        for name in streamed & sizes.keys():
+            with archive.open(name) as sheet:
+                _refuse_if_larger(f"a cell of {name}", _longest_text(sheet), MAX_CELL_BYTES)
+    file.seek(0)
+
+
+def _longest_text(xml: BinaryIO) -> int:
+    """The longest run of the XML without markup: the largest cell (or attribute) openpyxl would
+    hold whole while streaming the sheet. Read 1 MiB at a time, so a 400 MiB cell costs nothing."""
+    longest = run = 0
+    while chunk := xml.read(1 << 20):
+        pieces = chunk.split(b"<")
+        if len(pieces) == 1:
+            run += len(chunk)
+        else:
+            longest = max(longest, run + len(pieces[0]), max(map(len, pieces[1:-1]), default=0))
+            run = len(pieces[-1])
+        longest = max(longest, run)
+    return longest
 
 
 def _refuse_if_larger(what: str, size: int, most: int) -> None:
