@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -88,11 +89,16 @@ def stop_groups(procs: list[subprocess.Popen], timeout: float = STOP_TIMEOUT_S) 
             time.sleep(0.05)
 
 
-def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
-    """Redis on 127.0.0.1 only, append-only file in the data folder, so queued tasks survive restarts."""
+def start_embedded_redis(data_dir: Path, port: int, password: str) -> subprocess.Popen:
+    """Redis on 127.0.0.1 only, append-only file in the data folder, so queued tasks survive restarts.
+    It needs `password`, which it reads from a private file (a command line is public to local users)."""
+    config = data_dir / "redis.conf"
+    config.write_text(f"requirepass {password}\n")
+    config.chmod(0o600)
     proc = start_child(
         [
             redis_binary(),
+            str(config.resolve()),
             "--port",
             str(port),
             "--bind",
@@ -133,8 +139,9 @@ def run() -> None:
     running: dict[str, subprocess.Popen] = {}
     if s.redis_dsn is None:
         port = int(os.environ.get("EMBEDDED_REDIS_PORT") or free_port())
-        running["redis"] = start_embedded_redis(private_data_dir(), port)
-        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        password = secrets.token_urlsafe(24)
+        running["redis"] = start_embedded_redis(private_data_dir(), port, password)
+        env["REDIS_URL"] = f"redis://:{password}@127.0.0.1:{port}/0"
         print(f"embedded Redis on 127.0.0.1:{port}, data in {s.data_dir.resolve()}", flush=True)
     print(f"web and API on http://127.0.0.1:{s.port}  (OpenAPI at /docs)", flush=True)
     for name, cmd in children.items():

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import httpx
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError
 
 from tests.conftest import API_KEY, wait_until
 from tests.helpers import recipients
@@ -61,6 +65,12 @@ async def test_one_command_runs_everything_on_embedded_defaults(tmp_path: Path) 
             await wait_until(completed, timeout=60, what="the embedded worker to send")
         aof = list((tmp_path / "data").glob("appendonly*"))
         assert aof, "the embedded Redis keeps an append-only file in the data folder"
+        redis_port = int(
+            re.search(r"embedded Redis on 127\.0\.0\.1:(\d+)", (tmp_path / "run.log").read_text())[1]
+        )
+        async with Redis(port=redis_port) as stranger:  # another local user, without the password
+            with pytest.raises(AuthenticationError):
+                await stranger.ping()
     finally:
         proc.stop()
 
