@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     http_min_body_bytes_per_s: float = Field(1024, ge=0, description="a body's slowest average rate")
     http_max_connections: int = Field(1000, ge=1, description="open HTTP connections (WebSockets apart)")
     http_max_connections_per_address: int = Field(200, ge=1, description="of them, from one address")
+    http_max_websockets_per_address: int = Field(100, ge=1, description="dashboard tabs from one address")
     session_cookie_secure: bool = Field(
         False, description="the dashboard's cookie only over HTTPS (and HSTS)"
     )

@@ -248,3 +248,21 @@ async def test_without_the_key_an_api_body_is_refused_before_it_is_read(start_we
     answer, took = await asyncio.to_thread(send)
     assert answer.startswith(b"HTTP/1.1 401 "), answer[:100]
     assert took < 2  # answered without waiting for the 200 MB
+
+
+async def test_websockets_from_one_address_are_bounded_and_a_closed_one_frees_its_place(start_web) -> None:
+    url, _ = start_web(HTTP_MAX_WEBSOCKETS_PER_ADDRESS="3")
+
+    async def connect() -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False)
+        await sio.connect(url, socketio_path="/_nicegui_ws/socket.io", transports=["websocket"])
+        return sio
+
+    open_ = [await connect() for _ in range(3)]
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await connect()
+    await open_.pop().disconnect()
+    await asyncio.sleep(0.3)
+    open_.append(await connect())
+    for sio in open_:
+        await sio.disconnect()

@@ -5,13 +5,14 @@ deadline for a request to arrive (half-sent connections stayed open for good). T
 a cap on the head's bytes (431, connection closed); a deadline for a head to arrive whole after its
 first byte (or after connecting); for a body, a limit on silences and a minimum average rate (so a
 byte now and then cannot hold a connection); and bounds on open HTTP connections, in all and per
-client address (past them new ones are closed at once). WebSockets are not counted: uvicorn hands
-an upgraded connection to another protocol. Everything else is uvicorn's.
+client address (past them new ones are closed at once). An upgraded connection (a WebSocket) leaves
+those bounds and counts against a bound of its own per client address. Everything else is uvicorn's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections import Counter
@@ -27,6 +28,7 @@ END_OF_HEAD = b"\r\n\r\n"
 
 class GuardedHttpProtocol(HttpToolsProtocol):
     open_per_address: ClassVar[Counter[str]] = Counter()  # this process's open HTTP connections
+    websockets_per_address: ClassVar[Counter[str]] = Counter()  # and its open WebSockets
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -37,6 +39,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.min_body_bytes_per_s = s.http_min_body_bytes_per_s
         self.max_connections = s.http_max_connections
         self.max_per_address = s.http_max_connections_per_address
+        self.max_websockets = s.http_max_websockets_per_address
         self.address: str | None = None  # set while this connection is counted
         self.head_bytes: int | None = 0  # bytes of the head being read; None while reading a body
         self.head_tail = b""  # the last bytes of the head so far: its end may straddle two reads
@@ -100,7 +103,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
-        self._uncount()  # from here on a WebSocket, which the bounds leave alone
+        address = self.address or "unknown"
+        self._uncount()  # from here on a WebSocket, bounded on its own
+        if self.websockets_per_address[address] >= self.max_websockets:
+            self._drop(f"{self.max_websockets} WebSockets are open from there")
+            return
+        self.websockets_per_address[address] += 1
+        self.ws_protocol_class = _uncounted_when_closed(self.ws_protocol_class)
         super().handle_websocket_upgrade()
 
     def _uncount(self) -> None:
@@ -148,3 +157,19 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.transport.write(head + body)
         self.transport.close()
         self.head_bytes = None
+
+
+@functools.cache
+def _uncounted_when_closed(protocol: type) -> type:
+    """uvicorn's WebSocket protocol, giving back its place in the per-address count when closed."""
+
+    class Counted(protocol):  # type: ignore[valid-type, misc]
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            counts = GuardedHttpProtocol.websockets_per_address
+            address = str(self.client[0]) if self.client else "unknown"
+            counts[address] -= 1
+            if counts[address] <= 0:
+                del counts[address]
+
+    return Counted
