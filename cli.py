@@ -24,8 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from models.db import migrate_db, private_data_dir
 from services.apikey import key_notice
-from services.db import migrate_db, private_data_dir
 from services.lifeline import die_with_parent
 from settings import get_settings
 

@@ -9,8 +9,8 @@ if __name__ == "__main__":
 
     os.umask(0o077)  # the data folder, the database, NiceGUI's storage: owner only
 
+    from models.db import private_data_dir
     from services.apikey import key_notice
-    from services.db import private_data_dir
 
     # NiceGUI keeps each signed-in user's storage in files; it reads this at import, so before it.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(private_data_dir() / "nicegui"))

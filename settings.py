@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     max_xlsx_part_bytes: int = 512 * 1024
     max_xlsx_text_bytes: int = 48 * 1024 * 1024
 
-    # Pacing defaults (DESIGN.md), per account unless the account has useLimits false.
+    # Pacing defaults (the seed's figures), per account unless the account has useLimits false.
     per_minute: int = 20
     break_every: int = 5
     break_min_s: float = 30

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from tortoise.exceptions import IntegrityError
 
-from services.db import UNAVAILABLE
+from models.db import UNAVAILABLE
 from services.errors import ServiceError
 
 log = logging.getLogger(__name__)

@@ -92,7 +92,7 @@ class Stack:
             if self.database == "postgres":
                 await _pg(self.pg_admin, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
                 await _pg(self.pg_admin, f'CREATE DATABASE "{self.pg_name}"')
-            from services.db import init_db, migrate_db
+            from models.db import init_db, migrate_db
 
             await migrate_db()
             await init_db()
@@ -102,7 +102,7 @@ class Stack:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        from services.db import close_db
+        from models.db import close_db
 
         try:
             for proc in self.processes:

@@ -11,8 +11,8 @@ import random
 from datetime import UTC, datetime
 
 from bench.harness import machine
+from services.pacing import busiest_window, daily_cap, mean_seconds_per_message, simulate
 from settings import Settings
-from tasks.pacing import busiest_window, daily_cap, mean_seconds_per_message, simulate
 
 TEXT = "Hello! Your order #12345 is ready for pickup at our store."
 

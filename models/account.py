@@ -32,7 +32,7 @@ class Account(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     # Sandbox behaviour of this account's network: latency, failure rates (wa/sandbox.py).
     sandbox_config = fields.JSONField(default=dict)
-    # Pure pacing state (tasks/pacing.py), written only by the lease holder.
+    # Pure pacing state (services/pacing.py), written only by the lease holder.
     pacing_state = fields.JSONField(default=dict)
     next_due_at = fields.DatetimeField(null=True)
     # Fenced lease: every acquisition draws a new owner token, and every write checks it.

@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from models import Account, AccountStatus, Contract, Transport
 from services import phones, whatsapp
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
-from tasks.drive import kick_account
+from services.queue import kick_account
 from wa.sandbox import SandboxConfig
 
 

@@ -12,7 +12,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from services.db import private_data_dir
+from models.db import private_data_dir
 from settings import get_settings
 
 

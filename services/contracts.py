@@ -27,8 +27,8 @@ from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
 from services import phones
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
+from services.queue import kick_account
 from settings import get_settings
-from tasks.drive import kick_account
 
 log = logging.getLogger(__name__)
 

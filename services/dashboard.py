@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from models import Account, Contract, RecipientStatus, SendMinute, StatusCount
 from services.contracts import get_contract, status_counts
+from services.pacing import daily_cap
 from settings import Settings, get_settings
-from tasks.pacing import daily_cap
 
 RATE_WINDOW = timedelta(minutes=5)
 

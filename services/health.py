@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from models import Account, Worker
 from models.sql import execute
-from tasks.broker import broker
-from tasks.lease import holder_of
+from services.lease import holder_of
+from services.queue import broker
 
 ALIVE_WITHIN = timedelta(seconds=10)
 

@@ -1,6 +1,6 @@
-"""What a WhatsApp session tells us, written to the database: pairing and connection state, receipts.
-Called from the session's event handlers (wa/session.py) and by the driver; opt-out replies go to
-services/optouts.py."""
+"""What a WhatsApp session tells us, written to the database: pairing and connection state, receipts,
+replies. The session (wa/session.py) reports to this module (its `SessionEvents`); the driver calls
+it too; STOP replies go to services/optouts.py."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from tortoise.transactions import in_transaction
 
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient
 from models.enums import ACTIVE_CONTRACT
+from services import optouts
+from settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +96,9 @@ async def receipt(network_ids: list[str], kind: str, at: datetime) -> int:
                     await Contract.filter(id=contract_id).using_db(conn).update(**{counter: F(counter) + n})
                 stamped += n if stamp == kind else 0
     return stamped
+
+
+async def replied(account_id: str, sender_phone: str, text: str) -> None:
+    """A reply to the account: a stop word puts the sender on the account's opt-out list."""
+    if optouts.is_stop_word(text, get_settings().stop_words):
+        await optouts.opt_out(account_id, sender_phone, f"replied {text.strip()!r}")

@@ -9,45 +9,19 @@ import multiprocessing
 import os
 import socket
 from datetime import UTC, datetime
-from typing import Any
 
 from redis.asyncio import Redis
 from taskiq import TaskiqEvents, TaskiqState
 from taskiq.kicker import AsyncKicker
 
 from models import Worker
+from models.db import close_db, init_db
 from services import lifeline
-from services.db import close_db, init_db
+from services.lease import holder_id
+from services.queue import RECOVERABLE, broker
 from settings import get_settings
-from tasks.lease import holder_id
-from tasks.stream import RECOVERABLE, ResilientStreamBroker
 
 log = logging.getLogger(__name__)
-
-
-def build_broker(**overrides: Any) -> ResilientStreamBroker:
-    """The product's broker; `overrides` (queue, timings) let tests run one on a queue of their own."""
-    s = get_settings()
-    options: dict[str, Any] = dict(
-        queue_name=s.queue_name,
-        consumer_group_name=s.queue_name,
-        maxlen=s.stream_maxlen,
-        idle_timeout=s.stream_idle_timeout_s * 1000,
-        unacknowledged_lock_timeout=5,
-        xread_block=1000,
-        # No socket timeout: with one, redis-py sends through asyncio.wait_for, which on CPython 3.11
-        # swallows a cancel that lands as the send completes, so a worker's listener could not be
-        # stopped (seen in tests/test_stream.py). A dead peer is still found by the keepalive and
-        # the health check; callers that must not wait bound themselves with asyncio.timeout.
-        socket_timeout=None,
-        socket_connect_timeout=5,
-        socket_keepalive=True,
-        health_check_interval=5,
-    )
-    return ResilientStreamBroker(s.redis_dsn or "redis://127.0.0.1:6379/0", **{**options, **overrides})
-
-
-broker = build_broker()
 
 
 async def tick_forever(interval_s: float) -> None:

@@ -14,20 +14,20 @@ import random
 from datetime import UTC, datetime
 
 from models import Account, AccountStatus, Contract, Recipient, RecipientStatus, Transport
+from models.db import while_unavailable
 from models.enums import ACTIVE_CONTRACT
-from services import optouts, whatsapp
-from services.db import while_unavailable
-from settings import Settings, get_settings
-from tasks import lease, outbox
-from tasks.broker import broker
-from tasks.outbox import Claimed, Outcome
-from tasks.pacing import (
+from services import lease, optouts, whatsapp
+from services.pacing import (
     PacingState,
     after_send,
     daily_cap,
     next_send_at,
     typing_seconds,
 )
+from services.queue import broker, kick_account
+from settings import Settings, get_settings
+from tasks import outbox
+from tasks.outbox import Claimed, Outcome
 from wa.base import (
     AccountUnavailable,
     BatchSender,
@@ -75,16 +75,6 @@ async def drive_account(account_id: str) -> None:
         await lease.release(account_id, token)
     if again:
         await kick_account(account_id)
-
-
-async def kick_account(account_id: str) -> None:
-    """Ask a worker to drive the account now. Best effort, bounded in time: when Redis is away the
-    database still says what is due, and the reconcile ticker kicks it once Redis is back."""
-    try:
-        async with asyncio.timeout(get_settings().kick_timeout_s):
-            await drive_account.kiq(account_id)
-    except Exception as exc:  # noqa: BLE001
-        log.warning("could not kick account %s now (%s); reconcile will", account_id, exc)
 
 
 async def drive(account: Account, token: str, transport: Connection, s: Settings) -> bool:

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount, Transport
 from models.enums import ACTIVE_CONTRACT
 from models.sql import execute
-from tasks.lease import fenced_update
+from services.lease import fenced_update
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
 

@@ -17,8 +17,8 @@ from tortoise.expressions import Q
 from models import Account
 from models.enums import ACTIVE_CONTRACT
 from services import contracts
-from tasks.broker import broker
-from tasks.drive import TASK_DRIVEN, kick_account
+from services.queue import broker, kick_account
+from tasks.drive import TASK_DRIVEN
 
 
 async def accounts_due(now: datetime) -> list[str]:

@@ -1,7 +1,7 @@
 """The session host: each worker keeps the WhatsApp sessions of some accounts connected, and drives them.
 
 A linked device must be connected in one process at a time, and stay connected between sends to hear
-receipts and replies. So a worker takes the account's lease (tasks/lease.py) for as long as it keeps
+receipts and replies. So a worker takes the account's lease (services/lease.py) for as long as it keeps
 the session, renews it by heartbeat, and sends that account's messages itself with the same driver the
 sandbox uses (tasks/drive.drive); `drive_account` tasks and reconcile leave whatsapp accounts alone.
 A worker that dies loses its leases within one TTL, and another worker resumes the sessions from the
@@ -21,9 +21,10 @@ from tortoise.expressions import Q
 
 from models import Account, AccountStatus, Transport
 from models.enums import ACTIVE_CONTRACT, SESSION_WANTED
+from services import lease
 from services import whatsapp as effects
 from settings import Settings
-from tasks import lease, outbox
+from tasks import outbox
 from tasks.drive import drive
 from wa.session import WhatsAppSession
 
@@ -118,7 +119,7 @@ class SessionHost:
     async def _hold(self, account_id: str, token: str) -> None:
         account = await Account.get(id=account_id)
         await outbox.requeue_orphans(account)
-        session = WhatsAppSession(account_id, account.device_jid, self.settings)
+        session = WhatsAppSession(account_id, account.device_jid, self.settings, events=effects)
         held = Held(token, session)
         self.held[account_id] = held
         held.keeper = asyncio.create_task(self._keep(account_id, held))

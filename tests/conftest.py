@@ -91,7 +91,7 @@ def redis_server(pytestconfig: pytest.Config):
 
 @pytest.fixture(scope="session")
 async def database() -> AsyncIterator[str]:
-    from services.db import close_db, init_db, migrate_db
+    from models.db import close_db, init_db, migrate_db
 
     await migrate_db()
     await init_db()
@@ -128,7 +128,7 @@ async def db(database: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def broker_started(database: str) -> AsyncIterator[None]:
-    from tasks.broker import broker
+    from services.queue import broker
 
     await broker.startup()
     yield

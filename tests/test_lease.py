@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from models import Account
-from tasks import lease
+from services import lease
 
 
 async def test_a_kept_lease_survives_waits_longer_than_its_ttl(db) -> None:

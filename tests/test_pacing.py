@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from settings import Settings
-from tasks import pacing
-from tasks.pacing import (
+from services import pacing
+from services.pacing import (
     PacingState,
     after_send,
     busiest_window,
@@ -18,6 +17,7 @@ from tasks.pacing import (
     mean_seconds_per_message,
     typing_seconds,
 )
+from settings import Settings
 
 DAY = 86_400.0
 START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()

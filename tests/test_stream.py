@@ -1,4 +1,4 @@
-"""The broker fixes for taskiq-redis's pitfalls (DESIGN.md), each shown against a real Redis."""
+"""The broker fixes for taskiq-redis's pitfalls (docs/ARCHITECTURE.md), each shown against a real Redis."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import uuid
 from redis.asyncio import Redis
 from taskiq.message import BrokerMessage
 
+from services import queue
+from services.queue import ResilientStreamBroker
 from tasks import broker as broker_module
-from tasks.stream import ResilientStreamBroker
 
 
 def make_broker(**kwargs) -> ResilientStreamBroker:
@@ -23,7 +24,7 @@ def make_broker(**kwargs) -> ResilientStreamBroker:
         unacknowledged_lock_timeout=1,
         maxlen=100,
     )
-    return broker_module.build_broker(**{**options, **kwargs})
+    return queue.build_broker(**{**options, **kwargs})
 
 
 def message(text: str) -> BrokerMessage:

@@ -20,11 +20,11 @@ from fastapi_offline import FastAPIOffline
 from nicegui import core, ui
 
 import api.app
+from models.db import close_db, init_db
 from services import phones, users
-from services.db import close_db, init_db
+from services.queue import broker
 from services.users import session_secret
 from settings import get_settings
-from tasks.broker import broker
 from ui import routes
 from ui.guarded_http import GuardedHttpProtocol
 from ui.headers import SecurityHeaders

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from models.db import is_unavailable
 from models.sql import execute
-from services.db import is_unavailable
 from wa.base import Message, NotOnWhatsApp, PermanentSendError, SendError, TransientSendError
 
 Number = Annotated[str, Field(pattern=r"^[0-9]{5,20}$", description="digits with the country code")]

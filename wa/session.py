@@ -12,7 +12,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.json_format import MessageToDict
 from neonize.aioze.events import (
@@ -29,8 +29,6 @@ from neonize.aioze.events import (
 from neonize.proto.Neonize_pb2 import ConnectFailureReason, Receipt, TemporaryBan
 
 from models import AccountStatus
-from services import optouts
-from services import whatsapp as effects
 from settings import Settings
 from wa.neonize_client import NeonizeClient, build_client
 from wa.whatsapp import WhatsAppTransport
@@ -43,6 +41,28 @@ _LOGGED_OUT_REASONS = {
     ConnectFailureReason.UNKNOWN_LOGOUT,
 }
 _RECEIPTS = {Receipt.DELIVERED: "delivered", Receipt.READ: "read"}
+
+
+class SessionEvents(Protocol):
+    """What a session reports, for the layer above to record (services/whatsapp.py does)."""
+
+    async def set_status(
+        self, account_id: str, status: AccountStatus, reason: str | None = None, **values: Any
+    ) -> None: ...
+
+    async def qr_rotated(self, account_id: str, code: str) -> None: ...
+
+    async def pair_code_issued(self, account_id: str, code: str) -> None: ...
+
+    async def paired(self, account_id: str, device_jid: dict[str, Any], business_name: str) -> None: ...
+
+    async def connected(self, account_id: str, push_name: str | None) -> None: ...
+
+    async def account_lost(self, account_id: str, status: AccountStatus, reason: str) -> Any: ...
+
+    async def receipt(self, network_ids: list[str], kind: str, at: datetime) -> Any: ...
+
+    async def replied(self, account_id: str, sender_phone: str, text: str) -> None: ...
 
 
 def _reason(enum: Any, value: int) -> str:
@@ -66,10 +86,12 @@ class WhatsAppSession:
         account_id: str,
         device_jid: dict[str, Any] | None,
         s: Settings,
+        events: SessionEvents,
         client: NeonizeClient | None = None,
     ) -> None:
         self.account_id = account_id
         self.settings = s
+        self.events = events
         self.client = client or build_client(account_id, device_jid, s)
         self.ended = asyncio.Event()
         self.connection: Any = None
@@ -124,28 +146,30 @@ class WhatsAppSession:
             code = await self.client.PairPhone(phone, True)
         except Exception as exc:  # noqa: BLE001 - shown to the user, who may try again
             why = f"pairing by phone failed: {exc}"
-            await effects.set_status(self.account_id, AccountStatus.PAIRING, why, pair_code="")
+            await self.events.set_status(self.account_id, AccountStatus.PAIRING, why, pair_code="")
             return
-        await effects.pair_code_issued(self.account_id, code)
+        await self.events.pair_code_issued(self.account_id, code)
 
     async def on_qr(self, _client: Any, code: bytes) -> None:
-        await effects.qr_rotated(self.account_id, code.decode())
+        await self.events.qr_rotated(self.account_id, code.decode())
 
     async def on_pair_status(self, _client: Any, ev: PairStatusEv) -> None:
         if ev.Status == PairStatusEv.SUCCESS:
             jid = MessageToDict(ev.ID, preserving_proto_field_name=True)
-            await effects.paired(self.account_id, jid, ev.BusinessName)
+            await self.events.paired(self.account_id, jid, ev.BusinessName)
         else:
-            await effects.set_status(self.account_id, AccountStatus.PAIRING, f"pairing failed: {ev.Error}")
+            await self.events.set_status(
+                self.account_id, AccountStatus.PAIRING, f"pairing failed: {ev.Error}"
+            )
 
     async def on_connected(self, client: Any, _ev: ConnectedEv) -> None:
         self.connected = True
         me = getattr(client, "me", None)
-        await effects.connected(self.account_id, getattr(me, "PushName", None))
+        await self.events.connected(self.account_id, getattr(me, "PushName", None))
 
     async def on_disconnected(self, _client: Any, _ev: DisconnectedEv) -> None:
         if not self.ended.is_set():  # whatsmeow reconnects by itself
-            await effects.set_status(
+            await self.events.set_status(
                 self.account_id, AccountStatus.DISCONNECTED, "connection lost; reconnecting"
             )
 
@@ -169,7 +193,7 @@ class WhatsAppSession:
         elif ev.Reason == ConnectFailureReason.TEMP_BANNED:
             await self._end(AccountStatus.BANNED, why)
         else:
-            await effects.set_status(self.account_id, AccountStatus.DISCONNECTED, why)
+            await self.events.set_status(self.account_id, AccountStatus.DISCONNECTED, why)
 
     async def on_stream_replaced(self, _client: Any, _ev: StreamReplacedEv) -> None:
         """Another client connected with this session; two would fight, so this one leaves."""
@@ -180,18 +204,18 @@ class WhatsAppSession:
         kind = _RECEIPTS.get(ev.Type)
         if kind and ev.MessageIDs:
             at = datetime.fromtimestamp(ev.Timestamp, UTC) if ev.Timestamp else datetime.now(UTC)
-            await effects.receipt(list(ev.MessageIDs), kind, at)
+            await self.events.receipt(list(ev.MessageIDs), kind, at)
 
     async def on_message(self, _client: Any, ev: MessageEv) -> None:
         source = ev.Info.MessageSource
         if source.IsFromMe or source.IsGroup:
             return
         text = ev.Message.conversation or ev.Message.extendedTextMessage.text
-        if text and optouts.is_stop_word(text, self.settings.stop_words):
+        if text:
             # Newer chats address people by a LID; the phone number is then the alternate JID.
             sender = source.SenderAlt if source.Sender.Server == "lid" else source.Sender
-            await optouts.opt_out(self.account_id, sender.User, f"replied {text.strip()!r}")
+            await self.events.replied(self.account_id, sender.User, text)
 
     async def _end(self, status: AccountStatus, reason: str) -> None:
         self.ended.set()
-        await effects.account_lost(self.account_id, status, reason)
+        await self.events.account_lost(self.account_id, status, reason)

@@ -1,4 +1,8 @@
-"""A RedisStreamBroker that survives what the stock one does not (DESIGN.md, "known pitfalls").
+"""The task queue: the broker (a Redis stream), and kicking tasks by name.
+
+The web process and the services kick tasks through here without importing any worker code; the
+worker (tasks/) registers its tasks on the same broker. The broker is a RedisStreamBroker that
+survives what the stock one does not (taskiq-redis pitfalls, docs/ARCHITECTURE.md):
 
 - Redis restarts or is flushed: the stock `listen()` raises and the worker's receiver dies; here it
   waits, re-creates the consumer group (a flush deletes it) reading from the stream's start, and
@@ -21,7 +25,10 @@ from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
+from taskiq.kicker import AsyncKicker
 from taskiq_redis import RedisStreamBroker
+
+from settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +58,38 @@ class ResilientStreamBroker(RedisStreamBroker):
                     await self._declare_consumer_group()
                 except RECOVERABLE as again:
                     log.warning("consumer group not declared yet: %s", again)
+
+
+def build_broker(**overrides: Any) -> ResilientStreamBroker:
+    """The product's broker; `overrides` (queue, timings) let tests run one on a queue of their own."""
+    s = get_settings()
+    options: dict[str, Any] = dict(
+        queue_name=s.queue_name,
+        consumer_group_name=s.queue_name,
+        maxlen=s.stream_maxlen,
+        idle_timeout=s.stream_idle_timeout_s * 1000,
+        unacknowledged_lock_timeout=5,
+        xread_block=1000,
+        # No socket timeout: with one, redis-py sends through asyncio.wait_for, which on CPython 3.11
+        # swallows a cancel that lands as the send completes, so a worker's listener could not be
+        # stopped (seen in tests/test_stream.py). A dead peer is still found by the keepalive and
+        # the health check; callers that must not wait bound themselves with asyncio.timeout.
+        socket_timeout=None,
+        socket_connect_timeout=5,
+        socket_keepalive=True,
+        health_check_interval=5,
+    )
+    return ResilientStreamBroker(s.redis_dsn or "redis://127.0.0.1:6379/0", **{**options, **overrides})
+
+
+broker = build_broker()
+
+
+async def kick_account(account_id: str) -> None:
+    """Ask a worker to drive the account now. Best effort, bounded in time: when Redis is away the
+    database still says what is due, and the reconcile ticker kicks it once Redis is back."""
+    try:
+        async with asyncio.timeout(get_settings().kick_timeout_s):
+            await AsyncKicker(task_name="drive_account", broker=broker, labels={}).kiq(account_id)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not kick account %s now (%s); reconcile will", account_id, exc)
