@@ -7,10 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from models import Account, Contract, RecipientStatus, SendMinute, StatusCount
+from models import Account, Contract, Recipient, RecipientStatus, SendMinute, StatusCount
 from services.contracts import get_contract, status_counts
-from services.pacing import daily_cap
-from settings import Settings, get_settings
+from services.pacing import daily_cap, eta_seconds
+from settings import get_settings
 
 RATE_WINDOW = timedelta(minutes=5)
 
@@ -70,7 +70,8 @@ async def progress(contract_id: str, now: datetime | None = None) -> Progress:
     per_minute = sum(s + f for s, f in recent) / minutes
     account = await Account.get(id=contract.account_id)
     p = Progress(contract, counts, per_minute, None)
-    p.eta_s = eta_seconds(p.remaining, per_minute, account.use_limits, get_settings())
+    sample = await Recipient.filter(contract_id=contract_id).first().values_list("message", flat=True)
+    p.eta_s = eta_seconds(p.remaining, per_minute, account.use_limits, sample or "", get_settings())
     return p
 
 
@@ -83,22 +84,6 @@ async def done_and_total(contract_ids: list[str]) -> dict[str, tuple[int, int]]:
         done, total = out[contract_id]
         out[contract_id] = (done + (n if status in finished else 0), total + n)
     return out
-
-
-def paced_per_minute(s: Settings) -> float:
-    """The long-run rate the pacing rules allow one account: each block of `break_every` messages
-    takes their gaps, delays and typing, then a break; never more than `per_minute`."""
-    each = (s.gap_min_s + s.gap_max_s) / 2 + (s.delay_min_s + s.delay_max_s) / 2 + s.typing_max_s / 2
-    block = s.break_every * each + (s.break_min_s + s.break_max_s) / 2
-    return min(s.per_minute, 60 * s.break_every / block)
-
-
-def eta_seconds(remaining: int, per_minute: float, use_limits: bool, s: Settings) -> float | None:
-    """From the observed rate; before sending starts, from the pacing rules (limits on)."""
-    if remaining == 0:
-        return None
-    rate = per_minute or (paced_per_minute(s) if use_limits else 0)
-    return 60 * remaining / rate if rate else None
 
 
 async def sends_over_time(contract_id: str) -> list[tuple[datetime, int, int]]:

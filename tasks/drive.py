@@ -22,6 +22,7 @@ from services.pacing import (
     after_send,
     daily_cap,
     next_send_at,
+    retry_at,
     typing_seconds,
 )
 from services.queue import broker, kick_account
@@ -204,8 +205,7 @@ def _outcome(r: Claimed, error: SendError | None, s: Settings) -> Outcome:
         return Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, str(error))
     if isinstance(error, PermanentSendError) or r.attempts + 1 >= s.max_attempts:
         return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(error))
-    retry_at = outbox.retry_time(r.attempts, _now(), s.retry_backoff_s)
-    return Outcome(r.contract_id, r.id, RecipientStatus.QUEUED, str(error), retry_at)
+    return Outcome(r.contract_id, r.id, RecipientStatus.QUEUED, str(error), retry_at(r.attempts, _now(), s))
 
 
 async def _schedule(account_id: str, token: str, due: datetime | None) -> None:

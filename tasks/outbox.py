@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
@@ -215,8 +215,3 @@ async def finish_done_contracts(contract_ids: list[str], now: datetime) -> None:
         nothing_sent = counts[RecipientStatus.FAILED] and not counts[RecipientStatus.SENT]
         final = ContractStatus.FAILED if nothing_sent else ContractStatus.COMPLETED
         await Contract.transition(contract_id, final, ACTIVE_CONTRACT, completed_at=now)
-
-
-def retry_time(attempts_before: int, now: datetime, backoff_s: float) -> datetime:
-    """Exponential back-off: backoff, 2×backoff, 4×backoff… after the 1st, 2nd, 3rd attempt."""
-    return now + timedelta(seconds=backoff_s * 2**attempts_before)

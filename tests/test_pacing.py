@@ -14,7 +14,9 @@ from services.pacing import (
     after_send,
     busiest_window,
     daily_cap,
+    eta_seconds,
     mean_seconds_per_message,
+    retry_at,
     typing_seconds,
 )
 from settings import Settings
@@ -79,3 +81,18 @@ def test_state_survives_a_round_trip_through_json() -> None:
     s = Settings()
     state = after_send(PacingState(), START, random.Random(1), s)
     assert PacingState.load(state.dump()) == state
+
+
+def test_the_eta_uses_the_observed_rate_then_the_long_run_rate_of_the_rules() -> None:
+    s = Settings()
+    assert eta_seconds(120, per_minute=60, use_limits=True, text="Hi", s=s) == 120
+    before_start = eta_seconds(120, per_minute=0, use_limits=True, text="Hi", s=s)
+    assert before_start == 120 * mean_seconds_per_message("Hi", s)
+    assert eta_seconds(120, per_minute=0, use_limits=False, text="Hi", s=s) is None  # no rule to go by
+    assert eta_seconds(0, per_minute=60, use_limits=True, text="Hi", s=s) is None
+
+
+def test_retries_back_off_doubling_from_the_setting() -> None:
+    s = Settings(retry_backoff_s=2)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert [(retry_at(n, now, s) - now).total_seconds() for n in range(4)] == [2, 4, 8, 16]
