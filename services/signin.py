@@ -36,14 +36,14 @@ async def with_password(username: str, password: str, address: str) -> str:
     async def check() -> str | None:
         return name if await users.authenticate(name, password) else None
 
-    return await _attempt(keys, check, f"user {name!r}", forget=keys[1])
+    return await _attempt(keys, check, f"user {name!r}", "wrong username or password")
 
 
 async def with_key(key: str, address: str) -> str:
     async def check() -> str | None:
         return KEY_USER if apikey.is_valid(key.strip()) else None
 
-    return await _attempt([_address_key(address)], check, "the API key")
+    return await _attempt([_address_key(address)], check, "the API key", "that is not the API key")
 
 
 async def claim(code: str, username: str, password: str, address: str) -> str:
@@ -89,10 +89,11 @@ async def sign_out(token: str | None) -> None:
 
 
 async def _attempt(
-    keys: list[str], check: Callable[[], Awaitable[str | None]], what: str, forget: str | None = None
+    keys: list[str], check: Callable[[], Awaitable[str | None]], what: str, refusal: str
 ) -> str:
     """Counted as a failure before the check and taken back if it succeeds, so attempts racing in
-    parallel are throttled too (at most `free` + 1 of them are checked)."""
+    parallel are throttled too (at most `free` + 1 of them are checked). `keys[0]` is the client's
+    address; the others (a username) are forgotten on success."""
     global _checking
     _refuse_while_throttled(keys)
     if _checking >= MAX_CHECKS:
@@ -105,11 +106,10 @@ async def _attempt(
         _checking -= 1
     if who is None:
         log.warning("failed sign-in with %s from %s", what, keys[0].removeprefix("address:"))
-        raise Unauthorized("wrong username or password" if forget else "that is not the API key")
-    for key in keys:
-        throttle.succeeded(key)
-    if forget:
-        throttle.forget(forget)
+        raise Unauthorized(refusal)
+    throttle.succeeded(keys[0])
+    for key in keys[1:]:
+        throttle.forget(key)
     return await _ticket(who)
 
 

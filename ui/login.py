@@ -25,7 +25,7 @@ def safe_next(target: str | None) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in target):
         return "/"
     parts = urlsplit(target)
-    if target.startswith("//") or parts.scheme or parts.netloc:
+    if parts.scheme or parts.netloc:  # `//host/…` has a netloc
         return "/"
     return target
 
