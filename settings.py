@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per process at most")
     worker_nice: int = Field(10, ge=0, le=19, description="CPU niceness added to each worker process")
 
+    # Transports besides the built-in sandbox and whatsapp: modules holding a `TRANSPORT` (wa/registry.py).
+    transport_plugins: list[str] = Field(default_factory=list, description="module names, as a JSON list")
+
     # WhatsApp accounts (wa/): sessions held per worker, numbers' WhatsApp check cached, opt-out words.
     whatsapp_client: str = Field(
         "neonize.aioze.client:NewAClient", description="module:class of the neonize client to use"

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus, Transport
+from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus
 from models.ids import ID_LENGTH, could_be_id
 from services.contracts import Created, Stats
 from services.errors import NotFound
@@ -263,9 +263,12 @@ RESEND_UNCERTAIN = (
 )
 
 
+TRANSPORT = "`sandbox` (simulated), `whatsapp` (a linked phone), or a plug-in's name (TRANSPORT_PLUGINS)"
+
+
 class AccountIn(Strict):
     name: Text = Field("", max_length=200)
-    transport: Transport = Transport.SANDBOX
+    transport: Text = Field("sandbox", max_length=16, description=TRANSPORT)
     useLimits: bool = True
     resendUncertain: bool = Field(True, description=RESEND_UNCERTAIN)
     sandbox: SandboxConfig | None = None
@@ -329,7 +332,7 @@ class QrOut(BaseModel):
 class AccountOut(BaseModel):
     id: str
     name: str
-    transport: Transport
+    transport: str
     status: AccountStatus
     statusReason: str | None
     phone: str | None = Field(description="the linked phone's number, once paired")
@@ -341,7 +344,8 @@ class AccountOut(BaseModel):
 
     @classmethod
     def of(cls, a: Account) -> AccountOut:
-        sandbox = SandboxConfig.model_validate(a.sandbox_config) if a.transport == Transport.SANDBOX else None
+        # Only sandbox accounts store settings of their transport.
+        sandbox = SandboxConfig.model_validate(a.sandbox_config) if a.sandbox_config else None
         return cls(
             id=a.id,
             name=a.name,

@@ -149,13 +149,12 @@ async def poll(
 async def sandbox_contracts(total: int, n_accounts: int, use_limits: bool = False) -> list[str]:
     """`total` recipients spread over `n_accounts` sandbox accounts (limits off unless `use_limits`),
     one contract each."""
-    from models import Transport
     from services import accounts, contracts  # builds the broker: call only inside a Stack
 
     per = total // n_accounts
     ids = []
     for a in range(n_accounts):
-        account = await accounts.create_account(f"bench {a}", Transport.SANDBOX, use_limits=use_limits)
+        account = await accounts.create_account(f"bench {a}", "sandbox", use_limits=use_limits)
         phones = [f"79{a:02d}{i:07d}" for i in range(per)]
         created = await contracts.create_contract(account.id, "bench", phones, ["Hello, bench!"] * per)
         ids.append(created.contract.id)

@@ -41,12 +41,12 @@ async def cursor_at(contract: str, position: int) -> str:
 
 async def fill(recipients: int, contracts: int, each: int) -> str:
     """One big contract, half sent and 2% failed, plus small contracts in every status."""
-    from models import Contract, ContractStatus, Transport
+    from models import Contract, ContractStatus
     from models.sql import execute
     from services import accounts
     from services import contracts as contract_service
 
-    account = await accounts.create_account("bench", Transport.SANDBOX)
+    account = await accounts.create_account("bench", "sandbox")
     phones = [f"7999{i:07d}" for i in range(recipients)]
     big = await contract_service.create_contract(account.id, "big", phones, ["Hello!"] * recipients)
     await execute(

@@ -3,11 +3,11 @@
 from models.account import Account
 from models.activity import SendMinute, Worker
 from models.contract import Contract, Recipient, StatusCount
-from models.enums import AccountStatus, ContractStatus, RecipientStatus, Transport
+from models.enums import AccountStatus, ContractStatus, RecipientStatus
 from models.idempotency import IdempotencyKey
+from models.numbers import KnownNumber, OptOut
 from models.sandbox import SandboxDelivery
 from models.user import Installation, User, WebSession
-from models.whatsapp import KnownNumber, OptOut
 
 __all__ = [
     "Account",
@@ -23,7 +23,6 @@ __all__ = [
     "SandboxDelivery",
     "SendMinute",
     "StatusCount",
-    "Transport",
     "User",
     "WebSession",
     "Worker",

@@ -1,7 +1,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import AccountStatus, Transport
+from models.enums import AccountStatus
 from models.ids import ID_LENGTH, new_id
 
 
@@ -14,7 +14,8 @@ class Account(Model):
 
     id = fields.CharField(max_length=ID_LENGTH, primary_key=True, default=_account_id)
     name = fields.CharField(max_length=200, default="")
-    transport = fields.CharEnumField(Transport, max_length=16, default=Transport.SANDBOX)
+    # The name of its transport in wa/registry.py (sandbox, whatsapp, or a plug-in's).
+    transport = fields.CharField(max_length=16, default="sandbox")
     use_limits = fields.BooleanField(default=True)
     status = fields.CharEnumField(AccountStatus, max_length=20, default=AccountStatus.CONNECTED)
     status_reason = fields.TextField(null=True)
@@ -30,7 +31,8 @@ class Account(Model):
     # A recipient found SENDING after a crash may or may not have gone out: send again (True) or fail it.
     resend_uncertain = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
-    # Sandbox behaviour of this account's network: latency, failure rates (wa/sandbox.py).
+    # The transport's settings, for a transport that has any: the sandbox network's latency and
+    # failure rates (wa/sandbox.py).
     sandbox_config = fields.JSONField(default=dict)
     # Pure pacing state (services/pacing.py), written only by the lease holder.
     pacing_state = fields.JSONField(default=dict)

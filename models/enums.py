@@ -25,11 +25,6 @@ class RecipientStatus(StrEnum):
     SKIPPED = "SKIPPED"
 
 
-class Transport(StrEnum):
-    SANDBOX = "sandbox"
-    WHATSAPP = "whatsapp"
-
-
 class AccountStatus(StrEnum):
     PAIRING = "PAIRING"
     CONNECTED = "CONNECTED"
@@ -38,5 +33,6 @@ class AccountStatus(StrEnum):
     BANNED = "BANNED"
 
 
-# A whatsapp account in one of these needs its session connected by some worker.
+# An account of a session-driven transport (whatsapp) in one of these needs its session connected
+# by some worker.
 SESSION_WANTED = (AccountStatus.PAIRING, AccountStatus.CONNECTED, AccountStatus.DISCONNECTED)

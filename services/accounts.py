@@ -1,4 +1,7 @@
-"""Account operations: create, list, read, update (useLimits, sandbox behaviour), pair, delete."""
+"""Account operations: create, list, read, update (useLimits, the transport's settings), pair, delete.
+
+What differs between transports (settings, how an account pairs) is asked of its entry in
+wa/registry.py; nothing here names a transport."""
 
 from __future__ import annotations
 
@@ -9,43 +12,63 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from models import Account, AccountStatus, Contract, Transport
-from services import phones, whatsapp
+from models import Account, AccountStatus, Contract
+from services import phones, session_events
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
 from services.queue import kick_account
-from wa.sandbox import SandboxConfig
+from wa import registry
+from wa.transport import Pairing, TransportSpec
+
+# The API's field for a transport's own settings (only the sandbox has any).
+SETTINGS_FIELD = "sandbox"
+LINKED = (AccountStatus.CONNECTED, AccountStatus.DISCONNECTED)
+
+
+def transport_of(name: str) -> TransportSpec:
+    try:
+        return registry.transport(name)
+    except registry.UnknownTransport as exc:
+        raise InvalidInput(str(exc), [Problem("transport", str(exc))]) from None
+
+
+def _settings(spec: TransportSpec, given: dict[str, Any]) -> dict[str, Any]:
+    if spec.config is None:
+        why = f"not allowed with transport {spec.name!r}"
+        raise InvalidInput(
+            f"{spec.name} accounts take no {SETTINGS_FIELD} settings", [Problem(SETTINGS_FIELD, why)]
+        )
+    return validate(spec.config, given, SETTINGS_FIELD).model_dump()
 
 
 async def create_account(
     name: str,
-    transport: Transport,
+    transport: str,
     use_limits: bool = True,
-    sandbox: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
     resend_uncertain: bool = True,
 ) -> Account:
-    """A sandbox account is connected at once; a whatsapp account starts PAIRING: a worker connects a
-    new device and its QR codes appear on the account (GET /api/accounts/:id/qr)."""
-    if transport == Transport.WHATSAPP:
-        if sandbox is not None:
-            raise InvalidInput(
-                "sandbox settings apply to sandbox accounts only",
-                [Problem("sandbox", "not allowed with transport 'whatsapp'")],
-            )
-        return await Account.create(
-            name=name,
-            transport=transport,
-            use_limits=use_limits,
-            resend_uncertain=resend_uncertain,
-            status=AccountStatus.PAIRING,
-        )
-    config = validate(SandboxConfig, sandbox or {}, "sandbox").model_dump()
+    """An account of a transport that pairs a device (whatsapp) starts PAIRING: a worker connects a
+    new device and its QR codes appear on the account (GET /api/accounts/:id/qr). Others are
+    connected at once."""
+    spec = transport_of(transport)
+    config = _settings(spec, settings or {}) if settings is not None or spec.config else {}
     return await Account.create(
         name=name,
-        transport=transport,
+        transport=spec.name,
         use_limits=use_limits,
-        sandbox_config=config,
         resend_uncertain=resend_uncertain,
+        sandbox_config=config,
+        status=AccountStatus.PAIRING if spec.pairing == Pairing.DEVICE else AccountStatus.CONNECTED,
     )
+
+
+async def add_in_dashboard(name: str, transport: str, base_url: str) -> Account:
+    """The dashboard's Add account: an account that pairs by link gets its link at once, so the
+    pairing page can show it (the API creates such an account connected)."""
+    account = await create_account(name, transport)
+    if transport_of(transport).pairing == Pairing.LINK:
+        return await pair_by_link(account.id, base_url)
+    return account
 
 
 async def get_account(account_id: str) -> Account:
@@ -64,7 +87,7 @@ async def update_account(
     *,
     use_limits: bool | None = None,
     name: str | None = None,
-    sandbox: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
     resend_uncertain: bool | None = None,
 ) -> Account:
     account = await get_account(account_id)
@@ -75,31 +98,28 @@ async def update_account(
         values["resend_uncertain"] = resend_uncertain
     if name is not None:
         values["name"] = name
-    if sandbox is not None:
-        if account.transport != Transport.SANDBOX:
-            raise InvalidInput(
-                "sandbox settings apply to sandbox accounts only",
-                [Problem("sandbox", f"not allowed on a {account.transport!s} account")],
-            )
-        merged = {**account.sandbox_config, **sandbox}
-        values["sandbox_config"] = validate(SandboxConfig, merged, "sandbox").model_dump()
+    if settings is not None:
+        values["sandbox_config"] = _settings(
+            transport_of(account.transport), {**account.sandbox_config, **settings}
+        )
     if values:
         await Account.filter(id=account_id).update(**values)
         await kick_account(account_id)
     return await get_account(account_id)
 
 
-async def _whatsapp_account(account_id: str) -> Account:
+async def _device_account(account_id: str) -> Account:
+    """An account whose transport pairs a device (whatsapp): only those pair again, by phone, or log out."""
     account = await get_account(account_id)
-    if account.transport != Transport.WHATSAPP:
-        raise Conflict(f"account {account_id!r} is a {account.transport!s} account; it needs no pairing")
+    if transport_of(account.transport).pairing != Pairing.DEVICE:
+        raise Conflict(f"account {account_id!r} is a {account.transport} account; it needs no pairing")
     return account
 
 
 async def pair_by_phone(account_id: str, phone: str) -> Account:
     """Ask for a code to type on the phone (WhatsApp → Linked devices → Link with phone number)
     instead of scanning the QR code; the code appears on the account's QR endpoint."""
-    account = await _whatsapp_account(account_id)
+    account = await _device_account(account_id)
     if account.status != AccountStatus.PAIRING:
         raise Conflict(f"account is {account.status}; pairing by phone is for accounts PAIRING")
     try:
@@ -112,8 +132,8 @@ async def pair_by_phone(account_id: str, phone: str) -> Account:
 
 async def pair_again(account_id: str) -> Account:
     """Start pairing a new device for an account that was logged out or banned (or never paired)."""
-    account = await _whatsapp_account(account_id)
-    if account.status in (AccountStatus.CONNECTED, AccountStatus.DISCONNECTED):
+    account = await _device_account(account_id)
+    if account.status in LINKED:
         raise Conflict(f"account is {account.status}; it is paired already")
     await Account.filter(id=account_id).update(
         status=AccountStatus.PAIRING,
@@ -127,12 +147,22 @@ async def pair_again(account_id: str) -> Account:
     return await get_account(account_id)
 
 
-async def pair_sandbox_in_browser(account_id: str, base_url: str) -> Account:
+async def open_pairing(account_id: str) -> Account:
+    """What opening an account's pairing page does: an account that lost its device (logged out,
+    banned) starts pairing a new one; any other is shown as it is."""
+    account = await get_account(account_id)
+    lost = (AccountStatus.LOGGED_OUT, AccountStatus.BANNED)
+    if transport_of(account.transport).pairing == Pairing.DEVICE and account.status in lost:
+        return await pair_again(account_id)
+    return account
+
+
+async def pair_by_link(account_id: str, base_url: str) -> Account:
     """Let a sandbox account pair the way a phone does: its QR code is a link that completes the
     simulated pairing when opened (the dashboard's Add account flow, tried without a phone)."""
     account = await get_account(account_id)
-    if account.transport != Transport.SANDBOX:
-        raise Conflict("only sandbox accounts pair by link")
+    if transport_of(account.transport).pairing != Pairing.LINK:
+        raise Conflict(f"{account.transport} accounts do not pair by link")
     link = f"{base_url.rstrip('/')}/sandbox/pair/{account_id}/{secrets.token_urlsafe(16)}"
     await Account.filter(id=account_id).update(
         status=AccountStatus.PAIRING, qr_code=link, qr_at=datetime.now(UTC)
@@ -140,12 +170,11 @@ async def pair_sandbox_in_browser(account_id: str, base_url: str) -> Account:
     return await get_account(account_id)
 
 
-async def complete_sandbox_pairing(account_id: str, token: str) -> Account:
-    account = await Account.get_or_none(
-        id=account_id, transport=Transport.SANDBOX, status=AccountStatus.PAIRING
-    )
+async def complete_pairing_by_link(account_id: str, token: str) -> Account:
+    account = await Account.get_or_none(id=account_id, status=AccountStatus.PAIRING)
     if (
         account is None
+        or transport_of(account.transport).pairing != Pairing.LINK
         or not account.qr_code
         or not hmac.compare_digest(account.qr_code.rsplit("/", 1)[-1], token)
     ):
@@ -160,10 +189,12 @@ async def complete_sandbox_pairing(account_id: str, token: str) -> Account:
 async def log_out(account_id: str) -> Account:
     """Unlink the device: the worker holding the session logs it out of WhatsApp (it leaves the phone's
     Linked devices) and lets it go; running contracts pause. Pair again to use the account."""
-    account = await _whatsapp_account(account_id)
+    account = await _device_account(account_id)
     if account.status in (AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
         return account
-    await whatsapp.account_lost(account_id, AccountStatus.LOGGED_OUT, "logged out from the dashboard or API")
+    await session_events.account_lost(
+        account_id, AccountStatus.LOGGED_OUT, "logged out from the dashboard or API"
+    )
     return await get_account(account_id)
 
 
@@ -171,10 +202,7 @@ async def delete_account(account_id: str) -> None:
     account = await get_account(account_id)
     if await Contract.exists(account_id=account_id):
         raise Conflict("the account still has contracts; delete them first")
-    if account.transport == Transport.WHATSAPP and account.status in (
-        AccountStatus.CONNECTED,
-        AccountStatus.DISCONNECTED,
-    ):
+    if transport_of(account.transport).pairing == Pairing.DEVICE and account.status in LINKED:
         raise Conflict("the account is still linked to a phone; log it out first (POST …/logout)")
     try:
         await Account.filter(id=account_id).delete()

@@ -13,10 +13,10 @@ import logging
 import random
 from datetime import UTC, datetime
 
-from models import Account, AccountStatus, Contract, Recipient, RecipientStatus, Transport
+from models import Account, AccountStatus, Contract, Recipient, RecipientStatus
 from models.db import while_unavailable
 from models.enums import ACTIVE_CONTRACT
-from services import lease, optouts, whatsapp
+from services import lease, optouts, session_events
 from services.pacing import (
     PacingState,
     after_send,
@@ -29,22 +29,24 @@ from services.queue import broker, kick_account
 from settings import Settings, get_settings
 from tasks import outbox
 from tasks.outbox import Claimed, Outcome
-from wa.base import (
+from wa import registry
+from wa.sender import (
     AccountUnavailable,
     BatchSender,
     Message,
     NotOnWhatsApp,
     PermanentSendError,
+    Sender,
     SendError,
 )
-from wa.base import Transport as Connection
-from wa.registry import transport_for
 
 log = logging.getLogger(__name__)
 
-# The accounts these tasks drive: connected sandbox accounts. A whatsapp account is driven by the
-# worker holding its session (tasks/sessions.py).
-TASK_DRIVEN = {"transport": Transport.SANDBOX, "status": AccountStatus.CONNECTED}
+
+def task_driven() -> dict[str, object]:
+    """The accounts these tasks drive: connected accounts of task-driven transports. The others are
+    driven by the worker holding their session (tasks/sessions.py)."""
+    return {"transport__in": registry.names(task_driven=True), "status": AccountStatus.CONNECTED}
 
 
 def _now() -> datetime:
@@ -54,8 +56,8 @@ def _now() -> datetime:
 @broker.task(task_name="drive_account")
 async def drive_account(account_id: str) -> None:
     s = get_settings()
-    if not await Account.exists(id=account_id, **TASK_DRIVEN):
-        return  # whatsapp: driven by the worker holding its session (tasks/sessions.py); or not paired
+    if not await Account.exists(id=account_id, **task_driven()):
+        return  # driven by the worker holding its session (tasks/sessions.py), or not ready
     token = await lease.acquire(account_id, _now(), s.lease_ttl_s)
     if token is None:
         return  # another worker drives this account; it re-schedules itself
@@ -63,12 +65,12 @@ async def drive_account(account_id: str) -> None:
     try:
         account = await Account.get(id=account_id)
         await outbox.requeue_orphans(account)
-        transport = transport_for(account)
+        sender = registry.transport(account.transport).build_sender(account)
         try:
             async with lease.kept(account_id, token, s.lease_ttl_s):
-                again = await drive(account, token, transport, s)
+                again = await drive(account, token, sender, s)
         finally:
-            await transport.close()
+            await sender.close()
     except lease.LeaseLost:
         log.warning("lease on %s lost; another worker continues", account_id)
         return
@@ -78,7 +80,7 @@ async def drive_account(account_id: str) -> None:
         await kick_account(account_id)
 
 
-async def drive(account: Account, token: str, transport: Connection, s: Settings) -> bool:
+async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bool:
     """Send until the budget is spent or nothing is due; True if more is due right away."""
     rng = random.Random()
     state = PacingState.load(account.pacing_state)
@@ -87,7 +89,7 @@ async def drive(account: Account, token: str, transport: Connection, s: Settings
     deadline = loop.time() + s.task_budget_s
     # With limits off, batches grow to fit batch_window_s. A network that cannot take our message id
     # gets one message at a time, so a crash leaves at most one row whose fate is unknown.
-    batched = not account.use_limits and outbox.takes_our_ids(account)
+    batched = not account.use_limits and registry.transport(account.transport).takes_our_ids
     batch_size = min(8, s.batch_size) if batched else 1
     while True:
         now = _now()
@@ -109,12 +111,12 @@ async def drive(account: Account, token: str, transport: Connection, s: Settings
         opted = await optouts.opted_out(account.id, [r.phone_number for r in batch])
         if account.use_limits and batch[0].phone_number not in opted:
             first = batch[0]
-            await transport.show_typing(first.phone_number, typing_seconds(first.message, s))
+            await sender.show_typing(first.phone_number, typing_seconds(first.message, s))
             if not await Contract.filter(id=first.contract_id, status__in=ACTIVE_CONTRACT).exists():
                 await outbox.unclaim(first.contract_id, [first.id])  # paused or deleted while typing
                 continue
         started = loop.time()
-        outcomes, stopped = await _send_batch(transport, batch, opted, s)
+        outcomes, stopped = await _send_batch(sender, batch, opted, s)
         sent_at = _now()
         if batched and outcomes:
             batch_size = _next_batch_size(len(outcomes), loop.time() - started, s)
@@ -135,7 +137,7 @@ async def drive(account: Account, token: str, transport: Connection, s: Settings
         if stopped is not None:
             unsent = batch[len(outcomes) :]
             await outbox.unclaim(unsent[0].contract_id, [r.id for r in unsent])
-            await whatsapp.account_lost(account.id, stopped.status, stopped.reason)
+            await session_events.account_lost(account.id, stopped.status, stopped.reason)
             return False
         if loop.time() > deadline:
             await _schedule(account.id, token, sent_at)
@@ -149,28 +151,28 @@ def _next_batch_size(sent: int, took_s: float, s: Settings) -> int:
 
 
 async def _send_batch(
-    transport: Connection, batch: list[Claimed], opted_out: set[str], s: Settings
+    sender: Sender, batch: list[Claimed], opted_out: set[str], s: Settings
 ) -> tuple[list[Outcome], AccountUnavailable | None]:
     """Send in order; stop at the first error of the account itself (the rest stay unsent)."""
-    if isinstance(transport, BatchSender) and len(batch) > 1:
-        return await _send_at_once(transport, batch, opted_out, s), None
+    if isinstance(sender, BatchSender) and len(batch) > 1:
+        return await _send_at_once(sender, batch, opted_out, s), None
     outcomes = []
     for r in batch:
         if r.phone_number in opted_out:
             outcomes.append(Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, "opted out"))
             continue
         try:
-            outcomes.append(await _send_one(transport, r, s))
+            outcomes.append(await _send_one(sender, r, s))
         except AccountUnavailable as exc:
             return outcomes, exc
     return outcomes, None
 
 
 async def _send_at_once(
-    transport: BatchSender, batch: list[Claimed], opted_out: set[str], s: Settings
+    sender: BatchSender, batch: list[Claimed], opted_out: set[str], s: Settings
 ) -> list[Outcome]:
     to_send = [r for r in batch if r.phone_number not in opted_out]
-    errors = await transport.send_many(
+    errors = await sender.send_many(
         [Message(r.phone_number, r.message, r.message_id, r.attempts + 1) for r in to_send]
     )
     error_of = {r.id: error for r, error in zip(to_send, errors, strict=True)}
@@ -182,9 +184,9 @@ async def _send_at_once(
     ]
 
 
-async def _send_one(transport: Connection, r: Claimed, s: Settings) -> Outcome:
+async def _send_one(sender: Sender, r: Claimed, s: Settings) -> Outcome:
     try:
-        network_id = await transport.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
+        network_id = await sender.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
     except AccountUnavailable:
         raise
     except SendError as exc:

@@ -13,10 +13,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount, Transport
+from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
 from models.sql import execute
 from services.lease import fenced_update
+from wa import registry
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
 
@@ -39,19 +40,13 @@ async def active_contracts(account_id: str) -> list[str]:
     )
 
 
-def takes_our_ids(account: Account) -> bool:
-    """Whether the account's network sends under the message id we stored (and so de-duplicates a
-    repeat). The sandbox does; WhatsApp through neonize does not."""
-    return account.transport == Transport.SANDBOX
-
-
 async def requeue_orphans(account: Account) -> int:
     """Rows left SENDING by a holder that died. Where the network takes our message id (sandbox),
     send them again: a repeat cannot deliver twice. Otherwise (WhatsApp) a row holding the network's
     id went out, so it is SENT; one without may or may not have gone out: it is sent again, or failed
     when the account has resend_uncertain off, and counted as uncertain on its contract either way.
     Returns how many rows were sent again."""
-    own_ids = takes_our_ids(account)
+    own_ids = registry.transport(account.transport).takes_our_ids
     moved = 0
     for contract_id in await Contract.filter(account_id=account.id).values_list("id", flat=True):
         async with in_transaction() as conn:

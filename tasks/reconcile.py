@@ -1,5 +1,5 @@
-"""reconcile: kick drive_account for each sandbox account with work due and no live lease (whatsapp
-accounts are driven by the worker holding their session: tasks/sessions.py).
+"""reconcile: kick drive_account for each task-driven account with work due and no live lease
+(session-driven ones, such as whatsapp, are driven by the worker holding their session: tasks/sessions.py).
 
 Every worker's ticker (tasks/broker.py) has it run about once a second.
 
@@ -18,12 +18,12 @@ from models import Account
 from models.enums import ACTIVE_CONTRACT
 from services import contracts
 from services.queue import broker, kick_account
-from tasks.drive import TASK_DRIVEN
+from tasks.drive import task_driven
 
 
 async def accounts_due(now: datetime) -> list[str]:
     return await (
-        Account.filter(contracts__status__in=ACTIVE_CONTRACT, **TASK_DRIVEN)
+        Account.filter(contracts__status__in=ACTIVE_CONTRACT, **task_driven())
         .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .distinct()

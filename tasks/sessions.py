@@ -1,4 +1,5 @@
-"""The session host: each worker keeps the WhatsApp sessions of some accounts connected, and drives them.
+"""The session host: each worker keeps the sessions of some accounts connected (whatsapp, and any
+session-driven transport), and drives them.
 
 A linked device must be connected in one process at a time, and stay connected between sends to hear
 receipts and replies. So a worker takes the account's lease (services/lease.py) for as long as it keeps
@@ -19,14 +20,14 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
-from models import Account, AccountStatus, Transport
+from models import Account, AccountStatus
 from models.enums import ACTIVE_CONTRACT, SESSION_WANTED
-from services import lease
-from services import whatsapp as effects
+from services import lease, session_events
 from settings import Settings
 from tasks import outbox
 from tasks.drive import drive
-from wa.session import WhatsAppSession
+from wa import registry
+from wa.transport import Session
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ CONNECT_BACKOFF_MAX_S = 300
 @dataclass
 class Held:
     token: str
-    session: WhatsAppSession
+    session: Session
     keeper: asyncio.Task | None = None
     driver: asyncio.Task | None = None
 
@@ -86,7 +87,7 @@ class SessionHost:
         """Show why the session failed, and wait longer before each new try."""
         if failure is None:
             return
-        await effects.set_status(account_id, AccountStatus.DISCONNECTED, failure)
+        await session_events.set_status(account_id, AccountStatus.DISCONNECTED, failure)
         n = self.failures[account_id] = self.failures.get(account_id, 0) + 1
         delay = min(CONNECT_BACKOFF_MAX_S, CONNECT_BACKOFF_S * 2 ** (n - 1))
         self.retry_at[account_id] = asyncio.get_running_loop().time() + delay
@@ -104,7 +105,7 @@ class SessionHost:
             return
         now = datetime.now(UTC)
         candidates = await (
-            Account.filter(transport=Transport.WHATSAPP, status__in=SESSION_WANTED)
+            Account.filter(transport__in=registry.names(task_driven=False), status__in=SESSION_WANTED)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .exclude(id__in=[*self.held, *self._waiting()])
             .order_by("id")
@@ -119,7 +120,8 @@ class SessionHost:
     async def _hold(self, account_id: str, token: str) -> None:
         account = await Account.get(id=account_id)
         await outbox.requeue_orphans(account)
-        session = WhatsAppSession(account_id, account.device_jid, self.settings, events=effects)
+        open_session = registry.transport(account.transport).open_session
+        session = open_session(account, self.settings, session_events)
         held = Held(token, session)
         self.held[account_id] = held
         held.keeper = asyncio.create_task(self._keep(account_id, held))
@@ -195,7 +197,7 @@ class SessionHost:
         try:
             while True:
                 account = await Account.get(id=account_id)
-                if not await drive(account, held.token, held.session.transport, self.settings):
+                if not await drive(account, held.token, held.session.sender, self.settings):
                     return
         except lease.LeaseLost:
             log.warning("lease on %s lost; its session moves to another worker", account_id)

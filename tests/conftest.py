@@ -49,6 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
         LEASE_TTL_S="5",
         STREAM_IDLE_TIMEOUT_S="20",
         RETRY_BACKOFF_S="0.05",
+        TRANSPORT_PLUGINS='["tests.echo_transport"]',
+        ECHO_TRANSPORT_LOG=str(TMP / "echo-deliveries.jsonl"),
     )
     if BACKEND == "postgres":
         asyncio.run(_create_pg_database())

@@ -1,4 +1,4 @@
-"""A fake of the part of neonize's client the product uses (wa/neonize_client.NeonizeClient).
+"""A fake of the part of neonize's client the product uses (wa/whatsapp/client.NeonizeClient).
 
 It speaks in neonize's own protobuf types, and tests raise neonize's real events through the handlers
 the product registered (`emit`). Worker processes use it with WHATSAPP_CLIENT=tests.fake_neonize:FakeClient;

@@ -211,7 +211,9 @@ async def test_accounts_can_be_created_read_updated_and_deleted(client) -> None:
 
 
 async def test_bad_account_input_is_refused(client) -> None:
-    assert (await client.post("/api/accounts", json={"transport": "carrier-pigeon"})).status_code == 422
+    r = await client.post("/api/accounts", json={"transport": "carrier-pigeon"})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "transport"
+    assert "one of sandbox, whatsapp" in r.json()["details"][0]["message"]
     r = await client.post("/api/accounts", json={"transport": "whatsapp", "sandbox": {}})
     assert r.status_code == 422 and r.json()["details"][0]["field"] == "sandbox"
     r = await client.post("/api/accounts", json={"sandbox": {"fail_rate": 2}})

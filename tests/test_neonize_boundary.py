@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from settings import Settings
-from wa.neonize_client import build_client, session_database
+from wa.whatsapp.client import build_client, session_database
 
 DEVICE = {"User": "79990001122", "Server": "s.whatsapp.net", "Device": 7}
 

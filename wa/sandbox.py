@@ -13,9 +13,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from models import Account
 from models.db import is_unavailable
 from models.sql import execute
-from wa.base import Message, NotOnWhatsApp, PermanentSendError, SendError, TransientSendError
+from wa.sender import Message, NotOnWhatsApp, PermanentSendError, SendError, TransientSendError
+from wa.transport import Pairing, TransportSpec
 
 Number = Annotated[str, Field(pattern=r"^[0-9]{5,20}$", description="digits with the country code")]
 
@@ -39,7 +41,7 @@ def _drawn(message_id: str, salt: str, rate: float) -> bool:
     return rate > 0 and zlib.crc32(f"{salt}:{message_id}".encode()) / 0xFFFFFFFF < rate
 
 
-class SandboxTransport:
+class SandboxSender:
     def __init__(self, account_id: str, config: dict[str, Any] | None = None) -> None:
         self.account_id = account_id
         self.config = SandboxConfig.model_validate(config or {})
@@ -99,3 +101,22 @@ async def record_deliveries(account_id: str, messages: list[Message]) -> None:
         "ON CONFLICT (message_id) DO UPDATE SET attempts = sandbox_deliveries.attempts + 1",
         params,
     )
+
+
+def _sender(account: Account) -> SandboxSender:
+    return SandboxSender(account.id, account.sandbox_config)
+
+
+TRANSPORT = TransportSpec(
+    name="sandbox",
+    label="Sandbox (simulated, for trying)",
+    icon="science",
+    takes_our_ids=True,
+    pairing=Pairing.LINK,
+    config=SandboxConfig,
+    build_sender=_sender,
+    pairing_help=(
+        "A **sandbox** account pairs like a phone would: scan the code with any phone "
+        "camera, or open the link under it. Nothing leaves this server."
+    ),
+)

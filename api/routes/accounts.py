@@ -36,7 +36,8 @@ router = APIRouter(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountOut)
 async def create_account(body: AccountIn) -> AccountOut:
-    """`transport: "whatsapp"` starts pairing a real phone: follow `GET /api/accounts/:id/qr`."""
+    """`transport: "whatsapp"` starts pairing a real phone: follow `GET /api/accounts/:id/qr`.
+    A `sandbox` account is connected at once."""
     sandbox = body.sandbox.model_dump() if body.sandbox else None
     account = await accounts.create_account(
         body.name, body.transport, body.useLimits, sandbox, body.resendUncertain
@@ -62,7 +63,7 @@ async def update_account(account_id: AccountId, body: AccountUpdate) -> AccountO
         account_id,
         use_limits=body.useLimits,
         name=body.name,
-        sandbox=body.sandbox,
+        settings=body.sandbox,
         resend_uncertain=body.resendUncertain,
     )
     return AccountOut.of(account)

@@ -1,8 +1,17 @@
+from enum import StrEnum
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from models.account import _account_id
 from models.contract import _contract_id
-from models.enums import ContractStatus, RecipientStatus, Transport
+from models.enums import ContractStatus, RecipientStatus
+
+
+class Transport(StrEnum):
+    """The transports of this migration's time (accounts now store a registry name: 0007)."""
+
+    SANDBOX = "sandbox"
+    WHATSAPP = "whatsapp"
 from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS

@@ -4,12 +4,15 @@ pairing it by QR code (a phone for WhatsApp, a link for the sandbox) or by a cod
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 
 from nicegui import ui
 
-from models import Account, AccountStatus, Transport
+from models import Account, AccountStatus
 from services import accounts, dashboard, qr_image
 from ui.frame import attempt, chip, confirm
+from wa import registry
+from wa.transport import Pairing, TransportSpec
 
 LIMITS_WARNING = (
     "Without limits, messages leave as fast as WhatsApp answers: no typing, no gaps, no breaks, no "
@@ -39,9 +42,10 @@ async def accounts_page() -> None:
 
 def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
     a = row.account
+    spec = accounts.transport_of(a.transport)
     card = ui.card().classes("w-full").props(f"data-account={a.id}")
     with card, ui.row().classes("w-full items-center gap-4"):
-        ui.icon("smartphone" if a.transport == Transport.WHATSAPP else "science", size="md")
+        ui.icon(spec.icon, size="md")
         with ui.column().classes("gap-0"):
             ui.label(a.name or a.id).classes("text-subtitle1 text-weight-medium")
             ui.label(f"{a.transport} · {a.phone or 'not paired'}").classes("text-caption text-grey-7")
@@ -49,19 +53,26 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
         if a.status_reason:
             ui.label(a.status_reason).classes("text-caption text-grey-8")
         ui.space()
-        with ui.column().classes("gap-0 items-end"):
-            cap = row.daily_cap if a.use_limits else None
-            ui.label(f"{row.sent_today} sent today" + (f" of {cap}" if cap else " (no cap)"))
-            if cap:
-                ui.linear_progress(min(1.0, row.sent_today / cap), show_value=False).classes("w-40")
-        switch = ui.switch("Limits", value=a.use_limits)
-        switch.on_value_change(lambda e, a=a: _toggle_limits(a, e.value, e.sender, listing))
-        if a.status in (AccountStatus.PAIRING, AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
-            ui.button("Pair", on_click=lambda a=a: ui.navigate.to(f"/accounts/{a.id}/pair")).props("outline")
-        linked = (AccountStatus.CONNECTED, AccountStatus.DISCONNECTED)
-        if a.transport == Transport.WHATSAPP and a.status in linked:
-            out = ui.button("Log out", on_click=lambda a=a: _log_out(a, listing))
-            out.props("outline color=negative").mark("log-out")
+        _sent_today(row)
+        _actions(a, spec, listing)
+
+
+def _sent_today(row: dashboard.AccountRow) -> None:
+    with ui.column().classes("gap-0 items-end"):
+        cap = row.daily_cap if row.account.use_limits else None
+        ui.label(f"{row.sent_today} sent today" + (f" of {cap}" if cap else " (no cap)"))
+        if cap:
+            ui.linear_progress(min(1.0, row.sent_today / cap), show_value=False).classes("w-40")
+
+
+def _actions(a: Account, spec: TransportSpec, listing: ui.refreshable) -> None:
+    switch = ui.switch("Limits", value=a.use_limits)
+    switch.on_value_change(lambda e: _toggle_limits(a, e.value, e.sender, listing))
+    if a.status in (AccountStatus.PAIRING, AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
+        ui.button("Pair", on_click=lambda: ui.navigate.to(f"/accounts/{a.id}/pair")).props("outline")
+    if spec.pairing == Pairing.DEVICE and a.status in accounts.LINKED:
+        out = ui.button("Log out", on_click=lambda: _log_out(a, listing))
+        out.props("outline color=negative").mark("log-out")
 
 
 async def _toggle_limits(account: Account, on: bool, switch: ui.switch, listing: ui.refreshable) -> None:
@@ -89,21 +100,17 @@ def _add_dialog() -> ui.dialog:
     with ui.dialog() as dialog, ui.card().classes("w-96 gap-3"):
         ui.label("Add account").classes("text-h6")
         name = ui.input("Name", placeholder="e.g. Sales team").props("outlined autofocus").classes("w-full")
-        kind = ui.radio(
-            {"whatsapp": "WhatsApp (link a phone)", "sandbox": "Sandbox (simulated, for trying)"},
-            value="whatsapp",
-        )
+        choices = {spec.name: spec.label for spec in registry.transports()}
+        kind = ui.radio(choices, value="whatsapp")
 
         async def create() -> None:
-            transport = Transport(kind.value)
-            account = await attempt(lambda: accounts.create_account(name.value or "", transport))
+            base = str(ui.context.client.request.base_url)
+            account = await attempt(lambda: accounts.add_in_dashboard(name.value or "", kind.value, base))
             if account is None:
                 return
-            if transport == Transport.SANDBOX:
-                base = str(ui.context.client.request.base_url)
-                await accounts.pair_sandbox_in_browser(account.id, base)
             dialog.close()
-            ui.navigate.to(f"/accounts/{account.id}/pair")
+            pairs = accounts.transport_of(account.transport).pairing != Pairing.NONE
+            ui.navigate.to(f"/accounts/{account.id}/pair" if pairs else "/accounts")
 
         with ui.row().classes("w-full justify-end"):
             ui.button("Cancel", on_click=dialog.close).props("flat")
@@ -116,15 +123,25 @@ def qr_data_url(account: Account) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+@dataclass
+class CodePanel:
+    """Where the pairing page shows the code to scan, and what it showed last."""
+
+    image: ui.image
+    waiting: ui.spinner
+    hint: ui.label
+    link: ui.link
+    status_row: ui.row
+    pair_code: ui.label | None = None
+    shown_qr: str | None = None
+    shown_status: str | None = None
+
+
 async def pairing_page(account_id: str) -> None:
-    account = await attempt(lambda: accounts.get_account(account_id))
+    account = await attempt(lambda: accounts.open_pairing(account_id))
     if account is None:
         return
-    if account.transport == Transport.WHATSAPP and account.status in (
-        AccountStatus.LOGGED_OUT,
-        AccountStatus.BANNED,
-    ):
-        await attempt(lambda: accounts.pair_again(account_id))
+    spec = accounts.transport_of(account.transport)
     ui.label(account.name or account.id).classes("text-subtitle1")
     with ui.row().classes("w-full gap-8 items-start"):
         with ui.card().classes("items-center"):
@@ -134,29 +151,10 @@ async def pairing_page(account_id: str) -> None:
             link = ui.link("", "#").classes("text-caption break-all w-72")
             link.set_visibility(False)
         with ui.column().classes("gap-3 max-w-md"):
-            if account.transport == Transport.WHATSAPP:
-                ui.markdown(
-                    "**On the phone:** WhatsApp → Settings → **Linked devices** → **Link a device**, "
-                    "then scan the code. It changes about every 20 seconds; this page follows it."
-                )
-                with ui.expansion("Cannot scan? Link with a code instead", icon="dialpad").classes("w-full"):
-                    phone = ui.input("The phone's number", placeholder="+7 999 123-45-67").props("outlined")
-                    code = ui.label().classes("text-h5 text-primary tracking-widest")
-
-                    async def ask_code() -> None:
-                        done = await attempt(lambda: accounts.pair_by_phone(account_id, phone.value or ""))
-                        if done:
-                            code.set_text("Asking WhatsApp for a code…")
-
-                    ui.button("Get a code", on_click=ask_code).props("outline")
-            else:
-                ui.markdown(
-                    "A **sandbox** account pairs like a phone would: scan the code with any phone "
-                    "camera, or open the link under it. Nothing leaves this server."
-                )
+            ui.markdown(spec.pairing_help)
+            pair_code = _pair_by_code(account_id) if spec.pairing == Pairing.DEVICE else None
             status_row = ui.row().classes("items-center")
-
-    shown: dict[str, str | None] = {"qr": None, "status": None}
+    panel = CodePanel(image, waiting, hint, link, status_row, pair_code)
 
     async def follow() -> None:
         current = await accounts.get_account(account_id)
@@ -165,39 +163,57 @@ async def pairing_page(account_id: str) -> None:
             ui.notify(f"Paired: {current.name or current.phone}", type="positive")
             ui.navigate.to("/accounts")
             return
-        if current.status != shown["status"]:
-            shown["status"] = current.status
-            status_row.clear()
-            with status_row:
-                chip(current.status)
-                if current.status_reason:
-                    ui.label(current.status_reason).classes("text-caption")
-        if current.qr_code != shown["qr"]:
-            shown["qr"] = current.qr_code
-            waiting.set_visibility(current.qr_code is None)
-            image.set_visibility(current.qr_code is not None)
-            if current.qr_code:
-                image.set_source(qr_data_url(current))
-            is_link = bool(current.qr_code and current.transport == Transport.SANDBOX)
-            link.set_visibility(is_link)
-            if is_link:
-                link.set_text(current.qr_code)
-                link.props["href"] = current.qr_code
-                link.props["target"] = "_blank"
-                link.update()
-            hint.set_text("" if current.qr_code else "Waiting for WhatsApp to issue a code…")
-        if current.transport == Transport.WHATSAPP and current.pair_code:
-            code.set_text(current.pair_code)
+        _show(panel, current, is_link=spec.pairing == Pairing.LINK)
 
     timer = ui.timer(1.0, follow)
     await follow()
+
+
+def _pair_by_code(account_id: str) -> ui.label:
+    """The other way to link a phone: a code typed on it. Returns where the code appears."""
+    with ui.expansion("Cannot scan? Link with a code instead", icon="dialpad").classes("w-full"):
+        phone = ui.input("The phone's number", placeholder="+7 999 123-45-67").props("outlined")
+        code = ui.label().classes("text-h5 text-primary tracking-widest")
+
+        async def ask_code() -> None:
+            if await attempt(lambda: accounts.pair_by_phone(account_id, phone.value or "")):
+                code.set_text("Asking WhatsApp for a code…")
+
+        ui.button("Get a code", on_click=ask_code).props("outline")
+    return code
+
+
+def _show(panel: CodePanel, current: Account, is_link: bool) -> None:
+    """Bring the panel up to date with the account: its status, the code to scan, the code to type."""
+    if current.status != panel.shown_status:
+        panel.shown_status = current.status
+        panel.status_row.clear()
+        with panel.status_row:
+            chip(current.status)
+            if current.status_reason:
+                ui.label(current.status_reason).classes("text-caption")
+    if current.qr_code != panel.shown_qr:
+        panel.shown_qr = current.qr_code
+        panel.waiting.set_visibility(current.qr_code is None)
+        panel.image.set_visibility(current.qr_code is not None)
+        if current.qr_code:
+            panel.image.set_source(qr_data_url(current))
+        panel.link.set_visibility(bool(current.qr_code and is_link))
+        if current.qr_code and is_link:
+            panel.link.set_text(current.qr_code)
+            panel.link.props["href"] = current.qr_code
+            panel.link.props["target"] = "_blank"
+            panel.link.update()
+        panel.hint.set_text("" if current.qr_code else "Waiting for WhatsApp to issue a code…")
+    if panel.pair_code is not None and current.pair_code:
+        panel.pair_code.set_text(current.pair_code)
 
 
 async def sandbox_paired(account_id: str, token: str) -> None:
     """What the sandbox's QR link opens (on "the phone"): it completes the simulated pairing."""
     ui.colors(primary="#128C7E")
     with ui.card().classes("absolute-center items-center gap-2"):
-        account = await attempt(lambda: accounts.complete_sandbox_pairing(account_id, token))
+        account = await attempt(lambda: accounts.complete_pairing_by_link(account_id, token))
         if account:
             ui.icon("check_circle", color="positive", size="xl")
             ui.label(f"{account.name or account.id} is paired").classes("text-h6")

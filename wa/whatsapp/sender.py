@@ -12,14 +12,14 @@ from neonize.utils.enum import ChatPresence, ChatPresenceMedia
 
 from models import AccountStatus, KnownNumber
 from settings import Settings
-from wa.base import (
+from wa.sender import (
     AccountUnavailable,
     NotOnWhatsApp,
     PermanentSendError,
     SendError,
     TransientSendError,
 )
-from wa.neonize_client import NeonizeClient, phone_jid
+from wa.whatsapp.client import NeonizeClient, phone_jid
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def classify(error: str) -> SendError:
     return TransientSendError(error)
 
 
-class WhatsAppTransport:
+class WhatsAppSender:
     """One account's sends through its session's client (connected elsewhere, by the session)."""
 
     def __init__(self, client: NeonizeClient, s: Settings) -> None:

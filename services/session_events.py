@@ -1,6 +1,6 @@
-"""What a WhatsApp session tells us, written to the database: pairing and connection state, receipts,
-replies. The session (wa/session.py) reports to this module (its `SessionEvents`); the driver calls
-it too; STOP replies go to services/optouts.py."""
+"""What a session tells us, written to the database: pairing and connection state, receipts, replies.
+A session (wa/whatsapp/session.py) reports to this module, its `SessionEvents` (wa/transport.py); the
+driver calls `account_lost` too; STOP replies go to services/optouts.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The transport interface every account's connection implements, and the errors it may raise."""
+"""What every transport's sender does (show typing, send, close), and the errors a send may raise."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ class AccountUnavailable(SendError):
         self.reason = reason
 
 
-class Transport(Protocol):
+class Sender(Protocol):
+    """One account's way to send: built for a drive (task-driven transports) or held by a session."""
+
     async def show_typing(self, phone: str, seconds: float) -> None:
         """Show "typing…" to the recipient for about `seconds` (the caller waits that long)."""
 

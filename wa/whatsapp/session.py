@@ -1,4 +1,4 @@
-"""One account's linked device, connected in this process: pairing, its events, its transport.
+"""One account's linked device, connected in this process: pairing, its events, its sender.
 
 neonize calls the handlers on the event loop from its Go threads; an exception there would vanish, so
 each handler logs its own failures. The session `ended` when WhatsApp says it cannot continue (logged
@@ -12,7 +12,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from neonize.aioze.events import (
@@ -30,8 +30,9 @@ from neonize.proto.Neonize_pb2 import ConnectFailureReason, Receipt, TemporaryBa
 
 from models import AccountStatus
 from settings import Settings
-from wa.neonize_client import NeonizeClient, build_client
-from wa.whatsapp import WhatsAppTransport
+from wa.transport import SessionEvents
+from wa.whatsapp.client import NeonizeClient, build_client
+from wa.whatsapp.sender import WhatsAppSender
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +42,6 @@ _LOGGED_OUT_REASONS = {
     ConnectFailureReason.UNKNOWN_LOGOUT,
 }
 _RECEIPTS = {Receipt.DELIVERED: "delivered", Receipt.READ: "read"}
-
-
-class SessionEvents(Protocol):
-    """What a session reports, for the layer above to record (services/whatsapp.py does)."""
-
-    async def set_status(
-        self, account_id: str, status: AccountStatus, reason: str | None = None, **values: Any
-    ) -> None: ...
-
-    async def qr_rotated(self, account_id: str, code: str) -> None: ...
-
-    async def pair_code_issued(self, account_id: str, code: str) -> None: ...
-
-    async def paired(self, account_id: str, device_jid: dict[str, Any], business_name: str) -> None: ...
-
-    async def connected(self, account_id: str, push_name: str | None) -> None: ...
-
-    async def account_lost(self, account_id: str, status: AccountStatus, reason: str) -> Any: ...
-
-    async def receipt(self, network_ids: list[str], kind: str, at: datetime) -> Any: ...
-
-    async def replied(self, account_id: str, sender_phone: str, text: str) -> None: ...
 
 
 def _reason(enum: Any, value: int) -> str:
@@ -94,10 +73,10 @@ class WhatsAppSession:
         self.events = events
         self.client = client or build_client(account_id, device_jid, s)
         self.ended = asyncio.Event()
-        self.connection: Any = None
+        self.connecting: Any = None  # neonize's task that holds the connection
         self.failure: str | None = None  # why the connection ended by itself, if it did
         self.connected = False
-        self.transport = WhatsAppTransport(self.client, s)
+        self.sender = WhatsAppSender(self.client, s)
         self.client.qr(_logged(self.on_qr))
         for event_type, handler in (
             (PairStatusEv, self.on_pair_status),
@@ -115,9 +94,9 @@ class WhatsAppSession:
     async def start(self) -> None:
         """Connect. neonize's connection lives in a task that ends only when the client stops or
         cannot connect at all; the session ends with it, and the reason is shown on the account."""
-        self.connection = await self.client.connect()
-        if isinstance(self.connection, asyncio.Future):
-            self.connection.add_done_callback(self._connection_over)
+        self.connecting = await self.client.connect()
+        if isinstance(self.connecting, asyncio.Future):
+            self.connecting.add_done_callback(self._connection_over)
 
     def _connection_over(self, connection: asyncio.Future) -> None:
         if self.ended.is_set():
