@@ -1,4 +1,5 @@
-"""Contract operations: create (all or nothing), list, read, stats, start, pause, delete."""
+"""Contract operations: create (all or nothing, and start it now or later), list, read, stats, start,
+pause, delete."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -26,7 +28,7 @@ from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
 from services import phones
-from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
+from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError
 from services.queue import kick_account
 from settings import get_settings
 
@@ -306,6 +308,44 @@ async def schedule_contract(contract_id: str, at: datetime) -> Contract:
         raise Conflict(f"contract is {contract.status}; only PENDING contracts can be scheduled")
     await Contract.filter(id=contract_id, status=ContractStatus.PENDING).update(start_at=at)
     return await get_contract(contract_id)
+
+
+@dataclass
+class Launched(Created):
+    """A contract just created, as it is after being started or scheduled; `refused` says why that
+    did not happen, if it did not (the contract is then PENDING)."""
+
+    refused: Exception | None = None
+
+
+async def create_and_launch(
+    account_id: str,
+    name: str,
+    phone_numbers: list[str],
+    messages: list[str],
+    start: Literal["now"] | datetime | None,
+) -> Launched:
+    """Create a contract (all or nothing, refused as create_contract is), then start it now ("now"),
+    have it start by itself at `start` (a time), or leave it PENDING (None).
+
+    Starting comes after the contract is stored, so a failure then does not undo it: it is returned
+    in `refused` rather than raised, for the caller to say both that the contract exists and why it
+    did not start (the dashboard shows the reason, then the contract's page with its Start button)."""
+    created = await create_contract(account_id, name, phone_numbers, messages)
+    contract_id = created.contract.id
+    try:
+        if start == "now":
+            contract = await start_contract(contract_id)
+        elif isinstance(start, datetime):
+            contract = await schedule_contract(contract_id, start)
+        else:
+            contract = created.contract
+    except ServiceError as exc:  # e.g. its account is logged out: pair it again, then Start
+        return Launched(created.contract, created.duplicates, exc)
+    except Exception as exc:
+        log.exception("contract %s was created, but starting it failed", contract_id)
+        return Launched(created.contract, created.duplicates, exc)
+    return Launched(contract, created.duplicates)
 
 
 async def start_scheduled(now: datetime) -> list[str]:

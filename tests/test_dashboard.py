@@ -246,3 +246,25 @@ async def test_the_overview_lists_contracts_with_their_progress_and_filters_them
     user.find("Support").click()
     await user.should_not_see("1 / 3")
     await user.should_see("Winter")
+
+
+async def test_create_and_launch_starts_schedules_or_keeps_what_it_cannot_start(db, broker_started) -> None:
+    """The wizard's one decision, as a service: the contract is created whatever happens to its start."""
+    from datetime import UTC, datetime, timedelta
+
+    from services import contracts
+
+    ready = await Account.create(name="ready")
+    lost = await Account.create(name="lost", transport="whatsapp", status=AccountStatus.LOGGED_OUT)
+    numbers, texts = [phone(1), phone(2), phone(1)], ["a", "b", "c"]
+
+    now = await contracts.create_and_launch(ready.id, "now", numbers, texts, "now")
+    assert (now.contract.status, now.refused, len(now.duplicates)) == (ContractStatus.QUEUED, None, 1)
+    at = datetime.now(UTC) + timedelta(hours=2)
+    later = await contracts.create_and_launch(ready.id, "later", numbers, texts, at)
+    assert later.contract.status == ContractStatus.PENDING and later.contract.start_at == at
+    kept = await contracts.create_and_launch(ready.id, "kept", numbers, texts, None)
+    assert kept.contract.status == ContractStatus.PENDING and kept.contract.start_at is None
+    refused = await contracts.create_and_launch(lost.id, "refused", numbers, texts, "now")
+    assert refused.refused is not None and "pair" in str(refused.refused).lower()
+    assert (await Contract.get(id=refused.contract.id)).status == ContractStatus.PENDING

@@ -25,7 +25,9 @@ def test_the_registry_lists_the_built_in_transports_then_the_plugged_in_one() ->
     assert registry.names(task_driven=False) == ["whatsapp"]
 
 
-async def test_a_plugged_in_transport_sends_a_contract_through_the_api_and_a_worker(client, processes) -> None:
+async def test_a_plugged_in_transport_sends_a_contract_through_the_api_and_a_worker(
+    client, processes
+) -> None:
     processes("worker")
     account = await new_account(client, transport="echo", useLimits=False)
     shown = (await client.get(f"/api/accounts/{account}")).json()

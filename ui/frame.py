@@ -127,16 +127,25 @@ async def attempt(action: Callable[[], Awaitable[Any]], done: str | None = None)
     try:
         result = await action()
     except ServiceError as exc:
-        details = "; ".join(
-            f"{'row ' + str(p.index + 1) + ': ' if p.index is not None else ''}{p.field}: {p.message}"
-            for p in exc.problems[:5]
-        )
-        ui.notify(f"{exc.message}{' — ' + details if details else ''}", type="negative", multi_line=True)
+        show_failure(exc)
         return None
-    except Exception:
+    except Exception as exc:
         log.exception("dashboard action failed")
-        ui.notify("Something went wrong on our side; the details are in the server log.", type="negative")
+        show_failure(exc)
         return None
     if done:
         ui.notify(done, type="positive")
     return result
+
+
+def show_failure(exc: Exception) -> None:
+    """A service's refusal as its reason and first problems; anything else as a fault of ours (its
+    details belong in the server log, not in front of the user)."""
+    if not isinstance(exc, ServiceError):
+        ui.notify("Something went wrong on our side; the details are in the server log.", type="negative")
+        return
+    details = "; ".join(
+        f"{'row ' + str(p.index + 1) + ': ' if p.index is not None else ''}{p.field}: {p.message}"
+        for p in exc.problems[:5]
+    )
+    ui.notify(f"{exc.message}{' — ' + details if details else ''}", type="negative", multi_line=True)

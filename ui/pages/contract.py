@@ -4,12 +4,14 @@ paging on the server, CSV export, and start / pause / resume / delete."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from nicegui import ui
+from nicegui import events, ui
 
-from models import ContractStatus, RecipientStatus
+from models import Contract, ContractStatus, RecipientStatus
 from services import contracts, dashboard
+from services.dashboard import Progress
 from ui.frame import attempt, chip, confirm
 
 PAGE_SIZE = 25
@@ -22,15 +24,40 @@ def _duration(seconds: float | None) -> str:
     return str(timedelta(seconds=round(seconds)))
 
 
+@dataclass
+class Summary:
+    """The parts of the page each refresh rewrites."""
+
+    status: ui.row
+    reason: ui.label
+    actions: ui.row
+    bar: ui.linear_progress
+    cards: dict[str, ui.label]
+    chart: ui.echart
+
+
 async def contract_page(contract_id: str) -> None:
     progress = await attempt(lambda: dashboard.progress(contract_id))
     if progress is None:
         ui.link("Back to the overview", "/")
         return
-    c = progress.contract
+    summary = _summary(progress.contract)
+
+    async def refresh() -> None:
+        p = await dashboard.progress(contract_id)
+        _show_progress(summary, p)
+        _show_sends(summary.chart, await dashboard.sends_over_time(contract_id))
+        _buttons(summary.actions, p.contract.status, contract_id, refresh)
+
+    await refresh()
+    ui.timer(1.0, refresh)
+    await _recipients(contract_id)
+
+
+def _summary(c: Contract) -> Summary:
     with ui.row().classes("w-full items-center gap-3"):
         ui.label(c.name or c.id).classes("text-h6")
-        status_chip = ui.row()
+        status = ui.row()
         reason = ui.label().classes("text-caption text-warning")
         ui.space()
         actions = ui.row().classes("gap-2")
@@ -49,7 +76,11 @@ async def contract_page(contract_id: str) -> None:
                 ("eta", "time left"),
             )
         }
-    chart = ui.echart(
+    return Summary(status, reason, actions, bar, cards, _chart())
+
+
+def _chart() -> ui.echart:
+    return ui.echart(
         {
             "tooltip": {"trigger": "axis"},
             "legend": {"data": ["sent", "failed"]},
@@ -62,39 +93,36 @@ async def contract_page(contract_id: str) -> None:
         }
     ).classes("w-full h-64")
 
-    async def refresh() -> None:
-        p = await dashboard.progress(contract_id)
-        counts = p.counts
-        status_chip.clear()
-        with status_chip:
-            chip(p.contract.status)
-        reason.set_text(p.contract.paused_reason or p.contract.error_message or "")
-        bar.set_value(p.done / p.total if p.total else 0)
-        values = {
-            "sent": counts[RecipientStatus.SENT],
-            "failed": counts[RecipientStatus.FAILED],
-            "skipped": counts[RecipientStatus.SKIPPED],
-            "remaining": p.remaining,
-            "delivered": p.contract.delivered_count,
-            "read": p.contract.read_count,
-        }
-        for key, value in values.items():
-            cards[key].set_text(f"{value:,}")
-        cards["rate"].set_text(f"{p.per_minute:,.0f}")
-        moving = p.contract.status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS)
-        cards["eta"].set_text(_duration(p.eta_s) if moving else "—")
-        series = await dashboard.sends_over_time(contract_id)
-        hourly = len(series) > 1 and series[1][0] - series[0][0] >= timedelta(hours=1)
-        label = "%d %b %H:00" if hourly else "%H:%M"
-        chart.options["xAxis"]["data"] = [m.astimezone().strftime(label) for m, _, _ in series]
-        chart.options["series"][0]["data"] = [s for _, s, _ in series]
-        chart.options["series"][1]["data"] = [f for _, _, f in series]
-        chart.update()
-        _buttons(actions, p.contract.status, contract_id, refresh)
 
-    await refresh()
-    ui.timer(1.0, refresh)
-    await _recipients(contract_id)
+def _show_progress(summary: Summary, p: Progress) -> None:
+    summary.status.clear()
+    with summary.status:
+        chip(p.contract.status)
+    summary.reason.set_text(p.contract.paused_reason or p.contract.error_message or "")
+    summary.bar.set_value(p.done / p.total if p.total else 0)
+    values = {
+        "sent": p.counts[RecipientStatus.SENT],
+        "failed": p.counts[RecipientStatus.FAILED],
+        "skipped": p.counts[RecipientStatus.SKIPPED],
+        "remaining": p.remaining,
+        "delivered": p.contract.delivered_count,
+        "read": p.contract.read_count,
+    }
+    for key, value in values.items():
+        summary.cards[key].set_text(f"{value:,}")
+    summary.cards["rate"].set_text(f"{p.per_minute:,.0f}")
+    moving = p.contract.status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS)
+    summary.cards["eta"].set_text(_duration(p.eta_s) if moving else "—")
+
+
+def _show_sends(chart: ui.echart, series: list[tuple[datetime, int, int]]) -> None:
+    """Sent and failed per minute, or per hour once the sending has gone on for hours."""
+    hourly = len(series) > 1 and series[1][0] - series[0][0] >= timedelta(hours=1)
+    label = "%d %b %H:00" if hourly else "%H:%M"
+    chart.options["xAxis"]["data"] = [m.astimezone().strftime(label) for m, _, _ in series]
+    chart.options["series"][0]["data"] = [s for _, s, _ in series]
+    chart.options["series"][1]["data"] = [f for _, _, f in series]
+    chart.update()
 
 
 def _card(label: str) -> ui.label:
@@ -154,9 +182,29 @@ async def _remove(contract_id: str) -> bool:
     return True
 
 
+@dataclass
+class Pages:
+    """Which recipients are shown: the outcome ("" for all), the number searched for, the cursor of
+    each page up to this one, and of the page after it (None on the last)."""
+
+    status: str = "SENT"
+    search: str = ""
+    cursors: list[int | None] = field(default_factory=lambda: [None])
+    next: int | None = None
+
+    def turn(self, step: int) -> None:
+        if step > 0 and self.next is not None:
+            self.cursors.append(self.next)
+        elif step < 0 and len(self.cursors) > 1:
+            self.cursors.pop()
+
+    def restart(self) -> None:
+        self.cursors = [None]
+
+
 async def _recipients(contract_id: str) -> None:
     """Recipients of one outcome, a page at a time (keyset paging: fast at any depth of a million)."""
-    state: dict = {"status": "SENT", "search": "", "cursors": [None], "next": None}
+    pages = Pages()
     with ui.card().classes("w-full"):
         with ui.row().classes("w-full items-center"):
             tabs = ui.tabs().props("dense align=left")
@@ -165,22 +213,7 @@ async def _recipients(contract_id: str) -> None:
                     ui.tab(key or "ALL", label)
             ui.space()
             search = ui.input("Search a number", placeholder="7999…").props("dense outlined clearable")
-        table = (
-            ui.table(
-                columns=[
-                    {"name": "position", "label": "#", "field": "position", "align": "right"},
-                    {"name": "phone", "label": "Phone", "field": "phone", "align": "left"},
-                    {"name": "status", "label": "Status", "field": "status", "align": "left"},
-                    {"name": "when", "label": "Sent", "field": "when", "align": "left"},
-                    {"name": "note", "label": "Error / reason", "field": "note", "align": "left"},
-                    {"name": "message", "label": "Message", "field": "message", "align": "left"},
-                ],
-                rows=[],
-                row_key="position",
-            )
-            .props("dense flat wrap-cells")
-            .classes("w-full")
-        )
+        table = _recipient_table()
         with ui.row().classes("items-center"):
             previous = ui.button(icon="chevron_left", on_click=lambda: turn(-1)).props("flat dense")
             page_label = ui.label()
@@ -188,53 +221,71 @@ async def _recipients(contract_id: str) -> None:
             following.mark("next-page")
 
     async def load() -> None:
-        status = RecipientStatus(state["status"]) if state["status"] else None
-        digits = "".join(ch for ch in state["search"] if ch.isdigit())
-        rows, state["next"] = await contracts.recipients_page(
-            contract_id, status, PAGE_SIZE, state["cursors"][-1], phone_prefix=digits or None
-        )
-        table.rows = [
-            {
-                "position": r["position"] + 1,
-                "phone": r["phone_number"],
-                "status": r["status"],
-                "when": r["sent_at"].strftime("%Y-%m-%d %H:%M:%S") if r["sent_at"] else "",
-                "note": r["error_message"] or "",
-                "message": r["message"] if len(r["message"]) <= 120 else r["message"][:119] + "…",
-            }
-            for r in rows
-        ]
+        table.rows = await _page_rows(contract_id, pages)
         table.update()
-        page_label.set_text(f"page {len(state['cursors'])}")
-        previous.set_enabled(len(state["cursors"]) > 1)
-        following.set_enabled(state["next"] is not None)
+        page_label.set_text(f"page {len(pages.cursors)}")
+        previous.set_enabled(len(pages.cursors) > 1)
+        following.set_enabled(pages.next is not None)
 
     async def turn(step: int) -> None:
-        if step > 0 and state["next"] is not None:
-            state["cursors"].append(state["next"])
-        elif step < 0 and len(state["cursors"]) > 1:
-            state["cursors"].pop()
+        pages.turn(step)
         await load()
 
-    async def restart() -> None:
-        state["cursors"] = [None]
+    async def on_tab(e: events.ValueChangeEventArguments) -> None:
+        pages.status = "" if e.value == "ALL" else e.value
+        pages.restart()
         await load()
 
-    async def on_tab(e) -> None:
-        state["status"] = "" if e.value == "ALL" else e.value
-        await restart()
+    async def on_search(e: events.ValueChangeEventArguments) -> None:
+        pages.search = e.value or ""
+        pages.restart()
+        await load()
 
-    async def on_search(e) -> None:
-        state["search"] = e.value or ""
-        await restart()
+    async def live() -> None:
+        if len(pages.cursors) == 1:  # the first page follows the sending; deeper pages stay put
+            await load()
 
     tabs.set_value("SENT")
     tabs.on_value_change(on_tab)
     search.on_value_change(on_search)
     await load()
-
-    async def live() -> None:
-        if len(state["cursors"]) == 1:  # the first page follows the sending; deeper pages stay put
-            await load()
-
     ui.timer(3.0, live)
+
+
+def _recipient_table() -> ui.table:
+    return (
+        ui.table(
+            columns=[
+                {"name": "position", "label": "#", "field": "position", "align": "right"},
+                {"name": "phone", "label": "Phone", "field": "phone", "align": "left"},
+                {"name": "status", "label": "Status", "field": "status", "align": "left"},
+                {"name": "when", "label": "Sent", "field": "when", "align": "left"},
+                {"name": "note", "label": "Error / reason", "field": "note", "align": "left"},
+                {"name": "message", "label": "Message", "field": "message", "align": "left"},
+            ],
+            rows=[],
+            row_key="position",
+        )
+        .props("dense flat wrap-cells")
+        .classes("w-full")
+    )
+
+
+async def _page_rows(contract_id: str, pages: Pages) -> list[dict]:
+    """The rows of the current page, as the table shows them; notes the cursor of the next page."""
+    status = RecipientStatus(pages.status) if pages.status else None
+    digits = "".join(ch for ch in pages.search if ch.isdigit())
+    rows, pages.next = await contracts.recipients_page(
+        contract_id, status, PAGE_SIZE, pages.cursors[-1], phone_prefix=digits or None
+    )
+    return [
+        {
+            "position": r["position"] + 1,
+            "phone": r["phone_number"],
+            "status": r["status"],
+            "when": r["sent_at"].strftime("%Y-%m-%d %H:%M:%S") if r["sent_at"] else "",
+            "note": r["error_message"] or "",
+            "message": r["message"] if len(r["message"]) <= 120 else r["message"][:119] + "…",
+        }
+        for r in rows
+    ]

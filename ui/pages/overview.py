@@ -3,9 +3,11 @@ which workers are alive and which accounts each holds."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nicegui import ui
 
-from models import ContractStatus
+from models import Contract, ContractStatus
 from services import accounts, contracts, dashboard, health
 from services.queues import queue_status
 from ui.frame import chip
@@ -13,14 +15,52 @@ from ui.frame import chip
 PAGE_SIZE = 20
 
 
+@dataclass
+class Listed:
+    """Which contracts the list shows: its filters, and how many it has paged past."""
+
+    account: str | None = None
+    status: str | None = None
+    offset: int = 0
+
+
 async def overview_page() -> None:
     with ui.row().classes("w-full items-center"):
         cards = ui.row().classes("gap-3")
         ui.space()
         ui.button("New contract", icon="add", on_click=lambda: ui.navigate.to("/contracts/new"))
-
     names = {a.id: a.name or a.id for a in await accounts.list_accounts()}
-    state: dict = {"account": None, "status": None, "offset": 0}
+    listed = Listed()
+    account, status = _filters(names)
+    listing = ui.column().classes("w-full gap-2")
+    with ui.row().classes("items-center"):
+        previous = ui.button(icon="chevron_left", on_click=lambda: turn(-1)).props("flat dense")
+        following = ui.button(icon="chevron_right", on_click=lambda: turn(1)).props("flat dense")
+    ui.label("Workers").classes("text-h6")
+    workers = ui.column().classes("w-full")
+
+    async def refresh() -> None:
+        await _queue_cards(cards)
+        more = await _contract_list(listing, listed, names)
+        previous.set_enabled(listed.offset > 0)
+        following.set_enabled(more)
+        await _workers(workers)
+
+    async def turn(step: int) -> None:
+        listed.offset = max(0, listed.offset + step * PAGE_SIZE)
+        await refresh()
+
+    async def filtered() -> None:
+        listed.account, listed.status, listed.offset = account.value, status.value, 0
+        await refresh()
+
+    account.on_value_change(filtered)
+    status.on_value_change(filtered)
+    await refresh()
+    ui.timer(2.0, refresh)
+
+
+def _filters(names: dict[str, str]) -> tuple[ui.select, ui.select]:
     with ui.row().classes("w-full items-center gap-3"):
         account = ui.select({None: "All accounts", **names}, value=None, label="Account").props(
             "outlined dense"
@@ -38,78 +78,66 @@ async def overview_page() -> None:
             .props("outlined dense")
             .classes("w-48")
         )
-    listing = ui.column().classes("w-full gap-2")
-    with ui.row().classes("items-center"):
-        previous = ui.button(icon="chevron_left", on_click=lambda: turn(-1)).props("flat dense")
-        following = ui.button(icon="chevron_right", on_click=lambda: turn(1)).props("flat dense")
-    ui.label("Workers").classes("text-h6")
-    workers = ui.column().classes("w-full")
+    return account, status
 
-    async def refresh() -> None:
-        q = await queue_status()
-        cards.clear()
-        with cards:
-            for label, value in (
-                ("contracts waiting", q["contracts"]["waiting"]),
-                ("contracts active", q["contracts"]["active"]),
-                ("contracts completed", q["contracts"]["completed"]),
-                ("messages waiting", q["messages"]["waiting"]),
-                ("messages sent", q["messages"]["completed"]),
-                ("messages failed", q["messages"]["failed"]),
-            ):
-                with ui.card().classes("items-center p-3"):
-                    ui.label(f"{value:,}").classes("text-h6")
-                    ui.label(label).classes("text-caption text-grey-8")
-        rows = await contracts.list_contracts(
-            state["account"], state["status"], PAGE_SIZE + 1, state["offset"]
-        )
-        listing.clear()
-        with listing:
-            if not rows:
-                ui.label("No contract here yet.").classes("text-grey-7")
-            shown = rows[:PAGE_SIZE]
-            progress = await dashboard.done_and_total([c.id for c in shown])
-            for c in shown:
-                done, total = progress[c.id]
-                with (
-                    ui.card()
-                    .classes("w-full cursor-pointer")
-                    .on("click", lambda _, cid=c.id: ui.navigate.to(f"/contracts/{cid}")),
-                    ui.row().classes("w-full items-center gap-4"),
-                ):
-                    ui.label(c.name or c.id).classes("text-subtitle1 text-weight-medium w-64 ellipsis")
-                    chip(c.status)
-                    ui.label(names.get(c.account_id, c.account_id)).classes("text-caption text-grey-8")
-                    ui.space()
-                    ui.linear_progress(done / total if total else 0, show_value=False).classes("w-48")
-                    ui.label(f"{done:,} / {total:,}").classes("text-caption w-32 text-right")
-        previous.set_enabled(state["offset"] > 0)
-        following.set_enabled(len(rows) > PAGE_SIZE)
-        workers.clear()
-        with workers:
-            alive = await health.workers()
-            if not alive:
-                ui.label("No worker has reported yet: start one (python cli.py worker).").classes(
-                    "text-negative"
+
+async def _queue_cards(cards: ui.row) -> None:
+    q = await queue_status()
+    cards.clear()
+    with cards:
+        for label, value in (
+            ("contracts waiting", q["contracts"]["waiting"]),
+            ("contracts active", q["contracts"]["active"]),
+            ("contracts completed", q["contracts"]["completed"]),
+            ("messages waiting", q["messages"]["waiting"]),
+            ("messages sent", q["messages"]["completed"]),
+            ("messages failed", q["messages"]["failed"]),
+        ):
+            with ui.card().classes("items-center p-3"):
+                ui.label(f"{value:,}").classes("text-h6")
+                ui.label(label).classes("text-caption text-grey-8")
+
+
+async def _contract_list(listing: ui.column, listed: Listed, names: dict[str, str]) -> bool:
+    """One page of the contracts; whether there are more after it."""
+    rows = await contracts.list_contracts(listed.account, listed.status, PAGE_SIZE + 1, listed.offset)
+    listing.clear()
+    with listing:
+        if not rows:
+            ui.label("No contract here yet.").classes("text-grey-7")
+        shown = rows[:PAGE_SIZE]
+        progress = await dashboard.done_and_total([c.id for c in shown])
+        for c in shown:
+            _contract_row(c, *progress[c.id], names.get(c.account_id, c.account_id))
+    return len(rows) > PAGE_SIZE
+
+
+def _contract_row(c: Contract, done: int, total: int, account_name: str) -> None:
+    with (
+        ui.card()
+        .classes("w-full cursor-pointer")
+        .on("click", lambda _, cid=c.id: ui.navigate.to(f"/contracts/{cid}")),
+        ui.row().classes("w-full items-center gap-4"),
+    ):
+        ui.label(c.name or c.id).classes("text-subtitle1 text-weight-medium w-64 ellipsis")
+        chip(c.status)
+        ui.label(account_name).classes("text-caption text-grey-8")
+        ui.space()
+        ui.linear_progress(done / total if total else 0, show_value=False).classes("w-48")
+        ui.label(f"{done:,} / {total:,}").classes("text-caption w-32 text-right")
+
+
+async def _workers(workers: ui.column) -> None:
+    workers.clear()
+    with workers:
+        alive = await health.workers()
+        if not alive:
+            ui.label("No worker has reported yet: start one (python cli.py worker).").classes("text-negative")
+        for w in alive:
+            with ui.row().classes("items-center gap-3"):
+                ui.icon("circle", color="positive" if w.alive else "negative", size="xs")
+                ui.label(f"{w.id}").classes("text-weight-medium")
+                seen = "alive" if w.alive else f"last seen {w.seen_at:%H:%M:%S}"
+                ui.label(f"{seen} · holds {', '.join(w.accounts) or 'no account now'}").classes(
+                    "text-caption"
                 )
-            for w in alive:
-                with ui.row().classes("items-center gap-3"):
-                    ui.icon("circle", color="positive" if w.alive else "negative", size="xs")
-                    ui.label(f"{w.id}").classes("text-weight-medium")
-                    seen = "alive" if w.alive else f"last seen {w.seen_at:%H:%M:%S}"
-                    ui.label(f"{seen} · holds {', '.join(w.accounts) or 'no account now'}").classes(
-                        "text-caption"
-                    )
-
-    async def turn(step: int) -> None:
-        state["offset"] = max(0, state["offset"] + step * PAGE_SIZE)
-        await refresh()
-
-    async def filtered() -> None:
-        state.update(account=account.value, status=status.value, offset=0)
-        await refresh()
-
-    account.on_value_change(filtered)
-    status.on_value_change(filtered)
-    await refresh()
-    ui.timer(2.0, refresh)

@@ -4,8 +4,10 @@ live preview, a check of every row before anything is created, then start now, l
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from nicegui import events, ui
 
@@ -13,7 +15,7 @@ from services import accounts, contracts, csv_import, recipient_table
 from services.errors import InvalidInput, Problem
 from services.recipient_table import Report, Table
 from settings import get_settings
-from ui.frame import attempt
+from ui.frame import attempt, show_failure
 
 PREVIEW_ROWS = 5
 LISTED_PROBLEMS = 50
@@ -21,11 +23,25 @@ LISTED_PROBLEMS = 50
 
 @dataclass
 class Draft:
+    """The contract as the steps so far have made it."""
+
     account_id: str | None = None
     table: Table | None = None
     phone_column: str | None = None
     template: str = ""
     report: Report | None = None
+    leave_out_problem_rows: bool = True
+
+    def set_table(self, table: Table) -> None:
+        self.table = table
+        self.phone_column = table.phone_column()
+        self.template = self.template or table.default_template()
+        self.report = None
+
+    def set_message(self, phone_column: str | None, template: str) -> None:
+        self.phone_column = phone_column
+        self.template = template
+        self.report = None
 
 
 async def wizard_page() -> None:
@@ -33,214 +49,250 @@ async def wizard_page() -> None:
     options = {
         a.id: f"{a.name or a.id} · {a.transport} · {a.status.lower()}" for a in await accounts.list_accounts()
     }
+    message_fields = ui.refreshable(_message_fields)
+    check_report = ui.refreshable(_check_report)
     with ui.stepper().props("vertical animated").classes("w-full") as stepper:
         with ui.step("Account"):
-            ui.label("Which account sends the messages?")
-            account = ui.select(options, label="Account").props("outlined").classes("w-96")
-            if not options:
-                ui.link("Add an account first", "/accounts")
-
-            def account_chosen() -> None:
-                if not account.value:
-                    ui.notify("Choose an account", type="warning")
-                    return
-                draft.account_id = account.value
-                stepper.next()
-
-            with ui.stepper_navigation():
-                ui.button("Next", on_click=account_chosen)
-
+            _account_step(draft, stepper, options)
         with ui.step("Recipients"):
-            ui.label("A CSV or Excel file with a header row, or numbers pasted one per line.")
-            loaded = ui.label().classes("text-body2")
-            raw_preview = ui.column().classes("w-full")
-
-            def take(table: Table) -> None:
-                draft.table = table
-                draft.phone_column = table.phone_column()
-                draft.template = draft.template or table.default_template()
-                draft.report = None
-                loaded.set_text(f"{table.count:,} rows · columns: {', '.join(table.columns)}")
-                raw_preview.clear()
-                with raw_preview:
-                    _grid(table.columns, table.head(PREVIEW_ROWS))
-                message_step.refresh()
-
-            async def uploaded(e: events.UploadEventArguments) -> None:
-                table = await attempt(lambda: _read(e.file))
-                if table:
-                    take(table)
-                    ui.notify(f"{e.file.name}: {table.count:,} rows", type="positive")
-
-            with ui.tabs() as tabs:
-                upload_tab = ui.tab("Upload a file", icon="upload_file")
-                paste_tab = ui.tab("Paste", icon="content_paste")
-            with ui.tab_panels(tabs, value=upload_tab).classes("w-full"):
-                with ui.tab_panel(upload_tab):
-                    ui.upload(
-                        on_upload=uploaded,
-                        auto_upload=True,
-                        max_file_size=get_settings().max_upload_bytes,  # in the browser: see _read
-                        on_rejected=lambda: ui.notify(
-                            f"Files up to {get_settings().max_upload_bytes:,} bytes", type="warning"
-                        ),
-                        label="CSV or XLSX",
-                    ).props('accept=".csv,.txt,.xlsx" flat bordered').classes("w-full")
-                with ui.tab_panel(paste_tab):
-                    pasted = ui.textarea(placeholder="phone,name\n+7 999 123-45-67,Anna").props("outlined")
-                    pasted.classes("w-full font-mono")
-
-                    async def use_pasted() -> None:
-                        table = await attempt(lambda: _read_text(pasted.value or ""))
-                        if table:
-                            take(table)
-
-                    ui.button("Use these rows", on_click=use_pasted).props("outline")
-
-            def recipients_chosen() -> None:
-                if draft.table is None:
-                    ui.notify("Upload a file or paste the recipients first", type="warning")
-                    return
-                stepper.next()
-
-            with ui.stepper_navigation():
-                ui.button("Back", on_click=stepper.previous).props("flat")
-                ui.button("Next", on_click=recipients_chosen)
-
+            _recipients_step(draft, stepper, on_table=message_fields.refresh)
         with ui.step("Message"):
-
-            @ui.refreshable
-            def message_step() -> None:
-                table = draft.table
-                if table is None:
-                    return
-                with ui.row().classes("w-full gap-4 items-start"):
-                    phone = ui.select(table.columns, value=draft.phone_column, label="Phone number column")
-                    phone.props("outlined").classes("w-64")
-                    template = ui.textarea("Message", value=draft.template).props("outlined autogrow")
-                    template.classes("flex-grow")
-                with ui.row().classes("gap-1 items-center"):
-                    ui.label("Insert:").classes("text-caption")
-                    for column in table.columns:
-                        ui.chip(
-                            f"{{{column}}}",
-                            on_click=lambda c=column: template.set_value(
-                                (template.value or "") + "{" + c + "}"
-                            ),
-                        ).props("dense outline clickable")
-                fault = ui.label().classes("text-negative text-caption")
-                preview = ui.column().classes("w-full")
-
-                def show_preview() -> None:
-                    draft.phone_column = phone.value
-                    draft.template = template.value or ""
-                    draft.report = None
-                    problem = recipient_table.template_fault(table, draft.template)
-                    fault.set_text(problem or "")
-                    preview.clear()
-                    if problem:
-                        return
-                    numbers = recipient_table.phone_cells(table, draft.phone_column, PREVIEW_ROWS)
-                    texts = list(recipient_table.messages(table, draft.template, PREVIEW_ROWS))
-                    with preview:
-                        ui.label("Preview of the first recipients").classes("text-caption")
-                        _grid(["phone", "message"], [[n, m] for n, m in zip(numbers, texts, strict=True)])
-
-                phone.on_value_change(show_preview)
-                template.on_value_change(show_preview)
-                show_preview()
-
-            message_step()
-
-            def message_chosen() -> None:
-                if draft.table is None:
-                    return
-                problem = recipient_table.template_fault(draft.table, draft.template)
-                if problem:
-                    ui.notify(f"Message: {problem}", type="warning")
-                    return
-                stepper.next()
-                check_step.refresh()
-
-            with ui.stepper_navigation():
-                ui.button("Back", on_click=stepper.previous).props("flat")
-                ui.button("Check the recipients", on_click=message_chosen)
-
+            _message_step(draft, stepper, message_fields, on_done=check_report.refresh)
         with ui.step("Check"):
-            drop = {"value": True}
-
-            @ui.refreshable
-            async def check_step() -> None:
-                if draft.table is None or draft.account_id is None or draft.phone_column is None:
-                    return
-                spinner = ui.spinner(size="lg")
-                if draft.report is None:
-                    draft.report = await attempt(
-                        lambda: recipient_table.check(
-                            draft.table, draft.phone_column, draft.template, draft.account_id
-                        )
-                    )
-                spinner.delete()
-                if draft.report is not None:
-                    _report(draft.report, draft.table.count, drop)
-
-            await check_step()
-            with ui.stepper_navigation():
-                ui.button("Back", on_click=stepper.previous).props("flat")
-                ui.button("Next", on_click=stepper.next)
-
+            await _check_step(draft, stepper, check_report)
         with ui.step("Start"):
-            name = (
-                ui.input("Contract name", placeholder="e.g. November sale").props("outlined").classes("w-96")
-            )
-            when = ui.radio(
-                {"now": "Start now", "later": "Start at a time", "no": "Create without starting"}, value="now"
-            ).props("inline")
-            at = ui.input("Start at (your local time)").props("outlined type=datetime-local").classes("w-72")
-            at.bind_visibility_from(when, "value", value="later")
-            busy = ui.linear_progress(show_value=False).props("indeterminate")
+            _start_step(draft, stepper)
+
+
+def _back(stepper: ui.stepper) -> None:
+    ui.button("Back", on_click=stepper.previous).props("flat")
+
+
+def _account_step(draft: Draft, stepper: ui.stepper, options: dict[str, str]) -> None:
+    ui.label("Which account sends the messages?")
+    account = ui.select(options, label="Account").props("outlined").classes("w-96")
+    if not options:
+        ui.link("Add an account first", "/accounts")
+
+    def chosen() -> None:
+        if not account.value:
+            ui.notify("Choose an account", type="warning")
+            return
+        draft.account_id = account.value
+        stepper.next()
+
+    with ui.stepper_navigation():
+        ui.button("Next", on_click=chosen)
+
+
+def _recipients_step(draft: Draft, stepper: ui.stepper, on_table: Callable[[], object]) -> None:
+    ui.label("A CSV or Excel file with a header row, or numbers pasted one per line.")
+    loaded = ui.label().classes("text-body2")
+    raw_preview = ui.column().classes("w-full")
+
+    def take(table: Table) -> None:
+        draft.set_table(table)
+        loaded.set_text(f"{table.count:,} rows · columns: {', '.join(table.columns)}")
+        raw_preview.clear()
+        with raw_preview:
+            _grid(table.columns, table.head(PREVIEW_ROWS))
+        on_table()
+
+    with ui.tabs() as tabs:
+        upload_tab = ui.tab("Upload a file", icon="upload_file")
+        paste_tab = ui.tab("Paste", icon="content_paste")
+    with ui.tab_panels(tabs, value=upload_tab).classes("w-full"):
+        with ui.tab_panel(upload_tab):
+            _upload(take)
+        with ui.tab_panel(paste_tab):
+            _paste(take)
+
+    def chosen() -> None:
+        if draft.table is None:
+            ui.notify("Upload a file or paste the recipients first", type="warning")
+            return
+        stepper.next()
+
+    with ui.stepper_navigation():
+        _back(stepper)
+        ui.button("Next", on_click=chosen)
+
+
+def _upload(take: Callable[[Table], None]) -> None:
+    async def uploaded(e: events.UploadEventArguments) -> None:
+        table = await attempt(lambda: _read(e.file))
+        if table:
+            take(table)
+            ui.notify(f"{e.file.name}: {table.count:,} rows", type="positive")
+
+    ui.upload(
+        on_upload=uploaded,
+        auto_upload=True,
+        max_file_size=get_settings().max_upload_bytes,  # in the browser: see _read
+        on_rejected=lambda: ui.notify(
+            f"Files up to {get_settings().max_upload_bytes:,} bytes", type="warning"
+        ),
+        label="CSV or XLSX",
+    ).props('accept=".csv,.txt,.xlsx" flat bordered').classes("w-full")
+
+
+def _paste(take: Callable[[Table], None]) -> None:
+    pasted = ui.textarea(placeholder="phone,name\n+7 999 123-45-67,Anna").props("outlined")
+    pasted.classes("w-full font-mono")
+
+    async def use_pasted() -> None:
+        table = await attempt(lambda: _read_text(pasted.value or ""))
+        if table:
+            take(table)
+
+    ui.button("Use these rows", on_click=use_pasted).props("outline")
+
+
+def _message_fields(draft: Draft) -> None:
+    """The phone column and the template, with a live preview (empty until there are recipients)."""
+    table = draft.table
+    if table is None:
+        return
+    with ui.row().classes("w-full gap-4 items-start"):
+        phone = ui.select(table.columns, value=draft.phone_column, label="Phone number column")
+        phone.props("outlined").classes("w-64")
+        template = ui.textarea("Message", value=draft.template).props("outlined autogrow")
+        template.classes("flex-grow")
+    with ui.row().classes("gap-1 items-center"):
+        ui.label("Insert:").classes("text-caption")
+        for column in table.columns:
+            ui.chip(
+                f"{{{column}}}",
+                on_click=lambda c=column: template.set_value((template.value or "") + "{" + c + "}"),
+            ).props("dense outline clickable")
+    fault = ui.label().classes("text-negative text-caption")
+    preview = ui.column().classes("w-full")
+
+    def show_preview() -> None:
+        draft.set_message(phone.value, template.value or "")
+        _preview(table, draft, fault, preview)
+
+    phone.on_value_change(show_preview)
+    template.on_value_change(show_preview)
+    show_preview()
+
+
+def _preview(table: Table, draft: Draft, fault: ui.label, preview: ui.column) -> None:
+    problem = recipient_table.template_fault(table, draft.template)
+    fault.set_text(problem or "")
+    preview.clear()
+    if problem or draft.phone_column is None:
+        return
+    numbers = recipient_table.phone_cells(table, draft.phone_column, PREVIEW_ROWS)
+    texts = list(recipient_table.messages(table, draft.template, PREVIEW_ROWS))
+    with preview:
+        ui.label("Preview of the first recipients").classes("text-caption")
+        _grid(["phone", "message"], [[n, m] for n, m in zip(numbers, texts, strict=True)])
+
+
+def _message_step(
+    draft: Draft,
+    stepper: ui.stepper,
+    fields: ui.refreshable[[Draft], None],
+    on_done: Callable[[], object],
+) -> None:
+    fields(draft)
+
+    def chosen() -> None:
+        if draft.table is None:
+            return
+        problem = recipient_table.template_fault(draft.table, draft.template)
+        if problem:
+            ui.notify(f"Message: {problem}", type="warning")
+            return
+        stepper.next()
+        on_done()
+
+    with ui.stepper_navigation():
+        _back(stepper)
+        ui.button("Check the recipients", on_click=chosen)
+
+
+async def _check_step(
+    draft: Draft, stepper: ui.stepper, report: ui.refreshable[[Draft], Awaitable[None]]
+) -> None:
+    await report(draft)
+    with ui.stepper_navigation():
+        _back(stepper)
+        ui.button("Next", on_click=stepper.next)
+
+
+async def _check_report(draft: Draft) -> None:
+    """Every row checked (again only once the recipients or the message changed), and what is wrong
+    with which."""
+    table, phone_column, account_id = draft.table, draft.phone_column, draft.account_id
+    if table is None or account_id is None or phone_column is None:
+        return
+    spinner = ui.spinner(size="lg")
+    if draft.report is None:
+        draft.report = await attempt(
+            lambda: recipient_table.check(table, phone_column, draft.template, account_id)
+        )
+    spinner.delete()
+    if draft.report is not None:
+        _report(draft.report, table.count, draft)
+
+
+def _start_step(draft: Draft, stepper: ui.stepper) -> None:
+    name = ui.input("Contract name", placeholder="e.g. November sale").props("outlined").classes("w-96")
+    when = ui.radio(
+        {"now": "Start now", "later": "Start at a time", "no": "Create without starting"}, value="now"
+    ).props("inline")
+    at = ui.input("Start at (your local time)").props("outlined type=datetime-local").classes("w-72")
+    at.bind_visibility_from(when, "value", value="later")
+    busy = ui.linear_progress(show_value=False).props("indeterminate")
+    busy.set_visibility(False)
+
+    async def create() -> None:
+        to_send = _to_send(draft)
+        if to_send is None:
+            return
+        start: Literal["now"] | datetime | None = "now" if when.value == "now" else None
+        if when.value == "later" and (start := await _local_time(at.value)) is None:
+            return
+        create_button.disable()
+        busy.set_visibility(True)
+        try:
+            launched = await _create(*to_send, name.value or "", start)
+        finally:
             busy.set_visibility(False)
+            create_button.enable()
+        if launched is None:
+            return
+        if launched.refused is not None:
+            show_failure(launched.refused)
+        ui.notify(f"Contract created with {launched.contract.total_count:,} recipients", type="positive")
+        ui.navigate.to(f"/contracts/{launched.contract.id}")
 
-            async def create() -> None:
-                report = draft.report
-                if report is None or draft.account_id is None:
-                    ui.notify("Check the recipients first", type="warning")
-                    return
-                if not report.clean and not drop["value"]:
-                    ui.notify("Some rows have problems: leave them out, or fix the file", type="warning")
-                    return
-                start_at = None
-                if when.value == "later":
-                    start_at = await _local_time(at.value)
-                    if start_at is None:
-                        return
-                phone_numbers, messages = await asyncio.to_thread(report.kept)
-                create_button.disable()
-                busy.set_visibility(True)
-                try:
-                    created = await attempt(
-                        lambda: contracts.create_contract(
-                            draft.account_id, name.value or "", phone_numbers, messages
-                        )
-                    )
-                    if created is None:
-                        return
-                    contract_id = created.contract.id
-                    if when.value == "now":
-                        await attempt(lambda: contracts.start_contract(contract_id))
-                    elif start_at is not None:
-                        await attempt(lambda: contracts.schedule_contract(contract_id, start_at))
-                finally:
-                    busy.set_visibility(False)
-                    create_button.enable()
-                ui.notify(
-                    f"Contract created with {created.contract.total_count:,} recipients", type="positive"
-                )
-                ui.navigate.to(f"/contracts/{contract_id}")
+    with ui.stepper_navigation():
+        _back(stepper)
+        create_button = ui.button("Create contract", icon="send", on_click=create)
 
-            with ui.stepper_navigation():
-                ui.button("Back", on_click=stepper.previous).props("flat")
-                create_button = ui.button("Create contract", icon="send", on_click=create)
+
+def _to_send(draft: Draft) -> tuple[str, Report] | None:
+    """The account and the checked rows, if they may become a contract (the user is told why not)."""
+    if draft.report is None or draft.account_id is None:
+        ui.notify("Check the recipients first", type="warning")
+        return None
+    if not draft.report.clean and not draft.leave_out_problem_rows:
+        ui.notify("Some rows have problems: leave them out, or fix the file", type="warning")
+        return None
+    return draft.account_id, draft.report
+
+
+async def _create(
+    account_id: str, report: Report, name: str, start: Literal["now"] | datetime | None
+) -> contracts.Launched | None:
+    """A contract of the rows that passed the check, started as chosen; None if it was refused."""
+    phone_numbers, messages = await asyncio.to_thread(report.kept)
+    return await attempt(
+        lambda: contracts.create_and_launch(account_id, name, phone_numbers, messages, start)
+    )
 
 
 async def _read(file: ui.upload.FileUpload) -> Table:
@@ -294,7 +346,7 @@ def _grid(columns: list[str], rows: list[list[str]]) -> None:
     ).props("dense flat bordered wrap-cells").classes("w-full")
 
 
-def _report(report: Report, total: int, drop: dict[str, bool]) -> None:
+def _report(report: Report, total: int, draft: Draft) -> None:
     dropped = report.dropped_rows()
     with ui.row().classes("gap-4"):
         for label, n, color in (
@@ -323,6 +375,8 @@ def _report(report: Report, total: int, drop: dict[str, bool]) -> None:
             with ui.expansion(f"{title}: {len(rows):,}{more}", icon="report").classes("w-full"):
                 _grid(columns, rows[:LISTED_PROBLEMS])
     if dropped:
-        ui.checkbox(f"Leave these {len(dropped):,} rows out", value=True).bind_value(drop, "value")
+        ui.checkbox(f"Leave these {len(dropped):,} rows out", value=True).bind_value(
+            draft, "leave_out_problem_rows"
+        )
     else:
         ui.label("Every row is fine.").classes("text-positive")
