@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per process at most")
     worker_nice: int = Field(10, ge=0, le=19, description="CPU niceness added to each worker process")
 
+    # Pools and health (services/pools.py): how long a disconnected account keeps its recipients before
+    # the pool's other accounts take them over, and how long a rate-limited account rests.
+    failover_grace_s: float = Field(600, ge=0, description="how long a DISCONNECTED account keeps them")
+    rate_limit_cooldown_s: float = Field(900, ge=0)
+
     # Transports besides the built-in sandbox and whatsapp: modules holding a `TRANSPORT` (wa/registry.py).
     transport_plugins: list[str] = Field(default_factory=list, description="module names, as a JSON list")
 

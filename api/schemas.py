@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus
 from models.ids import ID_LENGTH, could_be_id
 from services.contracts import Created, Stats
-from services.errors import NotFound
+from services.errors import InvalidInput, NotFound, Problem
 from wa.sandbox import SandboxConfig
 
 
@@ -75,10 +75,30 @@ class RecipientIn(BaseModel):
     message: Text = Field(min_length=1, max_length=65536)
 
 
+AccountIdIn = Annotated[Text, Field(min_length=1, max_length=ID_LENGTH)]
+POOL = (
+    "the accounts that send the contract, a pool: whichever is due next sends the next recipient, "
+    "each within its own pacing and daily cap. `accountId` alone is a pool of one."
+)
+
+
 class ContractIn(BaseModel):
-    accountId: Text = Field(min_length=1, max_length=ID_LENGTH)
+    accountId: AccountIdIn | None = Field(None, description="the seed's one account (or give accountIds)")
+    accountIds: list[AccountIdIn] | None = Field(None, min_length=1, max_length=100, description=POOL)
     name: Text = Field("", max_length=500)
     recipients: list[RecipientIn]
+
+    def pool(self) -> str | list[str]:
+        return chosen_pool(self.accountId, self.accountIds)
+
+
+def chosen_pool(account_id: str | None, account_ids: list[str] | None) -> str | list[str]:
+    """The seed's accountId, or the pool (accountId first when both are given)."""
+    if account_ids is None:
+        if account_id is None:
+            raise InvalidInput("accountId is required", [Problem("accountId", "Field required")])
+        return account_id
+    return [account_id, *account_ids] if account_id else account_ids
 
 
 class DuplicateOut(BaseModel):
@@ -109,6 +129,7 @@ class ContractCreated(BaseModel):
 class ContractOut(BaseModel):
     id: str
     accountId: str
+    accountIds: list[str] = Field(description=POOL)
     name: str
     status: ContractStatus
     totalCount: int
@@ -121,10 +142,11 @@ class ContractOut(BaseModel):
     completedAt: Timestamp | None
 
     @classmethod
-    def of(cls, c: Contract) -> ContractOut:
+    def of(cls, c: Contract, pool: list[str]) -> ContractOut:
         return cls(
             id=c.id,
             accountId=c.account_id,
+            accountIds=pool,
             name=c.name,
             status=c.status,
             totalCount=c.total_count,
@@ -185,6 +207,14 @@ class SkippedPhone(BaseModel):
     reason: str | None
 
 
+class AccountProgressOut(BaseModel):
+    accountId: str
+    sent: int
+    failed: int
+    skipped: int
+    status: AccountStatus = Field(description="the account's status now")
+
+
 class StatsOut(BaseModel):
     status: ContractStatus
     total: int
@@ -202,6 +232,7 @@ class StatsOut(BaseModel):
         description="messages that may have gone out before a worker crashed (resent or failed "
         "by the account's resendUncertain)"
     )
+    accounts: list[AccountProgressOut] = Field(description="what each account of the pool has sent")
 
     @classmethod
     def of(cls, s: Stats) -> StatsOut:
@@ -230,6 +261,12 @@ class StatsOut(BaseModel):
             delivered=s.delivered,
             read=s.read,
             uncertain=s.uncertain,
+            accounts=[
+                AccountProgressOut(
+                    accountId=a.account_id, sent=a.sent, failed=a.failed, skipped=a.skipped, status=a.status
+                )
+                for a in s.accounts
+            ],
         )
 
 

@@ -2,7 +2,7 @@
 
 The real web process (main.py) gets `POST /api/contracts/import` with: a 1,000,000-row CSV (the largest
 accepted), a 5,000,000-row CSV (refused), and three 5,000,000-row CSVs at once (refused). The wizard's
-reading function (recipient_table.from_upload, given the file the way ui/pages/wizard.py gives it) runs
+reading function (wizard_table.from_upload, given the file the way ui/pages/wizard.py gives it) runs
 in a subprocess of its own, as the web process would run it: XLSX workbooks of 3,000,000 rows (one
 tiny and repetitive, one of distinct rows), a 1,000,000-row XLSX and CSV, and the 5,000,000-row CSV;
 and the worst cases of each size bound in settings.py: a CSV of Cyrillic rows as large as accepted, an
@@ -221,16 +221,16 @@ async def api_case(stack: Stack, what: str, bodies: list[bytes]) -> None:
 
 WIZARD = """
 import inspect, sys, time
-from services import recipient_table
+from services.recipient_files import wizard_table
 name, path = sys.argv[1], sys.argv[2]
 print("ready", flush=True)
 sys.stdin.readline()
 # As ui/pages/wizard.py gives it: the uploaded file (now), or its bytes (before this change).
-by_file = "from_csv_file" in dir(recipient_table)
+by_file = "from_csv_file" in dir(wizard_table)
 start = time.perf_counter()
 try:
     with open(path, "rb") as f:
-        table = recipient_table.from_upload(name, f if by_file else f.read())
+        table = wizard_table.from_upload(name, f if by_file else f.read())
     outcome = f"accepted, {table.count:,} rows"
 except Exception as exc:
     outcome = f"refused: {exc}"

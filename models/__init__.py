@@ -2,7 +2,7 @@
 
 from models.account import Account
 from models.activity import SendMinute, Worker
-from models.contract import Contract, Recipient, StatusCount
+from models.contract import Contract, PoolMember, Recipient, StatusCount
 from models.enums import AccountStatus, ContractStatus, RecipientStatus
 from models.idempotency import IdempotencyKey
 from models.numbers import KnownNumber, OptOut
@@ -18,6 +18,7 @@ __all__ = [
     "Installation",
     "KnownNumber",
     "OptOut",
+    "PoolMember",
     "Recipient",
     "RecipientStatus",
     "SandboxDelivery",

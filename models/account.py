@@ -19,6 +19,8 @@ class Account(Model):
     use_limits = fields.BooleanField(default=True)
     status = fields.CharEnumField(AccountStatus, max_length=20, default=AccountStatus.CONNECTED)
     status_reason = fields.TextField(null=True)
+    # When the status last changed: a pool's failover waits FAILOVER_GRACE_S on a DISCONNECTED account.
+    status_since = fields.DatetimeField(null=True)
     # Once paired (whatsapp): the linked phone, its push name, and the device to resume the session by.
     phone = fields.CharField(max_length=32, null=True)
     push_name = fields.CharField(max_length=200, null=True)
@@ -37,6 +39,8 @@ class Account(Model):
     # Pure pacing state (services/pacing.py), written only by the lease holder.
     pacing_state = fields.JSONField(default=dict)
     next_due_at = fields.DatetimeField(null=True)
+    # A health rule's pause (rate-limited by the network): no sends before this; status_reason says why.
+    paused_until = fields.DatetimeField(null=True)
     # Fenced lease: every acquisition draws a new owner token, and every write checks it.
     lease_owner = fields.CharField(max_length=64, null=True)
     lease_until = fields.DatetimeField(null=True)

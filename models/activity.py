@@ -7,17 +7,19 @@ from models.ids import ID_LENGTH
 
 
 class SendMinute(Model):
-    """Outcomes of one contract in one minute, added to in the transaction that records them."""
+    """Outcomes of one contract by one account in one minute, added to in the transaction that
+    records them."""
 
     id = fields.BigIntField(primary_key=True)
     contract_id = fields.CharField(max_length=ID_LENGTH)
+    account_id = fields.CharField(max_length=ID_LENGTH, null=True)  # null only in rows older than pools
     minute = fields.DatetimeField()
     sent = fields.IntField(default=0)
     failed = fields.IntField(default=0)
 
     class Meta:
         table = "send_minutes"
-        unique_together = (("contract_id", "minute"),)
+        unique_together = (("contract_id", "account_id", "minute"),)
 
 
 class Worker(Model):

@@ -57,6 +57,26 @@ class Contract(Model):
         return await query.update(status=to, updated_at=datetime.now(UTC), **values)
 
 
+class PoolMember(Model):
+    """An account in a contract's pool (the contract's own account is the first), and what it has sent
+    of the contract, counted in the transaction that records the outcomes."""
+
+    id = fields.BigIntField(primary_key=True)
+    contract = fields.ForeignKeyField("models.Contract", related_name="pool", on_delete=fields.CASCADE)
+    account = fields.ForeignKeyField("models.Account", related_name="pools", on_delete=fields.RESTRICT)
+    position = fields.IntField(default=0)
+    sent = fields.IntField(default=0)
+    failed = fields.IntField(default=0)
+    skipped = fields.IntField(default=0)
+    # When the account last took recipients of this contract (or joined the pool): an account serving
+    # several contracts takes the one it served least recently next, so they share it in turns.
+    turn_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "contract_accounts"
+        unique_together = (("contract_id", "account_id"),)
+
+
 class Recipient(Model):
     """One personal message. Moves PENDING → QUEUED → SENDING → SENT | FAILED | SKIPPED."""
 
@@ -78,6 +98,8 @@ class Recipient(Model):
     # The id the network gave the message when it differs from message_id (WhatsApp through neonize).
     # Indexed only where set (migration 0004): a full index would be rewritten by every status change.
     network_id = fields.CharField(max_length=128, null=True)
+    # The pool account that took it: it alone sends it, retries included, until failover lets it go.
+    account_id = fields.CharField(max_length=ID_LENGTH, null=True)
     delivered_at = fields.DatetimeField(null=True)
     read_at = fields.DatetimeField(null=True)
 

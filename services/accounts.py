@@ -12,7 +12,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from models import Account, AccountStatus, Contract
+from models import Account, AccountStatus, PoolMember
 from services import phones, session_events
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
 from services.queue import kick_account
@@ -109,9 +109,17 @@ async def update_account(
 
 
 async def _device_account(account_id: str) -> Account:
-    """An account whose transport pairs a device (whatsapp): only those pair again, by phone, or log out."""
+    """An account whose transport pairs a device (whatsapp): only those pair by a code."""
     account = await get_account(account_id)
     if transport_of(account.transport).pairing != Pairing.DEVICE:
+        raise Conflict(f"account {account_id!r} is a {account.transport} account; it pairs no device")
+    return account
+
+
+async def _paired_account(account_id: str) -> Account:
+    """An account that pairs at all (whatsapp, sandbox): only those log out and pair again."""
+    account = await get_account(account_id)
+    if transport_of(account.transport).pairing == Pairing.NONE:
         raise Conflict(f"account {account_id!r} is a {account.transport} account; it needs no pairing")
     return account
 
@@ -131,10 +139,15 @@ async def pair_by_phone(account_id: str, phone: str) -> Account:
 
 
 async def pair_again(account_id: str) -> Account:
-    """Start pairing a new device for an account that was logged out or banned (or never paired)."""
-    account = await _device_account(account_id)
+    """Start pairing a new device for an account that was logged out or banned (or never paired).
+    A sandbox account is simply linked again, as it was when created."""
+    account = await _paired_account(account_id)
     if account.status in LINKED:
         raise Conflict(f"account is {account.status}; it is paired already")
+    if transport_of(account.transport).pairing == Pairing.LINK:
+        await session_events.set_status(account_id, AccountStatus.CONNECTED, paused_until=None)
+        await kick_account(account_id)
+        return await get_account(account_id)
     await Account.filter(id=account_id).update(
         status=AccountStatus.PAIRING,
         status_reason=None,
@@ -147,13 +160,17 @@ async def pair_again(account_id: str) -> Account:
     return await get_account(account_id)
 
 
-async def open_pairing(account_id: str) -> Account:
+async def open_pairing(account_id: str, base_url: str) -> Account:
     """What opening an account's pairing page does: an account that lost its device (logged out,
-    banned) starts pairing a new one; any other is shown as it is."""
+    banned) starts pairing a new one (a sandbox account gets a new link); any other is shown as is."""
     account = await get_account(account_id)
-    lost = (AccountStatus.LOGGED_OUT, AccountStatus.BANNED)
-    if transport_of(account.transport).pairing == Pairing.DEVICE and account.status in lost:
+    pairing = transport_of(account.transport).pairing
+    if account.status not in (AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
+        return account
+    if pairing == Pairing.DEVICE:
         return await pair_again(account_id)
+    if pairing == Pairing.LINK:
+        return await pair_by_link(account_id, base_url)
     return account
 
 
@@ -188,8 +205,10 @@ async def complete_pairing_by_link(account_id: str, token: str) -> Account:
 
 async def log_out(account_id: str) -> Account:
     """Unlink the device: the worker holding the session logs it out of WhatsApp (it leaves the phone's
-    Linked devices) and lets it go; running contracts pause. Pair again to use the account."""
-    account = await _device_account(account_id)
+    Linked devices) and lets it go (a sandbox account: its simulated phone unlinks it). Its unsent
+    recipients go to the other accounts of their pools; contracts left without any pause. Pair
+    again to use the account."""
+    account = await _paired_account(account_id)
     if account.status in (AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
         return account
     await session_events.account_lost(
@@ -200,7 +219,7 @@ async def log_out(account_id: str) -> Account:
 
 async def delete_account(account_id: str) -> None:
     account = await get_account(account_id)
-    if await Contract.exists(account_id=account_id):
+    if await PoolMember.exists(account_id=account_id):
         raise Conflict("the account still has contracts; delete them first")
     if transport_of(account.transport).pairing == Pairing.DEVICE and account.status in LINKED:
         raise Conflict("the account is still linked to a phone; log it out first (POST …/logout)")

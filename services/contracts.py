@@ -15,9 +15,9 @@ from tortoise.transactions import in_transaction
 
 from models import (
     Account,
-    AccountStatus,
     Contract,
     ContractStatus,
+    PoolMember,
     Recipient,
     RecipientStatus,
     SendMinute,
@@ -27,7 +27,7 @@ from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
-from services import phones
+from services import phones, pools
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError
 from services.queue import kick_account
 from settings import get_settings
@@ -67,6 +67,7 @@ class Stats:
     delivered: int = 0
     read: int = 0
     uncertain: int = 0
+    accounts: list[pools.AccountProgress] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -126,12 +127,14 @@ class _Intake:
 
 
 async def create_contract(
-    account_id: str, name: str, phone_numbers: list[str], messages: list[str]
+    account_ids: str | list[str], name: str, phone_numbers: list[str], messages: list[str]
 ) -> Created:
-    """Create a PENDING contract with one recipient per (phone number, message), all or nothing.
+    """Create a PENDING contract with one recipient per (phone number, message), all or nothing, for
+    one account or a pool of several (the first is the contract's `accountId`).
 
     Numbers are checked in chunks while earlier chunks are already being stored, inside one
     transaction that any invalid recipient rolls back."""
+    pool = pools.chosen(account_ids)
     if not phone_numbers:
         raise InvalidInput("a contract needs at least one recipient", [Problem("recipients", "is empty")])
     limit = get_settings().max_recipients
@@ -140,22 +143,22 @@ async def create_contract(
             f"{len(phone_numbers)} recipients is more than the limit of {limit}",
             [Problem("recipients", f"at most {limit} recipients per contract")],
         )
-    if not await Account.exists(id=account_id):
-        raise NotFound(f"account {account_id!r} not found", [Problem("accountId", "no such account")])
+    await pools.check_exist(pool, one=isinstance(account_ids, str))
     try:
-        return await _store(account_id, name, phone_numbers, messages)
-    except IntegrityError:  # its account was deleted while the contract was being stored
+        return await _store(pool, name, phone_numbers, messages)
+    except IntegrityError:  # an account was deleted while the contract was being stored
         raise Conflict(
-            f"account {account_id!r} was deleted meanwhile; nothing was created",
-            [Problem("accountId", "deleted meanwhile")],
+            "an account of the contract was deleted meanwhile; nothing was created",
+            [Problem("accountIds", "deleted meanwhile")],
         ) from None
 
 
-async def _store(account_id: str, name: str, phone_numbers: list[str], messages: list[str]) -> Created:
+async def _store(pool: list[str], name: str, phone_numbers: list[str], messages: list[str]) -> Created:
     intake = _Intake(phone_numbers, messages)
     pending = RecipientStatus.PENDING.value
     async with in_transaction() as conn:
-        contract = await Contract.create(account_id=account_id, name=name, using_db=conn)
+        contract = await Contract.create(account_id=pool[0], name=name, using_db=conn)
+        await pools.store(contract.id, pool, conn)
         stored = 0
         async for results in phones.check_chunks(phone_numbers):
             fresh = intake.take(results)
@@ -196,10 +199,15 @@ async def list_contracts(
 ) -> list[Contract]:
     query = Contract.all()
     if account_id:
-        query = query.filter(account_id=account_id)
+        query = query.filter(id__in=pools.contracts_using(account_id))
     if status:
         query = query.filter(status=status)
     return await query.order_by("-created_at", "id").offset(offset).limit(limit)
+
+
+async def pools_of(contract_ids: list[str]) -> dict[str, list[str]]:
+    """Each contract's accounts, in the order they were given."""
+    return await pools.members(contract_ids)
 
 
 async def status_counts(contract_id: str) -> dict[RecipientStatus, int]:
@@ -234,6 +242,7 @@ async def contract_stats(contract_id: str, limit: int | None = None, offset: int
         delivered=contract.delivered_count,
         read=contract.read_count,
         uncertain=contract.uncertain_count,
+        accounts=await pools.progress(contract_id),
     )
 
 
@@ -281,10 +290,14 @@ async def start_contract(contract_id: str) -> Contract:
         return contract
     if contract.status not in (ContractStatus.PENDING, ContractStatus.PAUSED):
         raise Conflict(f"contract is {contract.status}; only PENDING or PAUSED contracts can start")
-    account = await Account.get(id=contract.account_id)
-    if account.status in (AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
+    pool = await pools.pool_of(contract_id)
+    accounts = await Account.filter(id__in=pool).order_by("id")
+    if all(a.status in pools.LOST for a in accounts):
+        account = accounts[0]
         why = f": {account.status_reason}" if account.status_reason else ""
-        raise Conflict(f"the contract's account is {account.status}{why}; pair it again first")
+        if len(accounts) == 1:
+            raise Conflict(f"the contract's account is {account.status}{why}; pair it again first")
+        raise Conflict("every account of the contract is logged out or banned; pair one again first")
     async with in_transaction() as conn:
         moved = await Contract.transition(
             contract_id,
@@ -297,7 +310,8 @@ async def start_contract(contract_id: str) -> Contract:
         if not moved:
             return await get_contract(contract_id)
         await Recipient.change_status(contract_id, RecipientStatus.PENDING, RecipientStatus.QUEUED, conn)
-    await kick_account(contract.account_id)
+    for account_id in pool:
+        await kick_account(account_id)
     return await get_contract(contract_id)
 
 
@@ -319,7 +333,7 @@ class Launched(Created):
 
 
 async def create_and_launch(
-    account_id: str,
+    account_ids: str | list[str],
     name: str,
     phone_numbers: list[str],
     messages: list[str],
@@ -331,7 +345,7 @@ async def create_and_launch(
     Starting comes after the contract is stored, so a failure then does not undo it: it is returned
     in `refused` rather than raised, for the caller to say both that the contract exists and why it
     did not start (the dashboard shows the reason, then the contract's page with its Start button)."""
-    created = await create_contract(account_id, name, phone_numbers, messages)
+    created = await create_contract(account_ids, name, phone_numbers, messages)
     contract_id = created.contract.id
     try:
         if start == "now":
@@ -359,13 +373,13 @@ async def start_scheduled(now: datetime) -> list[str]:
     return due
 
 
-async def _sends_in_flight_done(contract_id: str, account_id: str) -> None:
+async def _sends_in_flight_done(contract_id: str, pool: list[str]) -> None:
     """Wait while rows of the contract are SENDING under a live lease (a worker is sending them now;
     one that died will never send them), for at most DELETE_WAIT_S."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DELETE_WAIT_S
     while (await StatusCount.for_contract(contract_id))[RecipientStatus.SENDING]:
-        live = await Account.exists(id=account_id, lease_until__gt=datetime.now(UTC))
+        live = await Account.exists(id__in=pool, lease_until__gt=datetime.now(UTC))
         if not live or loop.time() > deadline:
             log.warning("deleting %s with messages SENDING and no worker to record them", contract_id)
             return
@@ -388,12 +402,12 @@ async def delete_contract(contract_id: str) -> None:
     """Cancel the contract at once (workers stop claiming), wait for messages already handed to a
     live worker to be recorded, then remove every row of the contract: once this returns, nothing
     of it is sent any more."""
-    account_id = await Contract.filter(id=contract_id).first().values_list("account_id", flat=True)
-    if account_id is None or not await Contract.transition(contract_id, ContractStatus.CANCELLED):
+    if not await Contract.transition(contract_id, ContractStatus.CANCELLED):
         raise NotFound(f"contract {contract_id!r} not found")
-    await _sends_in_flight_done(contract_id, account_id)
+    await _sends_in_flight_done(contract_id, await pools.pool_of(contract_id))
     async with in_transaction() as conn:
         await Recipient.filter(contract_id=contract_id).using_db(conn).delete()
+        await PoolMember.filter(contract_id=contract_id).using_db(conn).delete()
         await StatusCount.filter(contract_id=contract_id).using_db(conn).delete()
         await SendMinute.filter(contract_id=contract_id).using_db(conn).delete()
         await Contract.filter(id=contract_id).using_db(conn).delete()

@@ -26,10 +26,9 @@ async def accounts(now: datetime | None = None) -> list[AccountRow]:
     now = now or datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     s = get_settings()
-    account_of = dict(await Contract.all().values_list("id", "account_id"))
     sent_today: dict[str, int] = defaultdict(int)
-    for contract_id, sent in await SendMinute.filter(minute__gte=midnight).values_list("contract_id", "sent"):
-        sent_today[account_of.get(contract_id, "")] += sent
+    for account_id, sent in await SendMinute.filter(minute__gte=midnight).values_list("account_id", "sent"):
+        sent_today[account_id] += sent
     out = []
     for account in await Account.all().order_by("created_at", "id"):
         age_days = (now - account.created_at).total_seconds() / 86400
@@ -87,17 +86,17 @@ async def done_and_total(contract_ids: list[str]) -> dict[str, tuple[int, int]]:
 
 
 async def sends_over_time(contract_id: str) -> list[tuple[datetime, int, int]]:
-    """(minute, sent, failed) from the first send on; by the hour once that is over 3 hours long."""
+    """(minute, sent, failed) from the first send on, all the pool's accounts together; by the hour
+    once that is over 3 hours long."""
     rows = (
         await SendMinute.filter(contract_id=contract_id)
         .order_by("minute")
         .values_list("minute", "sent", "failed")
     )
-    if len(rows) < 2 or rows[-1][0] - rows[0][0] <= timedelta(hours=3):
-        return list(rows)
-    hours: dict[datetime, list[int]] = {}
+    by_hour = len(rows) >= 2 and rows[-1][0] - rows[0][0] > timedelta(hours=3)
+    buckets: dict[datetime, list[int]] = {}
     for minute, sent, failed in rows:
-        bucket = hours.setdefault(minute.replace(minute=0), [0, 0])
+        bucket = buckets.setdefault(minute.replace(minute=0) if by_hour else minute, [0, 0])
         bucket[0] += sent
         bucket[1] += failed
-    return [(h, s, f) for h, (s, f) in hours.items()]
+    return [(at, s, f) for at, (s, f) in buckets.items()]

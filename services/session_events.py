@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import F
@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient
 from models.enums import ACTIVE_CONTRACT
-from services import optouts
+from services import optouts, pools
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 async def set_status(
     account_id: str, status: AccountStatus, reason: str | None = None, **values: Any
 ) -> None:
+    now = datetime.now(UTC)
+    await Account.filter(id=account_id).exclude(status=status).update(status_since=now)
     await Account.filter(id=account_id).update(status=status, status_reason=reason, **values)
 
 
@@ -59,17 +61,35 @@ async def connected(account_id: str, push_name: str | None) -> None:
 
 
 async def account_lost(account_id: str, status: AccountStatus, reason: str) -> int:
-    """The account cannot send (logged out, banned, rate-limited): record why on the account and pause
-    its running contracts with that reason, so they do not burn retries. Returns contracts paused."""
+    """The account cannot send. Logged out or banned: record why on the account, give its unsent
+    recipients to the other accounts of their pools, and pause the running contracts it leaves
+    without any account that could send (so they do not burn retries). Rate-limited (the status stays
+    CONNECTED): it cools down instead. Returns how many contracts paused."""
+    if status not in pools.LOST:
+        await cool_down(account_id, reason)
+        return 0
     values: dict[str, Any] = {}
     if status == AccountStatus.LOGGED_OUT:
         values["device_jid"] = None  # the stored device is dead; pairing again makes a new one
     await set_status(account_id, status, reason, **values)
-    return await pause_contracts(account_id, f"account {status.lower().replace('_', ' ')}: {reason}")
+    moved = await pools.release(account_id)
+    if moved:
+        log.info("%s is %s: %d unsent recipients go to the rest of their pools", account_id, status, moved)
+    stranded = await pools.stranded(await pools.running_contracts_of(account_id))
+    return await pause_contracts(stranded, f"account {status.lower().replace('_', ' ')}: {reason}")
 
 
-async def pause_contracts(account_id: str, reason: str) -> int:
-    return await Contract.filter(account_id=account_id, status__in=ACTIVE_CONTRACT).update(
+async def cool_down(account_id: str, reason: str) -> None:
+    """A health rule's pause: the account sends nothing for rate_limit_cooldown_s, then resumes by
+    itself; its contracts keep running, its unsent recipients on the pool's other accounts."""
+    until = datetime.now(UTC) + timedelta(seconds=get_settings().rate_limit_cooldown_s)
+    why = f"paused by health rule until {until:%H:%M} UTC: {reason}"
+    await Account.filter(id=account_id).update(paused_until=until, next_due_at=until, status_reason=why)
+    await pools.release(account_id)
+
+
+async def pause_contracts(contract_ids: list[str], reason: str) -> int:
+    return await Contract.filter(id__in=contract_ids, status__in=ACTIVE_CONTRACT).update(
         status=ContractStatus.PAUSED, paused_reason=reason, updated_at=datetime.now(UTC)
     )
 

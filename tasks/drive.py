@@ -91,6 +91,8 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
     # gets one message at a time, so a crash leaves at most one row whose fate is unknown.
     batched = not account.use_limits and registry.transport(account.transport).takes_our_ids
     batch_size = min(8, s.batch_size) if batched else 1
+    if await _resting(account, token):
+        return False
     while True:
         now = _now()
         contract_ids = await outbox.active_contracts(account.id)
@@ -103,10 +105,10 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
                     return False
                 await asyncio.sleep(wait)
                 continue
-        batch = await outbox.claim(contract_ids, now, batch_size)
+        batch = await outbox.claim(account.id, contract_ids, now, batch_size)
         if not batch:
             await outbox.finish_done_contracts(contract_ids, now)
-            await _schedule(account.id, token, await outbox.next_retry_at(contract_ids))
+            await _schedule(account.id, token, await outbox.next_retry_at(account.id, contract_ids))
             return False
         opted = await optouts.opted_out(account.id, [r.phone_number for r in batch])
         if account.use_limits and batch[0].phone_number not in opted:
@@ -144,6 +146,18 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
             return True
 
 
+async def _resting(account: Account, token: str) -> bool:
+    """Whether a health rule still pauses the account (then it is scheduled for the pause's end);
+    a pause that is over is cleared, with its reason."""
+    if account.paused_until is None:
+        return False
+    if account.paused_until > _now():
+        await _schedule(account.id, token, account.paused_until)
+        return True
+    await lease.fenced_update(account.id, token, paused_until=None, status_reason=None)
+    return False
+
+
 def _next_batch_size(sent: int, took_s: float, s: Settings) -> int:
     """Size batches to last about `batch_window_s`, so a pause takes effect within a second."""
     per_message = max(took_s / sent, 1e-6)
@@ -155,7 +169,7 @@ async def _send_batch(
 ) -> tuple[list[Outcome], AccountUnavailable | None]:
     """Send in order; stop at the first error of the account itself (the rest stay unsent)."""
     if isinstance(sender, BatchSender) and len(batch) > 1:
-        return await _send_at_once(sender, batch, opted_out, s), None
+        return await _send_at_once(sender, batch, opted_out, s)
     outcomes = []
     for r in batch:
         if r.phone_number in opted_out:
@@ -170,18 +184,22 @@ async def _send_batch(
 
 async def _send_at_once(
     sender: BatchSender, batch: list[Claimed], opted_out: set[str], s: Settings
-) -> list[Outcome]:
+) -> tuple[list[Outcome], AccountUnavailable | None]:
     to_send = [r for r in batch if r.phone_number not in opted_out]
     errors = await sender.send_many(
         [Message(r.phone_number, r.message, r.message_id, r.attempts + 1) for r in to_send]
     )
     error_of = {r.id: error for r, error in zip(to_send, errors, strict=True)}
-    return [
-        _outcome(r, error_of[r.id], s)
-        if r.id in error_of
-        else Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, "opted out")
-        for r in batch
-    ]
+    outcomes = []
+    for r in batch:
+        error = error_of.get(r.id)
+        if isinstance(error, AccountUnavailable):
+            return outcomes, error
+        if r.id in error_of:
+            outcomes.append(_outcome(r, error, s))
+        else:
+            outcomes.append(Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, "opted out"))
+    return outcomes, None
 
 
 async def _send_one(sender: Sender, r: Claimed, s: Settings) -> Outcome:

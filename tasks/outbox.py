@@ -11,15 +11,17 @@ from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
+from models import Account, Contract, ContractStatus, PoolMember, Recipient, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
 from models.sql import execute
 from services.lease import fenced_update
 from wa import registry
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
+FINAL = {RecipientStatus.SENT: "sent", RecipientStatus.FAILED: "failed", RecipientStatus.SKIPPED: "skipped"}
 
 
 @dataclass(frozen=True)
@@ -32,60 +34,42 @@ class Outcome:
 
 
 async def active_contracts(account_id: str) -> list[str]:
-    """The account's started contracts, oldest first: they share the account's pacing."""
+    """The started contracts whose pool holds the account, the one it served least recently first:
+    they share the account's pacing in turns."""
     return await (
-        Contract.filter(account_id=account_id, status__in=ACTIVE_CONTRACT)
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)
+        PoolMember.filter(account_id=account_id, contract__status__in=ACTIVE_CONTRACT)
+        .order_by("turn_at", "contract_id")
+        .values_list("contract_id", flat=True)
     )
 
 
 async def requeue_orphans(account: Account) -> int:
-    """Rows left SENDING by a holder that died. Where the network takes our message id (sandbox),
-    send them again: a repeat cannot deliver twice. Otherwise (WhatsApp) a row holding the network's
-    id went out, so it is SENT; one without may or may not have gone out: it is sent again, or failed
-    when the account has resend_uncertain off, and counted as uncertain on its contract either way.
-    Returns how many rows were sent again."""
+    """Rows the account left SENDING when its holder died. Where the network takes our message id
+    (sandbox), send them again: a repeat cannot deliver twice. Otherwise (WhatsApp) a row holding the
+    network's id went out, so it is SENT; one without may or may not have gone out: it is sent again,
+    or failed when the account has resend_uncertain off, and counted as uncertain on its contract
+    either way. Returns how many rows were sent again."""
     own_ids = registry.transport(account.transport).takes_our_ids
     moved = 0
-    for contract_id in await Contract.filter(account_id=account.id).values_list("id", flat=True):
+    for contract_id in await PoolMember.filter(account_id=account.id).values_list("contract_id", flat=True):
         async with in_transaction() as conn:
+            orphans = Recipient.filter(
+                contract_id=contract_id, status=RecipientStatus.SENDING, account_id=account.id
+            ).using_db(conn)
             if own_ids:
-                moved += await Recipient.change_status(
-                    contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn
-                )
+                ids = await orphans.values_list("id", flat=True)
+                moved += await _move(contract_id, ids, RecipientStatus.QUEUED, conn)
                 continue
-            out = (
-                await Recipient.filter(
-                    contract_id=contract_id, status=RecipientStatus.SENDING, network_id__isnull=False
-                )
-                .using_db(conn)
-                .values_list("id", flat=True)
-            )
-            if out:
-                await Recipient.change_status(
-                    contract_id,
-                    RecipientStatus.SENDING,
-                    RecipientStatus.SENT,
-                    conn,
-                    ids=out,
-                    sent_at=datetime.now(UTC),
-                    attempts=F("attempts") + 1,
-                )
+            out = await orphans.filter(network_id__isnull=False).values_list("id", flat=True)
+            sent = await _move(contract_id, out, RecipientStatus.SENT, conn, sent_at=datetime.now(UTC))
+            ids = await orphans.values_list("id", flat=True)
             if account.resend_uncertain:
-                n = await Recipient.change_status(
-                    contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn
-                )
+                n = await _move(contract_id, ids, RecipientStatus.QUEUED, conn)
                 moved += n
             else:
-                n = await Recipient.change_status(
-                    contract_id,
-                    RecipientStatus.SENDING,
-                    RecipientStatus.FAILED,
-                    conn,
-                    error_message=UNCERTAIN,
-                    attempts=F("attempts") + 1,
-                )
+                n = await _move(contract_id, ids, RecipientStatus.FAILED, conn, error_message=UNCERTAIN)
+            counts = {"sent": sent, "failed": 0 if account.resend_uncertain else n}
+            await _count_account(account.id, contract_id, counts, conn)
             if n:
                 await (
                     Contract.filter(id=contract_id)
@@ -93,6 +77,26 @@ async def requeue_orphans(account: Account) -> int:
                     .update(uncertain_count=F("uncertain_count") + n)
                 )
     return moved
+
+
+async def _move(
+    contract_id: str, ids: list[int], to: RecipientStatus, conn: BaseDBAsyncClient, **values: object
+) -> int:
+    """Settle orphans: back to QUEUED as they were, or to a final status as one more attempt."""
+    if not ids:
+        return 0
+    if to != RecipientStatus.QUEUED:
+        values["attempts"] = F("attempts") + 1
+    return await Recipient.change_status(contract_id, RecipientStatus.SENDING, to, conn, ids=ids, **values)
+
+
+async def _count_account(
+    account_id: str, contract_id: str, counts: dict[str, int], conn: BaseDBAsyncClient
+) -> None:
+    """Add final outcomes to what the account has sent of the contract (stats' per-account progress)."""
+    added = {field: F(field) + n for field, n in counts.items() if n}
+    if added:
+        await PoolMember.filter(contract_id=contract_id, account_id=account_id).using_db(conn).update(**added)
 
 
 UNCERTAIN = "may have been sent before a worker crashed; not sent again (resendUncertain is off)"
@@ -113,31 +117,52 @@ class Claimed:
 CLAIMED_FIELDS = ("id", "contract_id", "phone_number", "message", "message_id", "attempts")
 
 
-async def claim(contract_ids: list[str], now: datetime, limit: int) -> list[Claimed]:
-    """Mark up to `limit` due recipients SENDING (oldest contract first) and return them.
+def _due(contract_id: str, account_id: str, now: datetime) -> QuerySet[Recipient]:
+    """The contract's recipients this account may send now: due, and nobody's or already its own."""
+    return (
+        Recipient.filter(contract_id=contract_id, status=RecipientStatus.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(account_id__isnull=True) | Q(account_id=account_id))
+        .order_by("id")
+    )
+
+
+async def claim(account_id: str, contract_ids: list[str], now: datetime, limit: int) -> list[Claimed]:
+    """Mark up to `limit` recipients due for this account SENDING as its own, from the first of
+    `contract_ids` that has any, and return them.
 
     The claim's first write marks the contract IN_PROGRESS, only if it is still running: that write
     and a pause or delete's status change wait for each other, so rows are never claimed for a
-    contract that a delete has already cancelled (the delete then waits for claimed rows)."""
+    contract that a delete has already cancelled (the delete then waits for claimed rows). It also
+    orders the claims of the pool's accounts, so the rows chosen after it are nobody else's."""
     for contract_id in contract_ids:
-        ids = await (
-            Recipient.filter(contract_id=contract_id, status=RecipientStatus.QUEUED)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .order_by("id")
-            .limit(limit)
-            .values_list("id", flat=True)
-        )
-        if not ids:
+        if not await _due(contract_id, account_id, now).exists():
             continue
         async with in_transaction() as conn:
             if not await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, ACTIVE_CONTRACT, conn):
                 continue  # paused or cancelled since it was listed
+            ids = (
+                await _due(contract_id, account_id, now)
+                .using_db(conn)
+                .limit(limit)
+                .values_list("id", flat=True)
+            )
             moved = await Recipient.change_status(
-                contract_id, RecipientStatus.QUEUED, RecipientStatus.SENDING, conn, ids=ids
+                contract_id,
+                RecipientStatus.QUEUED,
+                RecipientStatus.SENDING,
+                conn,
+                ids=ids,
+                account_id=account_id,
+            )
+            await (
+                PoolMember.filter(contract_id=contract_id, account_id=account_id)
+                .using_db(conn)
+                .update(turn_at=now)
             )
         if moved:
-            rows = Recipient.filter(id__in=ids, status=RecipientStatus.SENDING).order_by("id")
-            return [Claimed(*row) for row in await rows.values_list(*CLAIMED_FIELDS)]
+            rows = Recipient.filter(id__in=ids, status=RecipientStatus.SENDING, account_id=account_id)
+            return [Claimed(*row) for row in await rows.order_by("id").values_list(*CLAIMED_FIELDS)]
     return []
 
 
@@ -168,11 +193,25 @@ async def record(
             await Recipient.change_status(
                 contract_id, RecipientStatus.SENDING, status, conn, ids=ids, **values
             )
-        await _count_minute(outcomes, now, conn)
+        for contract_id, counts in _final_counts(outcomes).items():
+            await _count_account(account_id, contract_id, counts, conn)
+        await _count_minute(account_id, outcomes, now, conn)
 
 
-async def _count_minute(outcomes: list[Outcome], now: datetime, conn: BaseDBAsyncClient) -> None:
-    """Add the final outcomes to their contract's count for this minute (the dashboard's chart)."""
+def _final_counts(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
+    """Per contract, how many outcomes were sent, failed and skipped (a retry later is none of those)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"sent": 0, "failed": 0, "skipped": 0})
+    for o in outcomes:
+        if o.status in FINAL:
+            counts[o.contract_id][FINAL[o.status]] += 1
+    return counts
+
+
+async def _count_minute(
+    account_id: str, outcomes: list[Outcome], now: datetime, conn: BaseDBAsyncClient
+) -> None:
+    """Add the final outcomes to their contract's count for this account and minute (the dashboard's
+    chart, and each account's sends today)."""
     minute = now.replace(second=0, microsecond=0)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for o in outcomes:
@@ -180,21 +219,22 @@ async def _count_minute(outcomes: list[Outcome], now: datetime, conn: BaseDBAsyn
             counts[o.contract_id][o.status == RecipientStatus.FAILED] += 1
     for contract_id, (sent, failed) in counts.items():
         await execute(  # only for a contract still there: a deleted one leaves no row behind
-            "INSERT INTO send_minutes (contract_id, minute, sent, failed) SELECT ?, ?, ?, ? "
+            "INSERT INTO send_minutes (contract_id, account_id, minute, sent, failed) SELECT ?, ?, ?, ?, ? "
             "WHERE EXISTS (SELECT 1 FROM contracts WHERE id = ?) "
-            "ON CONFLICT (contract_id, minute) DO UPDATE "
+            "ON CONFLICT (contract_id, account_id, minute) DO UPDATE "
             "SET sent = send_minutes.sent + excluded.sent, failed = send_minutes.failed + excluded.failed",
-            [contract_id, minute, sent, failed, contract_id],
+            [contract_id, account_id, minute, sent, failed, contract_id],
             conn,
         )
 
 
-async def next_retry_at(contract_ids: list[str]) -> datetime | None:
-    """When the earliest waiting retry of these contracts is due, if any is waiting."""
+async def next_retry_at(account_id: str, contract_ids: list[str]) -> datetime | None:
+    """When the earliest retry of these contracts that this account may send is due, if any waits."""
     if not contract_ids:
         return None
     return await (
         Recipient.filter(contract_id__in=contract_ids, status=RecipientStatus.QUEUED)
+        .filter(Q(account_id__isnull=True) | Q(account_id=account_id))
         .order_by("next_attempt_at")
         .first()
         .values_list("next_attempt_at", flat=True)

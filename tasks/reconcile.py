@@ -16,14 +16,15 @@ from tortoise.expressions import Q
 
 from models import Account
 from models.enums import ACTIVE_CONTRACT
-from services import contracts
+from services import contracts, pools
 from services.queue import broker, kick_account
+from settings import get_settings
 from tasks.drive import task_driven
 
 
 async def accounts_due(now: datetime) -> list[str]:
     return await (
-        Account.filter(contracts__status__in=ACTIVE_CONTRACT, **task_driven())
+        Account.filter(pools__contract__status__in=ACTIVE_CONTRACT, **task_driven())
         .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .distinct()
@@ -34,6 +35,7 @@ async def accounts_due(now: datetime) -> list[str]:
 @broker.task(task_name="reconcile")
 async def reconcile() -> int:
     await contracts.start_scheduled(datetime.now(UTC))
+    await pools.fail_over_disconnected(datetime.now(UTC), get_settings().failover_grace_s)
     due = await accounts_due(datetime.now(UTC))
     for account_id in due:
         await kick_account(account_id)

@@ -184,7 +184,9 @@ class SessionHost:
             return
         now = datetime.now(UTC)
         due = await (
-            Account.filter(id__in=idle, status=AccountStatus.CONNECTED, contracts__status__in=ACTIVE_CONTRACT)
+            Account.filter(
+                id__in=idle, status=AccountStatus.CONNECTED, pools__contract__status__in=ACTIVE_CONTRACT
+            )
             .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
             .distinct()
             .values_list("id", flat=True)

@@ -112,6 +112,7 @@ TABLES = (
     "web_sessions",
     "idempotency_keys",
     "contract_status_counts",
+    "contract_accounts",
     "recipients",
     "contracts",
     "accounts",

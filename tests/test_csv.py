@@ -149,8 +149,8 @@ class Endless(io.RawIOBase):
 def test_reading_stops_at_the_first_row_past_the_limit() -> None:
     import pytest
 
-    from services.csv_import import read_recipients
     from services.errors import InvalidInput
+    from services.recipient_files.api_import import read_recipients
 
     with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows") as refused:
         read_recipients(io.BufferedReader(Endless(LIMIT, endless=True)))

@@ -25,7 +25,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
 
 from models import Account, AccountStatus, Contract, ContractStatus, KnownNumber, OptOut, Recipient
 from models.enums import RecipientStatus
-from settings import Settings
+from settings import Settings, get_settings
 from tasks.sessions import SessionHost
 from tests.conftest import wait_until
 from tests.fake_neonize import FakeClient
@@ -291,7 +291,8 @@ async def _held(host: SessionHost, account_id: str) -> bool:
     return account_id in host.held
 
 
-async def test_send_errors_are_retried_failed_or_pause_the_account(client, host) -> None:
+async def test_send_errors_are_retried_failed_or_rest_the_account(client, host, monkeypatch) -> None:
+    monkeypatch.setattr(get_settings(), "rate_limit_cooldown_s", 1.5)
     account_id = await linked_account(client)
     FakeClient.send_errors.update(
         {
@@ -303,20 +304,22 @@ async def test_send_errors_are_retried_failed_or_pause_the_account(client, host)
     contract = await new_contract(client, account_id, n=4)
     await client.post(f"/api/contracts/{contract}/start")
 
-    async def paused() -> bool:
-        return await Contract.filter(id=contract, status=ContractStatus.PAUSED).exists()
+    async def resting() -> bool:
+        return await Account.filter(id=account_id, paused_until__isnull=False).exists()
 
-    await running(host, paused, "the contract paused by the rate limit")
+    await running(host, resting, "the account resting after the rate limit")
+    account = (await client.get(f"/api/accounts/{account_id}")).json()
+    assert account["status"] == "CONNECTED" and "paused by health rule" in account["statusReason"]
+    assert "rate-limited by WhatsApp" in account["statusReason"]
     body = (await client.get(f"/api/contracts/{contract}")).json()
-    assert "rate-limited by WhatsApp" in body["pausedReason"]
+    assert body["status"] == "IN_PROGRESS" and body["pausedReason"] is None, "the contract keeps running"
     rows = await Recipient.filter(contract_id=contract).order_by("position").values("status", "attempts")
     assert rows[1] == {"status": RecipientStatus.FAILED, "attempts": 1}
     assert rows[2] == {"status": RecipientStatus.QUEUED, "attempts": 0}, "an account error costs no attempt"
     assert rows[3]["status"] == RecipientStatus.QUEUED
 
-    assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200  # staff resume later
-    assert (await client.get(f"/api/contracts/{contract}")).json()["pausedReason"] is None
-    await running(host, lambda: contract_done(contract), "the contract after resuming")
+    await running(host, lambda: contract_done(contract), "the contract once the account rested")
+    assert (await client.get(f"/api/accounts/{account_id}")).json()["statusReason"] is None
     rows = await Recipient.filter(contract_id=contract).order_by("position").values_list("status", "attempts")
     assert rows == [
         (RecipientStatus.SENT, 2),
@@ -426,8 +429,10 @@ async def test_a_message_found_sending_after_a_crash_follows_resend_uncertain(cl
 
 
 async def _sending(contract: str, recipient_id: int, network_id: str | None = None) -> None:
+    """What a worker that died mid-send leaves: the row SENDING, taken by the contract's account."""
     from tortoise.transactions import in_transaction
 
+    account_id = (await Contract.get(id=contract)).account_id
     async with in_transaction() as conn:
         await Recipient.change_status(
             contract,
@@ -436,6 +441,7 @@ async def _sending(contract: str, recipient_id: int, network_id: str | None = No
             conn,
             ids=[recipient_id],
             network_id=network_id,
+            account_id=account_id,
         )
     await Contract.filter(id=contract).update(status=ContractStatus.IN_PROGRESS)
 

@@ -9,14 +9,22 @@ from __future__ import annotations
 import asyncio
 import random
 import zlib
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from models import Account
+from models import Account, AccountStatus, SandboxDelivery
 from models.db import is_unavailable
 from models.sql import execute
-from wa.sender import Message, NotOnWhatsApp, PermanentSendError, SendError, TransientSendError
+from wa.sender import (
+    AccountUnavailable,
+    Message,
+    NotOnWhatsApp,
+    PermanentSendError,
+    SendError,
+    TransientSendError,
+)
 from wa.transport import Pairing, TransportSpec
 
 Number = Annotated[str, Field(pattern=r"^[0-9]{5,20}$", description="digits with the country code")]
@@ -34,6 +42,10 @@ class SandboxConfig(BaseModel):
     invalid: list[Number] = Field(default_factory=list, description="numbers that always fail")
     transient: list[Number] = Field(default_factory=list, description="numbers failing transiently")
     transient_failures: int = Field(1, ge=0, le=10, description="attempts that fail before success")
+    # Faults of the account itself, counted in its deliveries: for failover and health rules.
+    banned_after: int | None = Field(None, ge=0, description="deliveries before WhatsApp bans it")
+    rate_limited_after: int | None = Field(None, ge=1, description="deliveries before it is rate-limited")
+    rate_limited_for_s: float = Field(60, ge=0, le=86400, description="how long the rate limit lasts")
 
 
 def _drawn(message_id: str, salt: str, rate: float) -> bool:
@@ -58,11 +70,17 @@ class SandboxSender:
             raise error
 
     async def send_many(self, messages: list[Message]) -> list[SendError | None]:
-        results = []
+        room, refusal = await self._account_room()
+        results: list[SendError | None] = []
         for m in messages:
+            if refusal is not None and room <= 0:
+                results.append(refusal)  # the account itself is refused: so is the rest of the batch
+                continue
             if self.config.latency_s:
                 await asyncio.sleep(random.uniform(0.5, 1.5) * self.config.latency_s)
-            results.append(self._fate(m))
+            fate = self._fate(m)
+            room -= fate is None
+            results.append(fate)
         delivered = [m for m, error in zip(messages, results, strict=True) if error is None]
         if delivered:
             try:
@@ -73,6 +91,36 @@ class SandboxSender:
                 lost = TransientSendError(f"sandbox network unavailable: {exc}")
                 results = [lost if error is None else error for error in results]
         return results
+
+    async def _account_room(self) -> tuple[int, AccountUnavailable | None]:
+        """How many more deliveries the simulated network takes from the account before it refuses
+        the account itself (banned, rate-limited), and that refusal; (0, None) when it never will."""
+        cfg = self.config
+        if cfg.banned_after is None and cfg.rate_limited_after is None:
+            return 0, None
+        delivered = await SandboxDelivery.filter(account_id=self.account_id).count()
+        faults: list[tuple[int, AccountUnavailable]] = []
+        if cfg.banned_after is not None:
+            banned = AccountUnavailable(AccountStatus.BANNED, "banned by WhatsApp (simulated)")
+            faults.append((cfg.banned_after - delivered, banned))
+        if cfg.rate_limited_after is not None:
+            limited = AccountUnavailable(AccountStatus.CONNECTED, "rate-limited by WhatsApp (simulated)")
+            if delivered < cfg.rate_limited_after:
+                faults.append((cfg.rate_limited_after - delivered, limited))
+            elif not await self._rate_limit_over(cfg.rate_limited_after, cfg.rate_limited_for_s):
+                faults.append((0, limited))
+        return min(faults, key=lambda fault: fault[0]) if faults else (0, None)
+
+    async def _rate_limit_over(self, nth: int, lasts_s: float) -> bool:
+        """Whether `lasts_s` have passed since the account's nth delivery."""
+        at = await (
+            SandboxDelivery.filter(account_id=self.account_id)
+            .order_by("delivered_at", "message_id")
+            .offset(nth - 1)
+            .first()
+            .values_list("delivered_at", flat=True)
+        )
+        return at is not None and datetime.now(UTC) - at >= timedelta(seconds=lasts_s)
 
     def _fate(self, m: Message) -> SendError | None:
         """What the simulated network does with this message on this attempt (None: delivered)."""

@@ -22,11 +22,13 @@ from api.schemas import (
     StatsOut,
     StatusOut,
     Text,
+    chosen_pool,
 )
 from models import ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
-from services import contracts, csv_export, csv_import, idempotency
+from services import contracts, csv_export, idempotency
 from services.errors import InvalidInput
+from services.recipient_files import api_import, csv_rows
 
 CSV_EXAMPLE = "phoneNumber,name\n79001234567,Anna\n79007654321,Boris\n"
 MAX_OFFSET = 2**31 - 1  # what every database's integer takes
@@ -48,7 +50,7 @@ async def create_contract(
     async def create() -> dict:
         phone_numbers = [r.phoneNumber for r in body.recipients]
         messages = [r.message for r in body.recipients]
-        created = await contracts.create_contract(body.accountId, body.name, phone_numbers, messages)
+        created = await contracts.create_contract(body.pool(), body.name, phone_numbers, messages)
         return ContractCreated.of(created).model_dump(mode="json")
 
     body_digest = hashlib.sha256(await request.body()).digest() if idempotency_key else b""
@@ -80,7 +82,10 @@ async def _created(
 )
 async def import_contract(
     request: Request,
-    accountId: Annotated[Text, Query(min_length=1, max_length=ID_LENGTH)],
+    accountId: Annotated[Text | None, Query(min_length=1, max_length=ID_LENGTH)] = None,
+    accountIds: Annotated[
+        list[Text] | None, Query(max_length=100, description="a pool: repeat the parameter per account")
+    ] = None,
     name: Annotated[Text, Query(max_length=500)] = "",
     phoneColumn: str | None = Query(None, max_length=500, description="default: phoneNumber, phone…"),
     messageColumn: str | None = Query(None, max_length=500, description="default: message, text…"),
@@ -99,16 +104,17 @@ async def import_contract(
             digest.update(chunk)
             yield chunk
 
-    async with csv_import.spooled(body()) as file:
+    async with csv_rows.spooled(body()) as file:
         parsed = await asyncio.to_thread(
-            csv_import.read_recipients, file, phoneColumn, messageColumn, template
+            api_import.read_recipients, file, phoneColumn, messageColumn, template
         )
 
     async def create() -> dict:
         try:
-            created = await contracts.create_contract(accountId, name, parsed.phone_numbers, parsed.messages)
+            pool = chosen_pool(accountId, accountIds)
+            created = await contracts.create_contract(pool, name, parsed.phone_numbers, parsed.messages)
         except InvalidInput as exc:
-            raise csv_import.as_rows(exc) from None
+            raise api_import.as_rows(exc) from None
         return ContractCreated.of(created).model_dump(mode="json")
 
     return await _created(request, idempotency_key, digest.digest(), create)
@@ -121,12 +127,15 @@ async def list_contracts(
     limit: int = Query(1000, ge=1, le=10000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[ContractOut]:
-    return [ContractOut.of(c) for c in await contracts.list_contracts(accountId, status, limit, offset)]
+    listed = await contracts.list_contracts(accountId, status, limit, offset)
+    pools = await contracts.pools_of([c.id for c in listed])
+    return [ContractOut.of(c, pools[c.id]) for c in listed]
 
 
 @router.get("/{contract_id}", response_model=ContractOut)
 async def get_contract(contract_id: ContractId) -> ContractOut:
-    return ContractOut.of(await contracts.get_contract(contract_id))
+    contract = await contracts.get_contract(contract_id)
+    return ContractOut.of(contract, (await contracts.pools_of([contract.id]))[contract.id])
 
 
 @router.get("/{contract_id}/stats", response_model=StatsOut)

@@ -138,7 +138,8 @@ class CodePanel:
 
 
 async def pairing_page(account_id: str) -> None:
-    account = await attempt(lambda: accounts.open_pairing(account_id))
+    base = str(ui.context.client.request.base_url)
+    account = await attempt(lambda: accounts.open_pairing(account_id, base))
     if account is None:
         return
     spec = accounts.transport_of(account.transport)

@@ -11,9 +11,10 @@ from typing import Literal
 
 from nicegui import events, ui
 
-from services import accounts, contracts, csv_import, recipient_table
+from services import accounts, contracts
 from services.errors import InvalidInput, Problem
-from services.recipient_table import Report, Table
+from services.recipient_files import csv_rows, wizard_table
+from services.recipient_files.wizard_table import Report, Table
 from settings import get_settings
 from ui.frame import attempt, show_failure
 
@@ -178,13 +179,13 @@ def _message_fields(draft: Draft) -> None:
 
 
 def _preview(table: Table, draft: Draft, fault: ui.label, preview: ui.column) -> None:
-    problem = recipient_table.template_fault(table, draft.template)
+    problem = wizard_table.template_fault(table, draft.template)
     fault.set_text(problem or "")
     preview.clear()
     if problem or draft.phone_column is None:
         return
-    numbers = recipient_table.phone_cells(table, draft.phone_column, PREVIEW_ROWS)
-    texts = list(recipient_table.messages(table, draft.template, PREVIEW_ROWS))
+    numbers = wizard_table.phone_cells(table, draft.phone_column, PREVIEW_ROWS)
+    texts = list(wizard_table.messages(table, draft.template, PREVIEW_ROWS))
     with preview:
         ui.label("Preview of the first recipients").classes("text-caption")
         _grid(["phone", "message"], [[n, m] for n, m in zip(numbers, texts, strict=True)])
@@ -201,7 +202,7 @@ def _message_step(
     def chosen() -> None:
         if draft.table is None:
             return
-        problem = recipient_table.template_fault(draft.table, draft.template)
+        problem = wizard_table.template_fault(draft.table, draft.template)
         if problem:
             ui.notify(f"Message: {problem}", type="warning")
             return
@@ -231,7 +232,7 @@ async def _check_report(draft: Draft) -> None:
     spinner = ui.spinner(size="lg")
     if draft.report is None:
         draft.report = await attempt(
-            lambda: recipient_table.check(table, phone_column, draft.template, account_id)
+            lambda: wizard_table.check(table, phone_column, draft.template, account_id)
         )
     spinner.delete()
     if draft.report is not None:
@@ -298,7 +299,7 @@ async def _create(
 async def _read(file: ui.upload.FileUpload) -> Table:
     """Parsed off the event loop (a million rows take seconds, and other users' pages must stay live),
     from a temporary file, and only up to the recipient limit and max_upload_bytes: the table keeps the
-    file's bytes (services/recipient_table.py), so that limit bounds its memory.
+    file's bytes (services/recipient_files/wizard_table.py), so that limit bounds its memory.
     The upload's max_file_size is checked by the browser only: NiceGUI's upload route takes any size
     (up to api.app.BodyLimit for the whole request) into a temporary file, so it is checked here too."""
     most = get_settings().max_upload_bytes
@@ -308,12 +309,12 @@ async def _read(file: ui.upload.FileUpload) -> Table:
             "(save fewer rows in each file)",
             [Problem("file", "too large")],
         )
-    async with csv_import.spooled(file.iterate()) as spool:
-        return await asyncio.to_thread(recipient_table.from_upload, file.name, spool)
+    async with csv_rows.spooled(file.iterate()) as spool:
+        return await asyncio.to_thread(wizard_table.from_upload, file.name, spool)
 
 
 async def _read_text(text: str) -> Table:
-    return await asyncio.to_thread(recipient_table.from_csv_text, text)
+    return await asyncio.to_thread(wizard_table.from_csv_text, text)
 
 
 async def _local_time(value: str | None) -> datetime | None:

@@ -13,22 +13,21 @@ import pytest
 from openpyxl import Workbook
 
 from models import Account, Contract, ContractStatus, OptOut
-from services import contracts, recipient_table
+from services import contracts
 from services.errors import InvalidInput
+from services.recipient_files import wizard_table
 from tests.helpers import phone
 
 
 def test_csv_with_semicolons_a_bom_and_blank_lines() -> None:
-    table = recipient_table.from_upload(
-        "list.csv", "\ufeffТелефон;name\n+7 999 000-00-01;Anna\n\n;\n".encode()
-    )
+    table = wizard_table.from_upload("list.csv", "\ufeffТелефон;name\n+7 999 000-00-01;Anna\n\n;\n".encode())
     assert table.columns == ["Телефон", "name"] and table.head(9) == [["+7 999 000-00-01", "Anna"]]
     assert table.count == 1
     assert table.phone_column() == "Телефон" and table.default_template() == ""
 
 
 def test_pasted_numbers_without_a_header_are_one_phone_column() -> None:
-    table = recipient_table.from_csv_text("+7 999 000-00-01\n79990000002\n")
+    table = wizard_table.from_csv_text("+7 999 000-00-01\n79990000002\n")
     assert table.columns == ["phone"] and table.count == 2
 
 
@@ -41,7 +40,7 @@ def test_an_excel_workbook_gives_numbers_as_their_digits() -> None:
     sheet.append(["+7 999 000-00-02", "Boris", None])
     data = io.BytesIO()
     book.save(data)
-    table = recipient_table.from_upload("clients.xlsx", data.getvalue())
+    table = wizard_table.from_upload("clients.xlsx", data.getvalue())
     assert table.head(9) == [["79990000001", "Anna", "Hi Anna"], ["+7 999 000-00-02", "Boris", ""]]
     assert (table.phone_column(), table.default_template()) == ("Phone", "{Message}")
 
@@ -56,14 +55,14 @@ def test_an_excel_workbook_gives_numbers_as_their_digits() -> None:
 )
 def test_unusable_files_are_refused_with_the_reason(name: str, data: bytes, says: str) -> None:
     with pytest.raises(InvalidInput, match=says):
-        recipient_table.from_upload(name, data)
+        wizard_table.from_upload(name, data)
 
 
 def test_template_faults_name_the_missing_column() -> None:
-    table = recipient_table.from_csv_text("phone,name\n79990000001,Anna\n")
-    assert recipient_table.template_fault(table, "Hi {nmae}") == "no column 'nmae'"
-    assert recipient_table.template_fault(table, "  ") is not None
-    assert list(recipient_table.messages(table, "Hi {name}, {name}!")) == ["Hi Anna, Anna!"]
+    table = wizard_table.from_csv_text("phone,name\n79990000001,Anna\n")
+    assert wizard_table.template_fault(table, "Hi {nmae}") == "no column 'nmae'"
+    assert wizard_table.template_fault(table, "  ") is not None
+    assert list(wizard_table.messages(table, "Hi {name}, {name}!")) == ["Hi Anna, Anna!"]
 
 
 async def test_the_check_names_every_problem_by_row_and_keeps_the_rest(db) -> None:
@@ -77,14 +76,14 @@ async def test_the_check_names_every_problem_by_row_and_keeps_the_rest(db) -> No
         f"{phone(4)},Empty,",
         f"{phone(5)},Fine,hi",
     ]
-    table = recipient_table.from_csv_text("phone,name,text\n" + "\n".join(rows))
-    report = await recipient_table.check(table, "phone", "{text} {name}", account.id)
+    table = wizard_table.from_csv_text("phone,name,text\n" + "\n".join(rows))
+    report = await wizard_table.check(table, "phone", "{text} {name}", account.id)
     assert [(r, raw) for r, raw, _ in report.invalid] == [(2, "12")]
     assert report.duplicates == [(3, phone(1), 1)]
     assert report.opted_out == [(4, phone(3))]
     assert report.bad_messages == [] and not report.clean
     assert report.kept() == ([phone(1), phone(4), phone(5)], ["hi Anna", " Empty", "hi Fine"])
-    empty = await recipient_table.check(table, "phone", "{text}", account.id)
+    empty = await wizard_table.check(table, "phone", "{text}", account.id)
     assert empty.bad_messages == [(5, "must not be empty")]
 
 
@@ -109,30 +108,30 @@ def test_an_unterminated_quote_is_refused_naming_its_row() -> None:
         ('phone;message\n79991234567;ok\n\n79991234568;"hi\n79991234569;x\n', "row 2"),
     ]:
         with pytest.raises(InvalidInput, match="cannot be read") as refused:
-            recipient_table.from_upload("list.csv", text.encode())
+            wizard_table.from_upload("list.csv", text.encode())
         [problem] = refused.value.problems
         assert problem.field == row and "never closed" in problem.message, problem
         with pytest.raises(InvalidInput, match=row):
-            recipient_table.from_csv_text(text)
-    closed = recipient_table.from_csv_text('phone,message\n79991234567,"hi\nthere"\n79991234568,x\n')
+            wizard_table.from_csv_text(text)
+    closed = wizard_table.from_csv_text('phone,message\n79991234567,"hi\nthere"\n79991234568,x\n')
     assert closed.count == 2
-    assert list(recipient_table.messages(closed, "{message}")) == ["hi\nthere", "x"]
+    assert list(wizard_table.messages(closed, "{message}")) == ["hi\nthere", "x"]
 
 
 def test_a_csv_over_the_recipient_limit_is_refused_naming_the_limit() -> None:
     rows = "".join(f"7999{i:07d},m\n" for i in range(LIMIT))
-    assert recipient_table.from_upload("list.csv", ("phone,message\n" + rows).encode()).count == LIMIT
+    assert wizard_table.from_upload("list.csv", ("phone,message\n" + rows).encode()).count == LIMIT
     with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
-        recipient_table.from_upload("list.csv", ("phone,message\n" + rows + "79990000001,m\n").encode())
+        wizard_table.from_upload("list.csv", ("phone,message\n" + rows + "79990000001,m\n").encode())
     with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
-        recipient_table.from_csv_text("".join(f"7999{i:07d}\n" for i in range(LIMIT + 1)))  # no header
+        wizard_table.from_csv_text("".join(f"7999{i:07d}\n" for i in range(LIMIT + 1)))  # no header
 
 
 def test_csv_reading_stops_at_the_first_row_past_the_limit() -> None:
     from tests.test_csv import Endless
 
     with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
-        recipient_table.from_upload("list.csv", io.BufferedReader(Endless(LIMIT, endless=True)))
+        wizard_table.from_upload("list.csv", io.BufferedReader(Endless(LIMIT, endless=True)))
 
 
 def test_an_xlsx_over_the_recipient_limit_is_refused_naming_the_limit() -> None:
@@ -144,7 +143,7 @@ def test_an_xlsx_over_the_recipient_limit_is_refused_naming_the_limit() -> None:
     data = io.BytesIO()
     book.save(data)
     with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
-        recipient_table.from_upload("big.xlsx", data.getvalue())
+        wizard_table.from_upload("big.xlsx", data.getvalue())
     # Without a <dimension> before the rows, openpyxl parsed the whole sheet when it opened the book,
     # keeping an element per row: a broken end after the limit shows whether it still reads that far.
     cut = io.BytesIO()
@@ -155,7 +154,7 @@ def test_an_xlsx_over_the_recipient_limit_is_refused_naming_the_limit() -> None:
                 xml = re.sub(rb"<dimension[^>]*/>", b"", xml).replace(b"</sheetData>", b"<row><c><v>1</v")
             out.writestr(member.filename, xml)
     with pytest.raises(InvalidInput, match=f"more than {LIMIT} rows"):
-        recipient_table.from_upload("cut.xlsx", cut.getvalue())
+        wizard_table.from_upload("cut.xlsx", cut.getvalue())
 
 
 def test_an_xlsx_that_unpacks_to_far_more_than_its_size_is_refused_before_it_is_read() -> None:
@@ -174,11 +173,11 @@ def test_an_xlsx_that_unpacks_to_far_more_than_its_size_is_refused_before_it_is_
             out.writestr(member.filename, data)
     assert len(bomb.getvalue()) < 200_000
     with pytest.raises(InvalidInput, match="unpacks to") as refused:
-        recipient_table.from_upload("bomb.xlsx", bomb.getvalue())
+        wizard_table.from_upload("bomb.xlsx", bomb.getvalue())
     assert "at most 1,073,741,824 bytes unpacked, and 100 times the file's size" in str(
         refused.value.problems[0].message
     )
-    assert recipient_table.from_upload("plain.xlsx", plain.getvalue()).count == 1
+    assert wizard_table.from_upload("plain.xlsx", plain.getvalue()).count == 1
 
 
 async def test_the_wizard_refuses_an_upload_over_its_size_before_reading_it() -> None:
@@ -222,18 +221,18 @@ def test_a_csv_is_kept_as_its_bytes_and_refused_past_the_upload_size(settings_en
     ).encode()
     tracemalloc.start()
     try:
-        table = recipient_table.from_upload("list.csv", io.BytesIO(data))
+        table = wizard_table.from_upload("list.csv", io.BytesIO(data))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 1.5 * len(data), f"reading {len(data):,} bytes took {peak:,}"
     assert table.count == 20_000 and table.text == data
-    assert list(recipient_table.messages(table, "{message}", 1)) == ["Здравствуйте! Ваш заказ готов"]
+    assert list(wizard_table.messages(table, "{message}", 1)) == ["Здравствуйте! Ваш заказ готов"]
     settings_env(max_upload_bytes=len(data) - 1)
     with pytest.raises(InvalidInput, match=f"larger than {len(data) - 1:,} bytes, the most the wizard reads"):
-        recipient_table.from_upload("list.csv", io.BytesIO(data))
+        wizard_table.from_upload("list.csv", io.BytesIO(data))
     with pytest.raises(InvalidInput, match="larger than"):
-        recipient_table.from_csv_text(data.decode())
+        wizard_table.from_csv_text(data.decode())
 
 
 def test_an_xlsx_whose_parts_read_whole_unpack_past_their_bounds_is_refused_before_it_is_read(
@@ -249,10 +248,10 @@ def test_an_xlsx_whose_parts_read_whole_unpack_past_their_bounds_is_refused_befo
         size = z.getinfo("xl/sharedStrings.xml").file_size
     settings_env(max_xlsx_strings_bytes=size - 1, max_xlsx_part_bytes=200_000)
     with pytest.raises(InvalidInput, match=f"its shared strings .* unpack to {size:,} bytes") as refused:
-        recipient_table.from_upload("strings.xlsx", strings.read_bytes())
+        wizard_table.from_upload("strings.xlsx", strings.read_bytes())
     assert "save the sheet as CSV UTF-8" in str(refused.value)
     with pytest.raises(InvalidInput, match="its parts other than the sheets and shared strings"):
-        recipient_table.from_upload("styles.xlsx", styles.read_bytes())
+        wizard_table.from_upload("styles.xlsx", styles.read_bytes())
     # Declared a worksheet, styles.xml is still read whole by its name: still counted.
     renamed = tmp_path / "renamed.xlsx"
     with zipfile.ZipFile(styles) as source, zipfile.ZipFile(renamed, "w") as out:
@@ -266,25 +265,25 @@ def test_an_xlsx_whose_parts_read_whole_unpack_past_their_bounds_is_refused_befo
                 )
             out.writestr(member, data)
     with pytest.raises(InvalidInput, match="its parts other than"):
-        recipient_table.from_upload("renamed.xlsx", renamed.read_bytes())
+        wizard_table.from_upload("renamed.xlsx", renamed.read_bytes())
     settings_env(max_xlsx_strings_bytes=size, max_xlsx_part_bytes=10**6)
-    assert recipient_table.from_upload("strings.xlsx", strings.read_bytes()).head(1) == [["79990000000", "0"]]
-    assert recipient_table.from_upload("styles.xlsx", styles.read_bytes()).count == 1
+    assert wizard_table.from_upload("strings.xlsx", strings.read_bytes()).head(1) == [["79990000000", "0"]]
+    assert wizard_table.from_upload("styles.xlsx", styles.read_bytes()).count == 1
 
 
 def test_the_sheet_size_fix_is_applied_only_to_the_openpyxl_it_was_written_for(monkeypatch) -> None:
     import openpyxl
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-    from services import openpyxl_sheet_size
+    from services.recipient_files import xlsx
 
-    assert ReadOnlyWorksheet._get_size is openpyxl_sheet_size._sheet_size
-    assert openpyxl_sheet_size.apply()  # once: again changes nothing
+    assert ReadOnlyWorksheet._get_size is xlsx._sheet_size
+    assert xlsx.apply_sheet_size_fix()  # once: again changes nothing
     original = ReadOnlyWorksheet.__dict__["_get_size"]
     monkeypatch.setattr(ReadOnlyWorksheet, "_get_size", lambda self: None)
     own = ReadOnlyWorksheet._get_size
     monkeypatch.setattr(openpyxl, "__version__", "3.2.0")
-    assert not openpyxl_sheet_size.apply()
+    assert not xlsx.apply_sheet_size_fix()
     assert ReadOnlyWorksheet._get_size is own
     monkeypatch.undo()
     assert ReadOnlyWorksheet.__dict__["_get_size"] is original
@@ -309,5 +308,5 @@ def test_an_xlsx_cell_too_large_to_hold_is_refused_before_it_is_read() -> None:
                 data = data.replace(b"</sheetData>", cell + b"</sheetData>")
             out.writestr(member.filename, data)
     with pytest.raises(InvalidInput, match=r"a cell of xl/worksheets/sheet1\.xml unpack to 3,14"):
-        recipient_table.from_upload("huge.xlsx", padded.getvalue())
-    assert recipient_table.from_upload("plain.xlsx", plain.getvalue()).count == 1
+        wizard_table.from_upload("huge.xlsx", padded.getvalue())
+    assert wizard_table.from_upload("plain.xlsx", plain.getvalue()).count == 1
