@@ -33,7 +33,7 @@ async def main() -> None:
         del data  # as the upload handler drops it once read
         with timer() as check:
             report = await wizard_table.check(
-                table, "phone", "Hello {name}, your order is ready.", account.id
+                table, "phone", "Hello {name}, your order is ready.", [account.id]
             )
         with timer() as create:
             phone_numbers, messages = await asyncio.to_thread(report.kept)

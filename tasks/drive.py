@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from models import Account, AccountStatus, Contract, Recipient, RecipientStatus
 from models.db import while_unavailable
 from models.enums import ACTIVE_CONTRACT
-from services import lease, optouts, session_events
+from services import lease, optouts, pools, session_events
 from services.pacing import (
     PacingState,
     after_send,
@@ -93,6 +93,7 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
     batch_size = min(8, s.batch_size) if batched else 1
     if await _resting(account, token):
         return False
+    pools_of: dict[str, list[str]] = {}  # a batch is of one contract; its pool's opt-outs apply
     while True:
         now = _now()
         contract_ids = await outbox.active_contracts(account.id)
@@ -110,7 +111,9 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
             await outbox.finish_done_contracts(contract_ids, now)
             await _schedule(account.id, token, await outbox.next_retry_at(account.id, contract_ids))
             return False
-        opted = await optouts.opted_out(account.id, [r.phone_number for r in batch])
+        if batch[0].contract_id not in pools_of:
+            pools_of[batch[0].contract_id] = await pools.pool_of(batch[0].contract_id)
+        opted = await optouts.opted_out(pools_of[batch[0].contract_id], [r.phone_number for r in batch])
         if account.use_limits and batch[0].phone_number not in opted:
             first = batch[0]
             await sender.show_typing(first.phone_number, typing_seconds(first.message, s))

@@ -10,7 +10,7 @@ from nicegui import ui
 from nicegui.testing import User
 from tortoise.transactions import in_transaction
 
-from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus
+from models import Account, AccountStatus, Contract, ContractStatus, PoolMember, Recipient, RecipientStatus
 from services import users
 from tests.conftest import API_KEY
 from tests.helpers import phone
@@ -126,6 +126,37 @@ async def test_the_wizard_checks_pasted_rows_and_creates_a_started_contract(sign
     )
     assert rows == [(phone(1), "Hello Anna!"), (phone(2), "Hello Boris!")]
     assert account.id == contract.account_id
+
+
+async def test_the_wizard_sends_with_a_pool_and_warns_of_an_account_not_connected(signed_in: User) -> None:
+    user = signed_in
+    sales = await Account.create(name="Sales", use_limits=False)
+    spare = await Account.create(name="Spare", status=AccountStatus.DISCONNECTED)
+    await user.open("/contracts/new")
+    user.find(ui.select).click()
+    user.find("Sales · sandbox · connected").click()
+    user.find("Spare · sandbox · disconnected").click()
+    await user.should_see("Not connected, so not sending until they are: Spare (disconnected)")
+    user.find("Next").click()
+    user.find("Paste").click()
+    user.find(ui.textarea).type(f"phone\n{phone(1)}\n{phone(2)}")
+    user.find("Use these rows").click()
+    await user.should_see("2 rows · columns: phone")
+    user.find("Next").click()
+    user.find("Message").type("Hello!")
+    user.find("Check the recipients").click()
+    await user.should_see("ready to send")
+    user.find("Next").click()
+    user.find("Contract name").type("Pooled")
+    user.find("Create contract").click()
+    await user.should_see("Contract created with 2 recipients")
+    contract = await Contract.get(name="Pooled")
+    pool = (
+        await PoolMember.filter(contract_id=contract.id)
+        .order_by("position")
+        .values_list("account_id", flat=True)
+    )
+    assert pool == [sales.id, spare.id]
 
 
 async def test_the_contract_page_starts_pauses_resumes_searches_and_deletes(signed_in: User, client) -> None:

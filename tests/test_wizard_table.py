@@ -77,13 +77,13 @@ async def test_the_check_names_every_problem_by_row_and_keeps_the_rest(db) -> No
         f"{phone(5)},Fine,hi",
     ]
     table = wizard_table.from_csv_text("phone,name,text\n" + "\n".join(rows))
-    report = await wizard_table.check(table, "phone", "{text} {name}", account.id)
+    report = await wizard_table.check(table, "phone", "{text} {name}", [account.id])
     assert [(r, raw) for r, raw, _ in report.invalid] == [(2, "12")]
     assert report.duplicates == [(3, phone(1), 1)]
     assert report.opted_out == [(4, phone(3))]
     assert report.bad_messages == [] and not report.clean
     assert report.kept() == ([phone(1), phone(4), phone(5)], ["hi Anna", " Empty", "hi Fine"])
-    empty = await wizard_table.check(table, "phone", "{text}", account.id)
+    empty = await wizard_table.check(table, "phone", "{text}", [account.id])
     assert empty.bad_messages == [(5, "must not be empty")]
 
 

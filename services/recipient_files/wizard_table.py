@@ -217,7 +217,7 @@ class Report:
         return out_phones, out_messages
 
 
-async def check(table: Table, phone_column: str, template: str, account_id: str) -> Report:
+async def check(table: Table, phone_column: str, template: str, account_ids: list[str]) -> Report:
     """Every row checked; the row-by-row work runs off the event loop (a million rows take seconds)."""
     report = Report(table, template)
     raw = await asyncio.to_thread(phone_cells, table, phone_column)
@@ -236,7 +236,7 @@ async def check(table: Table, phone_column: str, template: str, account_id: str)
                 first_row[number] = row
     del raw
     report.bad_messages = await asyncio.to_thread(_bad_messages, table, template)
-    opted = set(await OptOut.filter(account_id=account_id).values_list("phone_number", flat=True))
+    opted = set(await OptOut.filter(account_id__in=account_ids).values_list("phone_number", flat=True))
     report.opted_out = sorted((row, n) for n, row in first_row.items() if n in opted)
     return report
 

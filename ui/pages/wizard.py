@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from nicegui import events, ui
 
+from models import Account, AccountStatus
 from services import accounts, contracts
 from services.errors import InvalidInput, Problem
 from services.recipient_files import csv_rows, wizard_table
@@ -26,7 +27,7 @@ LISTED_PROBLEMS = 50
 class Draft:
     """The contract as the steps so far have made it."""
 
-    account_id: str | None = None
+    account_ids: list[str] = field(default_factory=list)
     table: Table | None = None
     phone_column: str | None = None
     template: str = ""
@@ -47,14 +48,12 @@ class Draft:
 
 async def wizard_page() -> None:
     draft = Draft()
-    options = {
-        a.id: f"{a.name or a.id} · {a.transport} · {a.status.lower()}" for a in await accounts.list_accounts()
-    }
+    choices = await accounts.list_accounts()
     message_fields = ui.refreshable(_message_fields)
     check_report = ui.refreshable(_check_report)
     with ui.stepper().props("vertical animated").classes("w-full") as stepper:
-        with ui.step("Account"):
-            _account_step(draft, stepper, options)
+        with ui.step("Accounts"):
+            _account_step(draft, stepper, choices)
         with ui.step("Recipients"):
             _recipients_step(draft, stepper, on_table=message_fields.refresh)
         with ui.step("Message"):
@@ -69,19 +68,29 @@ def _back(stepper: ui.stepper) -> None:
     ui.button("Back", on_click=stepper.previous).props("flat")
 
 
-def _account_step(draft: Draft, stepper: ui.stepper, options: dict[str, str]) -> None:
-    ui.label("Which account sends the messages?")
-    account = ui.select(options, label="Account").props("outlined").classes("w-96")
+def _account_step(draft: Draft, stepper: ui.stepper, choices: list[Account]) -> None:
+    ui.label("Which accounts send the messages? With several, each sends its share at its own pace.")
+    options = {a.id: f"{a.name or a.id} · {a.transport} · {a.status.lower()}" for a in choices}
+    account = ui.select(options, label="Accounts", multiple=True).props("outlined use-chips")
+    account.classes("w-full max-w-xl").mark("accounts")
+    warning = ui.label().classes("text-body2 text-warning")
     if not options:
         ui.link("Add an account first", "/accounts")
 
+    def changed() -> None:
+        draft.account_ids = list(account.value or [])
+        draft.report = None  # opt-outs are checked against the chosen accounts
+        idle = [a for a in choices if a.id in draft.account_ids and a.status != AccountStatus.CONNECTED]
+        names = ", ".join(f"{a.name or a.id} ({a.status.lower().replace('_', ' ')})" for a in idle)
+        warning.set_text(f"Not connected, so not sending until they are: {names}" if idle else "")
+
     def chosen() -> None:
-        if not account.value:
-            ui.notify("Choose an account", type="warning")
+        if not draft.account_ids:
+            ui.notify("Choose at least one account", type="warning")
             return
-        draft.account_id = account.value
         stepper.next()
 
+    account.on_value_change(changed)
     with ui.stepper_navigation():
         ui.button("Next", on_click=chosen)
 
@@ -226,13 +235,13 @@ async def _check_step(
 async def _check_report(draft: Draft) -> None:
     """Every row checked (again only once the recipients or the message changed), and what is wrong
     with which."""
-    table, phone_column, account_id = draft.table, draft.phone_column, draft.account_id
-    if table is None or account_id is None or phone_column is None:
+    table, phone_column, account_ids = draft.table, draft.phone_column, draft.account_ids
+    if table is None or not account_ids or phone_column is None:
         return
     spinner = ui.spinner(size="lg")
     if draft.report is None:
         draft.report = await attempt(
-            lambda: wizard_table.check(table, phone_column, draft.template, account_id)
+            lambda: wizard_table.check(table, phone_column, draft.template, account_ids)
         )
     spinner.delete()
     if draft.report is not None:
@@ -275,24 +284,24 @@ def _start_step(draft: Draft, stepper: ui.stepper) -> None:
         create_button = ui.button("Create contract", icon="send", on_click=create)
 
 
-def _to_send(draft: Draft) -> tuple[str, Report] | None:
-    """The account and the checked rows, if they may become a contract (the user is told why not)."""
-    if draft.report is None or draft.account_id is None:
+def _to_send(draft: Draft) -> tuple[list[str], Report] | None:
+    """The accounts and the checked rows, if they may become a contract (the user is told why not)."""
+    if draft.report is None or not draft.account_ids:
         ui.notify("Check the recipients first", type="warning")
         return None
     if not draft.report.clean and not draft.leave_out_problem_rows:
         ui.notify("Some rows have problems: leave them out, or fix the file", type="warning")
         return None
-    return draft.account_id, draft.report
+    return draft.account_ids, draft.report
 
 
 async def _create(
-    account_id: str, report: Report, name: str, start: Literal["now"] | datetime | None
+    account_ids: list[str], report: Report, name: str, start: Literal["now"] | datetime | None
 ) -> contracts.Launched | None:
     """A contract of the rows that passed the check, started as chosen; None if it was refused."""
     phone_numbers, messages = await asyncio.to_thread(report.kept)
     return await attempt(
-        lambda: contracts.create_and_launch(account_id, name, phone_numbers, messages, start)
+        lambda: contracts.create_and_launch(account_ids, name, phone_numbers, messages, start)
     )
 
 
@@ -367,7 +376,7 @@ def _report(report: Report, total: int, draft: Draft) -> None:
             ["row", "number", "first seen in row"],
             [list(map(str, r)) for r in report.duplicates],
         ),
-        ("Opted out of this account", ["row", "number"], [list(map(str, r)) for r in report.opted_out]),
+        ("Opted out of these accounts", ["row", "number"], [list(map(str, r)) for r in report.opted_out]),
         ("Messages that cannot be sent", ["row", "why"], [list(map(str, r)) for r in report.bad_messages]),
     )
     for title, columns, rows in sections:
