@@ -136,13 +136,17 @@ class ContractOut(BaseModel):
     duplicateCount: int
     errorMessage: str | None
     pausedReason: str | None = Field(description="why the contract paused itself (its account's state)")
+    waitingReason: str | None = Field(
+        description="why a running contract sends nothing now (no connected account, daily cap "
+        "reached, a break, paused by health rule…); null while it is sending or not running"
+    )
     createdAt: Timestamp
     updatedAt: Timestamp
     startedAt: Timestamp | None
     completedAt: Timestamp | None
 
     @classmethod
-    def of(cls, c: Contract, pool: list[str]) -> ContractOut:
+    def of(cls, c: Contract, pool: list[str], waiting_reason: str | None) -> ContractOut:
         return cls(
             id=c.id,
             accountId=c.account_id,
@@ -153,6 +157,7 @@ class ContractOut(BaseModel):
             duplicateCount=c.duplicate_count,
             errorMessage=c.error_message,
             pausedReason=c.paused_reason,
+            waitingReason=waiting_reason,
             createdAt=c.created_at,
             updatedAt=c.updated_at,
             startedAt=c.started_at,

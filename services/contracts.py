@@ -27,7 +27,7 @@ from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
-from services import phones, pools
+from services import phones, pools, waiting
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError
 from services.queue import kick_account
 from settings import get_settings
@@ -208,6 +208,11 @@ async def list_contracts(
 async def pools_of(contract_ids: list[str]) -> dict[str, list[str]]:
     """Each contract's accounts, in the order they were given."""
     return await pools.members(contract_ids)
+
+
+async def waiting_reasons(listed: list[Contract]) -> dict[str, str | None]:
+    """Why each running contract sends nothing now, if it does not (services/waiting.py)."""
+    return await waiting.waiting_reasons(listed)
 
 
 async def status_counts(contract_id: str) -> dict[RecipientStatus, int]:

@@ -4,10 +4,11 @@ sends against their cap, a contract's progress, rate and ETA, and its sends per 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from models import Account, Contract, Recipient, RecipientStatus, SendMinute, StatusCount
+from services import pools, waiting
 from services.contracts import get_contract, status_counts
 from services.pacing import daily_cap, eta_seconds
 from settings import get_settings
@@ -42,6 +43,8 @@ class Progress:
     counts: dict[RecipientStatus, int]
     per_minute: float  # sends (sent or failed) per minute over the last five minutes
     eta_s: float | None  # None when nothing is moving or nothing is left
+    waiting_reason: str | None = None  # why a running contract sends nothing now
+    accounts: list[pools.AccountProgress] = field(default_factory=list)  # what each pool account sent
 
     @property
     def total(self) -> int:
@@ -71,6 +74,8 @@ async def progress(contract_id: str, now: datetime | None = None) -> Progress:
     p = Progress(contract, counts, per_minute, None)
     sample = await Recipient.filter(contract_id=contract_id).first().values_list("message", flat=True)
     p.eta_s = eta_seconds(p.remaining, per_minute, account.use_limits, sample or "", get_settings())
+    p.waiting_reason = (await waiting.waiting_reasons([contract], now))[contract.id]
+    p.accounts = await pools.progress(contract_id)
     return p
 
 

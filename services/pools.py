@@ -79,6 +79,7 @@ def contracts_using(account_id: str) -> Subquery:
 @dataclass(frozen=True)
 class AccountProgress:
     account_id: str
+    name: str
     sent: int
     failed: int
     skipped: int
@@ -90,11 +91,9 @@ async def progress(contract_id: str) -> list[AccountProgress]:
     rows = await (
         PoolMember.filter(contract_id=contract_id)
         .order_by("position")
-        .values_list("account_id", "sent", "failed", "skipped", "account__status")
+        .values_list("account_id", "account__name", "sent", "failed", "skipped", "account__status")
     )
-    return [
-        AccountProgress(a, sent, failed, skipped, AccountStatus(st)) for a, sent, failed, skipped, st in rows
-    ]
+    return [AccountProgress(*row[:5], status=AccountStatus(row[5])) for row in rows]
 
 
 async def release(account_id: str) -> int:

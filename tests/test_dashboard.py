@@ -299,3 +299,18 @@ async def test_create_and_launch_starts_schedules_or_keeps_what_it_cannot_start(
     refused = await contracts.create_and_launch(lost.id, "refused", numbers, texts, "now")
     assert refused.refused is not None and "pair" in str(refused.refused).lower()
     assert (await Contract.get(id=refused.contract.id)).status == ContractStatus.PENDING
+
+
+async def test_the_contract_page_says_why_it_waits_and_what_each_account_sent(signed_in: User) -> None:
+    from services import contracts
+
+    user = signed_in
+    away = await Account.create(name="Away phone", status=AccountStatus.DISCONNECTED)
+    created = await contracts.create_contract([away.id], "Waiting", [phone(1)], ["Hi"])
+    await contracts.start_contract(created.contract.id)
+    await user.open(f"/contracts/{created.contract.id}")
+    await user.should_see("Waiting: no connected account")
+    (pool,) = [t for t in user.find(ui.table).elements if any(c["name"] == "account" for c in t.columns)]
+    assert pool.rows == [
+        {"account": "Away phone", "status": "disconnected", "sent": 0, "failed": 0, "skipped": 0}
+    ]

@@ -178,3 +178,33 @@ async def test_kill_9_of_workers_with_a_pool_loses_and_duplicates_nothing(client
     assert kills >= 2, "the run must last long enough to be interrupted"
     await wait_until(lambda: completed(contract), timeout=120, what="completion after the kills")
     await assert_each_sent_once_by_one_account(client, contract, 2000)
+
+
+async def test_a_running_contract_says_why_it_waits(client) -> None:
+    """No silent waits: the API names the reason a running contract sends nothing now."""
+    from datetime import UTC, datetime, timedelta
+
+    from models import Account, AccountStatus
+
+    async def reason(account_id: str) -> str | None:
+        contract = await new_contract(client, account_id, n=2)
+        assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+        return (await client.get(f"/api/contracts/{contract}")).json()["waitingReason"]
+
+    ready = await new_account(client)
+    assert await reason(ready) is None, "a contract that may send has no waiting reason"
+    gone = await new_account(client)
+    await Account.filter(id=gone).update(status=AccountStatus.DISCONNECTED)
+    assert await reason(gone) == "no connected account"
+    resting = await new_account(client)
+    await Account.filter(id=resting).update(paused_until=datetime.now(UTC) + timedelta(minutes=5))
+    assert (await reason(resting)).startswith("paused by health rule until")
+    capped = await new_account(client)
+    today = {"day": datetime.now(UTC).date().isoformat(), "day_count": 500}
+    await Account.filter(id=capped).update(pacing_state=today)
+    assert await reason(capped) == "daily cap reached; sending resumes at 00:00 UTC"
+    pooled = await pool_contract(client, [capped, resting], 2)
+    body = (await client.get(f"/api/contracts/{pooled}")).json()
+    assert body["waitingReason"].startswith("every account is waiting; the first to resume: daily cap")
+    draft = await new_contract(client, ready, n=1)
+    assert (await client.get(f"/api/contracts/{draft}")).json()["waitingReason"] is None, "not running"

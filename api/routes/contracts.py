@@ -24,7 +24,7 @@ from api.schemas import (
     Text,
     chosen_pool,
 )
-from models import ContractStatus, RecipientStatus
+from models import Contract, ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
 from services import contracts, csv_export, idempotency
 from services.errors import InvalidInput
@@ -127,15 +127,19 @@ async def list_contracts(
     limit: int = Query(1000, ge=1, le=10000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[ContractOut]:
-    listed = await contracts.list_contracts(accountId, status, limit, offset)
-    pools = await contracts.pools_of([c.id for c in listed])
-    return [ContractOut.of(c, pools[c.id]) for c in listed]
+    return await _shown(await contracts.list_contracts(accountId, status, limit, offset))
 
 
 @router.get("/{contract_id}", response_model=ContractOut)
 async def get_contract(contract_id: ContractId) -> ContractOut:
-    contract = await contracts.get_contract(contract_id)
-    return ContractOut.of(contract, (await contracts.pools_of([contract.id]))[contract.id])
+    return (await _shown([await contracts.get_contract(contract_id)]))[0]
+
+
+async def _shown(listed: list[Contract]) -> list[ContractOut]:
+    """Contracts with their pools and why any running one is waiting."""
+    pools = await contracts.pools_of([c.id for c in listed])
+    waiting = await contracts.waiting_reasons(listed)
+    return [ContractOut.of(c, pools[c.id], waiting[c.id]) for c in listed]
 
 
 @router.get("/{contract_id}/stats", response_model=StatsOut)

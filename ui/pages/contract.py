@@ -34,6 +34,7 @@ class Summary:
     bar: ui.linear_progress
     cards: dict[str, ui.label]
     chart: ui.echart
+    pool: ui.table
 
 
 async def contract_page(contract_id: str) -> None:
@@ -76,7 +77,19 @@ def _summary(c: Contract) -> Summary:
                 ("eta", "time left"),
             )
         }
-    return Summary(status, reason, actions, bar, cards, _chart())
+    return Summary(status, reason, actions, bar, cards, _chart(), _pool_table())
+
+
+def _pool_table() -> ui.table:
+    """What each account of the pool has sent of this contract."""
+    columns = [
+        {"name": "account", "label": "Account", "field": "account", "align": "left"},
+        {"name": "status", "label": "Status", "field": "status", "align": "left"},
+        {"name": "sent", "label": "Sent", "field": "sent"},
+        {"name": "failed", "label": "Failed", "field": "failed"},
+        {"name": "skipped", "label": "Skipped", "field": "skipped"},
+    ]
+    return ui.table(columns=columns, rows=[], row_key="account").props("dense flat").classes("w-full")
 
 
 def _chart() -> ui.echart:
@@ -98,7 +111,19 @@ def _show_progress(summary: Summary, p: Progress) -> None:
     summary.status.clear()
     with summary.status:
         chip(p.contract.status)
-    summary.reason.set_text(p.contract.paused_reason or p.contract.error_message or "")
+    waiting = f"Waiting: {p.waiting_reason}" if p.waiting_reason else ""
+    summary.reason.set_text(p.contract.paused_reason or p.contract.error_message or waiting)
+    summary.pool.rows = [
+        {
+            "account": a.name or a.account_id,
+            "status": a.status.lower().replace("_", " "),
+            "sent": a.sent,
+            "failed": a.failed,
+            "skipped": a.skipped,
+        }
+        for a in p.accounts
+    ]
+    summary.pool.update()
     summary.bar.set_value(p.done / p.total if p.total else 0)
     values = {
         "sent": p.counts[RecipientStatus.SENT],

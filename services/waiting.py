@@ -1,0 +1,75 @@
+"""Why a running contract is sending nothing now, in words: no silent waits.
+
+A contract waits only when no account of its pool can send: each account is either sending, or
+waiting for a reason (not connected, lost, rested by a health rule, its daily cap reached, a break).
+The contract's reason is the soonest-ending of its accounts' reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from models import Account, AccountStatus, Contract
+from models.enums import ACTIVE_CONTRACT
+from services import pools
+from services.pacing import PacingState, daily_cap
+from settings import Settings, get_settings
+
+# A pause shorter than this is the rhythm of sending (typing, gaps), not a wait to explain.
+EXPLAINED_FROM = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, order=True)
+class Wait:
+    rank: int  # the order reasons are preferred in: the first ends soonest, or needs no one
+    reason: str
+
+
+def account_wait(account: Account, now: datetime, s: Settings) -> Wait | None:
+    """Why this account is not sending now, or None if it may send."""
+    if account.status in pools.LOST:
+        return Wait(5, f"{account.status.lower().replace('_', ' ')}")
+    if account.status != AccountStatus.CONNECTED:
+        return Wait(4, "not connected")
+    if account.paused_until is not None and account.paused_until > now:
+        return Wait(3, f"paused by health rule until {account.paused_until:%H:%M} UTC")
+    if not account.use_limits:
+        return None
+    state = PacingState.load(account.pacing_state)
+    age_days = (now - account.created_at).total_seconds() / 86400
+    if state.day == now.date().isoformat() and state.day_count >= daily_cap(age_days, s):
+        return Wait(2, "daily cap reached; sending resumes at 00:00 UTC")
+    resumes = datetime.fromtimestamp(state.not_before, UTC)
+    if resumes - now > EXPLAINED_FROM:
+        return Wait(1, f"a break until {resumes:%H:%M} UTC")
+    return None
+
+
+def contract_wait(accounts: list[Account], now: datetime, s: Settings) -> str | None:
+    """Why a running contract with this pool sends nothing now, or None while it is sending."""
+    waits = [account_wait(a, now, s) for a in accounts]
+    if not waits or any(w is None for w in waits):
+        return None
+    first = min(w for w in waits if w is not None)
+    if first.rank >= 4:
+        return "no connected account"
+    if len(accounts) == 1:
+        return first.reason
+    return f"every account is waiting; the first to resume: {first.reason}"
+
+
+async def waiting_reasons(contracts: list[Contract], now: datetime | None = None) -> dict[str, str | None]:
+    """Each contract's waiting reason (None for one sending, or not running)."""
+    now = now or datetime.now(UTC)
+    running = [c.id for c in contracts if c.status in ACTIVE_CONTRACT]
+    members = await pools.members(running)
+    wanted = {a for pool in members.values() for a in pool}
+    accounts = {a.id: a for a in await Account.filter(id__in=wanted)}
+    s = get_settings()
+    return {
+        c.id: contract_wait([accounts[a] for a in members.get(c.id, []) if a in accounts], now, s)
+        if c.id in members
+        else None
+        for c in contracts
+    }
