@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 
 from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus
 from models.ids import ID_LENGTH, could_be_id
+from services.accounts import cap_today
 from services.contracts import Created, Stats
 from services.errors import InvalidInput, NotFound, Problem
 from wa.sandbox import SandboxConfig
@@ -308,16 +309,25 @@ RESEND_UNCERTAIN = (
 TRANSPORT = "`sandbox` (simulated), `whatsapp` (a linked phone), or a plug-in's name (TRANSPORT_PLUGINS)"
 
 
+WARMUP = (
+    "a warm-up plan: the daily cap for each day of the account's age, day 0 first (e.g. 20, 40, 80); "
+    "after its last day the cap by age applies. [] removes it."
+)
+WarmupPlan = list[Annotated[int, Field(ge=0, le=10_000)]]
+
+
 class AccountIn(Strict):
     name: Text = Field("", max_length=200)
     transport: Text = Field("sandbox", max_length=16, description=TRANSPORT)
     useLimits: bool = True
+    warmupPlan: WarmupPlan | None = Field(None, max_length=365, description=WARMUP)
     resendUncertain: bool = Field(True, description=RESEND_UNCERTAIN)
     sandbox: SandboxConfig | None = None
 
 
 class AccountUpdate(Strict):
     useLimits: bool | None = None
+    warmupPlan: WarmupPlan | None = Field(None, max_length=365, description=WARMUP)
     resendUncertain: bool | None = Field(None, description=RESEND_UNCERTAIN)
     name: Text | None = Field(None, max_length=200)
     sandbox: dict[str, Any] | None = None
@@ -380,6 +390,10 @@ class AccountOut(BaseModel):
     phone: str | None = Field(description="the linked phone's number, once paired")
     pushName: str | None
     useLimits: bool
+    warmupPlan: list[int] | None
+    dailyCap: int | None = Field(
+        description="today's cap (by the warm-up plan or by age); null without limits"
+    )
     resendUncertain: bool
     createdAt: Timestamp
     sandbox: SandboxConfig | None
@@ -397,6 +411,8 @@ class AccountOut(BaseModel):
             phone=a.phone,
             pushName=a.push_name,
             useLimits=a.use_limits,
+            warmupPlan=a.warmup_plan,
+            dailyCap=cap_today(a) if a.use_limits else None,
             resendUncertain=a.resend_uncertain,
             createdAt=a.created_at,
             sandbox=sandbox,

@@ -38,6 +38,8 @@ class Account(Model):
     sandbox_config = fields.JSONField(default=dict)
     # Pure pacing state (services/pacing.py), written only by the lease holder.
     pacing_state = fields.JSONField(default=dict)
+    # A warm-up plan: the daily cap for each day of the account's age (then the cap by age applies).
+    warmup_plan = fields.JSONField(null=True)
     next_due_at = fields.DatetimeField(null=True)
     # A health rule's pause (rate-limited by the network): no sends before this; status_reason says why.
     paused_until = fields.DatetimeField(null=True)

@@ -15,7 +15,9 @@ from tortoise.exceptions import IntegrityError
 from models import Account, AccountStatus, PoolMember
 from services import phones, session_events
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
+from services.pacing import daily_cap
 from services.queue import kick_account
+from settings import get_settings
 from wa import registry
 from wa.transport import Pairing, TransportSpec
 
@@ -46,6 +48,7 @@ async def create_account(
     use_limits: bool = True,
     settings: dict[str, Any] | None = None,
     resend_uncertain: bool = True,
+    warmup_plan: list[int] | None = None,
 ) -> Account:
     """An account of a transport that pairs a device (whatsapp) starts PAIRING: a worker connects a
     new device and its QR codes appear on the account (GET /api/accounts/:id/qr). Others are
@@ -57,6 +60,7 @@ async def create_account(
         transport=spec.name,
         use_limits=use_limits,
         resend_uncertain=resend_uncertain,
+        warmup_plan=warmup_plan or None,
         sandbox_config=config,
         status=AccountStatus.PAIRING if spec.pairing == Pairing.DEVICE else AccountStatus.CONNECTED,
     )
@@ -69,6 +73,12 @@ async def add_in_dashboard(name: str, transport: str, base_url: str) -> Account:
     if transport_of(transport).pairing == Pairing.LINK:
         return await pair_by_link(account.id, base_url)
     return account
+
+
+def cap_today(account: Account, now: datetime | None = None) -> int:
+    """The account's daily cap today: by its warm-up plan, or by its age."""
+    age_days = ((now or datetime.now(UTC)) - account.created_at).total_seconds() / 86400
+    return daily_cap(age_days, get_settings(), account.warmup_plan)
 
 
 async def get_account(account_id: str) -> Account:
@@ -89,9 +99,12 @@ async def update_account(
     name: str | None = None,
     settings: dict[str, Any] | None = None,
     resend_uncertain: bool | None = None,
+    warmup_plan: list[int] | None = None,
 ) -> Account:
     account = await get_account(account_id)
     values: dict[str, Any] = {}
+    if warmup_plan is not None:
+        values["warmup_plan"] = warmup_plan or None
     if use_limits is not None:
         values["use_limits"] = use_limits
     if resend_uncertain is not None:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from models import Account, Contract, Recipient, RecipientStatus, SendMinute, StatusCount
 from services import pools, waiting
+from services.accounts import cap_today
 from services.contracts import get_contract, status_counts
-from services.pacing import daily_cap, eta_seconds
+from services.pacing import eta_seconds
 from settings import get_settings
 
 RATE_WINDOW = timedelta(minutes=5)
@@ -26,14 +27,12 @@ class AccountRow:
 async def accounts(now: datetime | None = None) -> list[AccountRow]:
     now = now or datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    s = get_settings()
     sent_today: dict[str, int] = defaultdict(int)
     for account_id, sent in await SendMinute.filter(minute__gte=midnight).values_list("account_id", "sent"):
         sent_today[account_id] += sent
     out = []
     for account in await Account.all().order_by("created_at", "id"):
-        age_days = (now - account.created_at).total_seconds() / 86400
-        out.append(AccountRow(account, sent_today[account.id], daily_cap(age_days, s)))
+        out.append(AccountRow(account, sent_today[account.id], cap_today(account, now)))
     return out
 
 

@@ -28,8 +28,12 @@ class PacingState:
         return asdict(self)
 
 
-def daily_cap(account_age_days: float, s: Settings) -> int:
-    """500 for a new account, growing linearly to 1000 at `daily_cap_ramp_days` of age."""
+def daily_cap(account_age_days: float, s: Settings, warmup: list[int] | None = None) -> int:
+    """500 for a new account, growing linearly to 1000 at `daily_cap_ramp_days` of age; or, while an
+    account follows a warm-up plan, the plan's cap for its day of age (day 0 first)."""
+    day = int(max(0.0, account_age_days))
+    if warmup and day < len(warmup):
+        return warmup[day]
     share = min(1.0, max(0.0, account_age_days) / s.daily_cap_ramp_days)
     return round(s.daily_cap_min + (s.daily_cap_max - s.daily_cap_min) * share)
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from models import Account, AccountStatus, Contract
 from models.enums import ACTIVE_CONTRACT
 from services import pools
-from services.pacing import PacingState, daily_cap
-from settings import Settings, get_settings
+from services.accounts import cap_today
+from services.pacing import PacingState
 
 # A pause shorter than this is the rhythm of sending (typing, gaps), not a wait to explain.
 EXPLAINED_FROM = timedelta(seconds=60)
@@ -26,7 +26,7 @@ class Wait:
     reason: str
 
 
-def account_wait(account: Account, now: datetime, s: Settings) -> Wait | None:
+def account_wait(account: Account, now: datetime) -> Wait | None:
     """Why this account is not sending now, or None if it may send."""
     if account.status in pools.LOST:
         return Wait(5, f"{account.status.lower().replace('_', ' ')}")
@@ -37,8 +37,7 @@ def account_wait(account: Account, now: datetime, s: Settings) -> Wait | None:
     if not account.use_limits:
         return None
     state = PacingState.load(account.pacing_state)
-    age_days = (now - account.created_at).total_seconds() / 86400
-    if state.day == now.date().isoformat() and state.day_count >= daily_cap(age_days, s):
+    if state.day == now.date().isoformat() and state.day_count >= cap_today(account, now):
         return Wait(2, "daily cap reached; sending resumes at 00:00 UTC")
     resumes = datetime.fromtimestamp(state.not_before, UTC)
     if resumes - now > EXPLAINED_FROM:
@@ -46,9 +45,9 @@ def account_wait(account: Account, now: datetime, s: Settings) -> Wait | None:
     return None
 
 
-def contract_wait(accounts: list[Account], now: datetime, s: Settings) -> str | None:
+def contract_wait(accounts: list[Account], now: datetime) -> str | None:
     """Why a running contract with this pool sends nothing now, or None while it is sending."""
-    waits = [account_wait(a, now, s) for a in accounts]
+    waits = [account_wait(a, now) for a in accounts]
     if not waits or any(w is None for w in waits):
         return None
     first = min(w for w in waits if w is not None)
@@ -66,9 +65,8 @@ async def waiting_reasons(contracts: list[Contract], now: datetime | None = None
     members = await pools.members(running)
     wanted = {a for pool in members.values() for a in pool}
     accounts = {a.id: a for a in await Account.filter(id__in=wanted)}
-    s = get_settings()
     return {
-        c.id: contract_wait([accounts[a] for a in members.get(c.id, []) if a in accounts], now, s)
+        c.id: contract_wait([accounts[a] for a in members.get(c.id, []) if a in accounts], now)
         if c.id in members
         else None
         for c in contracts

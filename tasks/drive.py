@@ -98,7 +98,7 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
         now = _now()
         contract_ids = await outbox.active_contracts(account.id)
         if account.use_limits:
-            due = next_send_at(state, now.timestamp(), daily_cap(age_days, s), s)
+            due = next_send_at(state, now.timestamp(), daily_cap(age_days, s, account.warmup_plan), s)
             wait = due - now.timestamp()
             if wait > 0:
                 if loop.time() + wait > deadline:

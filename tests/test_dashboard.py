@@ -314,3 +314,22 @@ async def test_the_contract_page_says_why_it_waits_and_what_each_account_sent(si
     assert pool.rows == [
         {"account": "Away phone", "status": "disconnected", "sent": 0, "failed": 0, "skipped": 0}
     ]
+
+
+async def test_a_warm_up_plan_is_set_on_the_accounts_page_which_shows_what_is_left_today(
+    signed_in: User,
+) -> None:
+    user = signed_in
+    account = await Account.create(name="Young")
+    await user.open("/accounts")
+    await user.should_see("0 sent today of 500 (500 left)")
+    user.find(marker="warm-up").click()
+    await user.should_see("Warm-up plan of Young")
+    user.find("Daily caps").type("20, forty")
+    user.find("Save").click()
+    await user.should_see("Daily caps: whole numbers separated by commas")
+    user.find("Daily caps").clear().type("20, 40, 80")
+    user.find("Save").click()
+    await user.should_see("0 sent today of 20 (20 left)")
+    await user.should_see("warming up")
+    assert (await Account.get(id=account.id)).warmup_plan == [20, 40, 80]

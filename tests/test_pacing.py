@@ -96,3 +96,10 @@ def test_retries_back_off_doubling_from_the_setting() -> None:
     s = Settings(retry_backoff_s=2)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert [(retry_at(n, now, s) - now).total_seconds() for n in range(4)] == [2, 4, 8, 16]
+
+
+def test_a_warm_up_plan_sets_the_cap_for_its_days_then_the_cap_by_age_applies() -> None:
+    s = Settings()
+    plan = [20, 40, 80]
+    assert [daily_cap(age, s, plan) for age in (0, 0.9, 1, 2.5)] == [20, 20, 40, 80]
+    assert daily_cap(3, s, plan) == daily_cap(3, s) == 550

@@ -208,3 +208,36 @@ async def test_a_running_contract_says_why_it_waits(client) -> None:
     assert body["waitingReason"].startswith("every account is waiting; the first to resume: daily cap")
     draft = await new_contract(client, ready, n=1)
     assert (await client.get(f"/api/contracts/{draft}")).json()["waitingReason"] is None, "not running"
+
+
+FAST_PACING = {
+    "GAP_MIN_S": "0.01",
+    "GAP_MAX_S": "0.02",
+    "DELAY_MIN_S": "0",
+    "DELAY_MAX_S": "0",
+    "BREAK_MIN_S": "0.01",
+    "BREAK_MAX_S": "0.02",
+    "TYPING_MIN_S": "0.01",
+    "TYPING_MAX_S": "0.01",
+}
+
+
+async def test_a_warm_up_plan_caps_the_day_and_the_contract_says_so(client, processes) -> None:
+    processes("worker", **FAST_PACING)
+    r = await client.post("/api/accounts", json={"name": "young", "warmupPlan": [5, 10, 20]})
+    assert r.status_code == 201 and (r.json()["warmupPlan"], r.json()["dailyCap"]) == ([5, 10, 20], 5)
+    account = r.json()["id"]
+    contract = await new_contract(client, account, n=12)
+    assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+
+    async def capped() -> bool:
+        body = (await client.get(f"/api/contracts/{contract}")).json()
+        return body["waitingReason"] == "daily cap reached; sending resumes at 00:00 UTC"
+
+    await wait_until(capped, what="the day's cap of the warm-up plan reached")
+    stats = (await client.get(f"/api/contracts/{contract}/stats")).json()
+    assert (stats["success"], stats["remaining"]) == (5, 7)
+    cleared = await client.put(f"/api/accounts/{account}", json={"warmupPlan": []})
+    assert (cleared.json()["warmupPlan"], cleared.json()["dailyCap"]) == (None, 500), "back to the cap by age"
+    r = await client.put(f"/api/accounts/{account}", json={"warmupPlan": [-1]})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "warmupPlan[0]"

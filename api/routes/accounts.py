@@ -40,7 +40,7 @@ async def create_account(body: AccountIn) -> AccountOut:
     A `sandbox` account is connected at once."""
     sandbox = body.sandbox.model_dump() if body.sandbox else None
     account = await accounts.create_account(
-        body.name, body.transport, body.useLimits, sandbox, body.resendUncertain
+        body.name, body.transport, body.useLimits, sandbox, body.resendUncertain, body.warmupPlan
     )
     return AccountOut.of(account)
 
@@ -65,6 +65,7 @@ async def update_account(account_id: AccountId, body: AccountUpdate) -> AccountO
         name=body.name,
         settings=body.sandbox,
         resend_uncertain=body.resendUncertain,
+        warmup_plan=body.warmupPlan,
     )
     return AccountOut.of(account)
 

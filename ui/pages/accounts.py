@@ -60,7 +60,10 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
 def _sent_today(row: dashboard.AccountRow) -> None:
     with ui.column().classes("gap-0 items-end"):
         cap = row.daily_cap if row.account.use_limits else None
-        ui.label(f"{row.sent_today} sent today" + (f" of {cap}" if cap else " (no cap)"))
+        left = f" of {cap} ({max(0, cap - row.sent_today)} left)" if cap is not None else " (no cap)"
+        ui.label(f"{row.sent_today} sent today{left}")
+        if row.account.warmup_plan and row.account.use_limits:
+            ui.label("warming up").classes("text-caption text-grey-7")
         if cap:
             ui.linear_progress(min(1.0, row.sent_today / cap), show_value=False).classes("w-40")
 
@@ -68,6 +71,7 @@ def _sent_today(row: dashboard.AccountRow) -> None:
 def _actions(a: Account, spec: TransportSpec, listing: ui.refreshable) -> None:
     switch = ui.switch("Limits", value=a.use_limits)
     switch.on_value_change(lambda e: _toggle_limits(a, e.value, e.sender, listing))
+    ui.button("Warm-up", on_click=lambda: _warmup_dialog(a, listing)).props("flat dense").mark("warm-up")
     if a.status in (AccountStatus.PAIRING, AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
         ui.button("Pair", on_click=lambda: ui.navigate.to(f"/accounts/{a.id}/pair")).props("outline")
     if spec.pairing == Pairing.DEVICE and a.status in accounts.LINKED:
@@ -85,6 +89,40 @@ async def _toggle_limits(account: Account, on: bool, switch: ui.switch, listing:
         lambda: accounts.update_account(account.id, use_limits=on), "Limits on" if on else "Limits off"
     )
     listing.refresh()
+
+
+def _warmup_dialog(account: Account, listing: ui.refreshable) -> None:
+    """Set or clear the account's warm-up plan: a daily cap per day of its age, day 0 first."""
+    with ui.context.client.layout, ui.dialog() as dialog, ui.card().classes("w-96 gap-3"):
+        ui.label(f"Warm-up plan of {account.name or account.id}").classes("text-h6")
+        ui.label(
+            "The daily cap for each day of the account's age, from its first day, separated by commas. "
+            "After the last day the usual cap by age applies. Leave empty for no plan."
+        ).classes("text-body2")
+        plan = ui.input("Daily caps", value=", ".join(map(str, account.warmup_plan or [])))
+        plan.props("outlined placeholder='20, 40, 80, 160, 320'").classes("w-full")
+
+        async def save() -> None:
+            caps = _caps(plan.value or "")
+            if caps is None:
+                ui.notify("Daily caps: whole numbers separated by commas", type="warning")
+                return
+            if await attempt(lambda: accounts.update_account(account.id, warmup_plan=caps), "Saved"):
+                dialog.close()
+                listing.refresh()
+
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=dialog.close).props("flat")
+            ui.button("Save", on_click=save)
+    dialog.open()
+
+
+def _caps(text: str) -> list[int] | None:
+    """The caps typed, or None if something typed is not a number of 0 to 10,000."""
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if not all(p.isdigit() and int(p) <= 10_000 for p in parts) or len(parts) > 365:
+        return None
+    return [int(p) for p in parts]
 
 
 async def _log_out(account: Account, listing: ui.refreshable) -> None:
