@@ -93,6 +93,24 @@ class Settings(BaseSettings):
     failover_grace_s: float = Field(600, ge=0, description="how long a DISCONNECTED account keeps them")
     rate_limit_cooldown_s: float = Field(900, ge=0)
 
+    # Quiet hours (services/timezones.py): contracts send only inside this window of the recipient's
+    # local time, on these ISO weekdays (1 Monday … 7 Sunday), unless a contract sets its own.
+    send_window_start: str = Field("09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    send_window_end: str = Field("21:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    send_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
+    # A number placed in several zones gets its country's home zone (by country code), if listed.
+    home_time_zones: dict[str, str] = Field(
+        default_factory=lambda: {
+            "7": "Europe/Moscow",
+            "1": "America/New_York",
+            "52": "America/Mexico_City",
+            "55": "America/Sao_Paulo",
+            "61": "Australia/Sydney",
+            "62": "Asia/Jakarta",
+        }
+    )
+    default_time_zone: str = Field("UTC", description="for numbers the time-zone data does not know")
+
     # Transports besides the built-in sandbox and whatsapp: modules holding a `TRANSPORT` (wa/registry.py).
     transport_plugins: list[str] = Field(default_factory=list, description="module names, as a JSON list")
 

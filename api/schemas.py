@@ -13,6 +13,7 @@ from models.ids import ID_LENGTH, could_be_id
 from services.accounts import cap_today
 from services.contracts import Created, Stats
 from services.errors import InvalidInput, NotFound, Problem
+from services.timezones import SendWindow
 from wa.sandbox import SandboxConfig
 
 
@@ -83,11 +84,36 @@ POOL = (
 )
 
 
+HourMinute = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
+
+
+class SendWindowIn(Strict):
+    """Quiet hours: the contract sends only from `start` to `end` of each recipient's local time (the
+    zone from the number), on `days` (ISO weekdays, 1 Monday … 7 Sunday). An end at or before the
+    start runs past midnight; 00:00 to 00:00 is the whole day."""
+
+    start: HourMinute
+    end: HourMinute
+    days: list[Annotated[int, Field(ge=1, le=7)]] = Field([1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7)
+
+
+class SendWindowOut(BaseModel):
+    start: str
+    end: str
+    days: list[int]
+
+    @classmethod
+    def of(cls, c: Contract) -> SendWindowOut:
+        w = SendWindow.of(c.send_window)
+        return cls(start=f"{w.start:%H:%M}", end=f"{w.end:%H:%M}", days=sorted(w.days))
+
+
 class ContractIn(BaseModel):
     accountId: AccountIdIn | None = Field(None, description="the seed's one account (or give accountIds)")
     accountIds: list[AccountIdIn] | None = Field(None, min_length=1, max_length=100, description=POOL)
     name: Text = Field("", max_length=500)
     recipients: list[RecipientIn]
+    sendWindow: SendWindowIn | None = Field(None, description="quiet hours; default: the server's window")
 
     def pool(self) -> str | list[str]:
         return chosen_pool(self.accountId, self.accountIds)
@@ -137,6 +163,7 @@ class ContractOut(BaseModel):
     duplicateCount: int
     errorMessage: str | None
     pausedReason: str | None = Field(description="why the contract paused itself (its account's state)")
+    sendWindow: SendWindowOut = Field(description="the local hours and days it sends in (quiet hours)")
     waitingReason: str | None = Field(
         description="why a running contract sends nothing now (no connected account, daily cap "
         "reached, a break, paused by health rule…); null while it is sending or not running"
@@ -158,6 +185,7 @@ class ContractOut(BaseModel):
             duplicateCount=c.duplicate_count,
             errorMessage=c.error_message,
             pausedReason=c.paused_reason,
+            sendWindow=SendWindowOut.of(c),
             waitingReason=waiting_reason,
             createdAt=c.created_at,
             updatedAt=c.updated_at,

@@ -33,6 +33,10 @@ class Contract(Model):
     uncertain_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # Quiet hours: the local hours and days it sends in (null: the settings' window), and the time zones
+    # of its recipients (services/timezones.py), so a claim knows whose window is open.
+    send_window = fields.JSONField(null=True)
+    time_zones = fields.JSONField(null=True)
     # A start chosen in advance (the dashboard's wizard); reconcile starts the contract then.
     start_at = fields.DatetimeField(null=True)
     started_at = fields.DatetimeField(null=True)
@@ -98,6 +102,8 @@ class Recipient(Model):
     # The id the network gave the message when it differs from message_id (WhatsApp through neonize).
     # Indexed only where set (migration 0004): a full index would be rewritten by every status change.
     network_id = fields.CharField(max_length=128, null=True)
+    # The recipient's time zone, for quiet hours (null in rows older than them: sent at any hour).
+    time_zone = fields.CharField(max_length=40, null=True)
     # The pool account that took it: it alone sends it, retries included, until failover lets it go.
     account_id = fields.CharField(max_length=ID_LENGTH, null=True)
     delivered_at = fields.DatetimeField(null=True)

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -30,6 +30,7 @@ from models.sql import insert_rows, refresh_statistics
 from services import phones, pools, waiting
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError
 from services.queue import kick_account
+from services.timezones import zone_of
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,16 @@ ANALYZE_FROM = 50_000
 # pause and a send, or a batch of the sandbox); a worker that lost its lease stops sooner.
 DELETE_WAIT_S = 30
 
-RECIPIENT_COLUMNS = ["contract_id", "position", "phone_number", "message", "status", "message_id", "attempts"]
+RECIPIENT_COLUMNS = [
+    "contract_id",
+    "position",
+    "phone_number",
+    "message",
+    "status",
+    "message_id",
+    "attempts",
+    "time_zone",
+]
 
 
 @dataclass
@@ -127,10 +137,15 @@ class _Intake:
 
 
 async def create_contract(
-    account_ids: str | list[str], name: str, phone_numbers: list[str], messages: list[str]
+    account_ids: str | list[str],
+    name: str,
+    phone_numbers: list[str],
+    messages: list[str],
+    send_window: dict[str, Any] | None = None,
 ) -> Created:
     """Create a PENDING contract with one recipient per (phone number, message), all or nothing, for
-    one account or a pool of several (the first is the contract's `accountId`).
+    one account or a pool of several (the first is the contract's `accountId`), sending inside
+    `send_window` of each recipient's local time (None: the settings' window).
 
     Numbers are checked in chunks while earlier chunks are already being stored, inside one
     transaction that any invalid recipient rolls back."""
@@ -145,7 +160,7 @@ async def create_contract(
         )
     await pools.check_exist(pool, one=isinstance(account_ids, str))
     try:
-        return await _store(pool, name, phone_numbers, messages)
+        return await _store(pool, name, phone_numbers, messages, send_window)
     except IntegrityError:  # an account was deleted while the contract was being stored
         raise Conflict(
             "an account of the contract was deleted meanwhile; nothing was created",
@@ -153,11 +168,21 @@ async def create_contract(
         ) from None
 
 
-async def _store(pool: list[str], name: str, phone_numbers: list[str], messages: list[str]) -> Created:
+async def _store(
+    pool: list[str],
+    name: str,
+    phone_numbers: list[str],
+    messages: list[str],
+    send_window: dict[str, Any] | None,
+) -> Created:
     intake = _Intake(phone_numbers, messages)
     pending = RecipientStatus.PENDING.value
+    zones: set[str] = set()
+    s = get_settings()
     async with in_transaction() as conn:
-        contract = await Contract.create(account_id=pool[0], name=name, using_db=conn)
+        contract = await Contract.create(
+            account_id=pool[0], name=name, send_window=send_window, using_db=conn
+        )
         await pools.store(contract.id, pool, conn)
         stored = 0
         async for results in phones.check_chunks(phone_numbers):
@@ -166,9 +191,10 @@ async def _store(pool: list[str], name: str, phone_numbers: list[str], messages:
                 continue  # the input is bad: keep checking to report every problem, store nothing more
             ids = new_message_ids(len(fresh))
             rows = [
-                (contract.id, stored + k, phone, messages[index], pending, ids[k], 0)
+                (contract.id, stored + k, phone, messages[index], pending, ids[k], 0, zone_of(phone, s))
                 for k, (index, phone) in enumerate(fresh)
             ]
+            zones.update(row[-1] for row in rows)
             await insert_rows("recipients", RECIPIENT_COLUMNS, rows, conn)
             stored += len(fresh)
         intake.raise_problems()
@@ -181,7 +207,8 @@ async def _store(pool: list[str], name: str, phone_numbers: list[str], messages:
         )
         contract.total_count = stored
         contract.duplicate_count = len(intake.duplicates)
-        await contract.save(using_db=conn, update_fields=["total_count", "duplicate_count"])
+        contract.time_zones = sorted(zones)
+        await contract.save(using_db=conn, update_fields=["total_count", "duplicate_count", "time_zones"])
     if stored >= ANALYZE_FROM:
         await refresh_statistics("recipients")
     return Created(contract, intake.duplicates)

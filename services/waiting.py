@@ -1,6 +1,7 @@
 """Why a running contract is sending nothing now, in words: no silent waits.
 
-A contract waits only when no account of its pool can send: each account is either sending, or
+A contract waits when it is outside its send window for every recipient (quiet hours), or when no
+account of its pool can send: each account is either sending, or
 waiting for a reason (not connected, lost, rested by a health rule, its daily cap reached, a break).
 The contract's reason is the soonest-ending of its accounts' reasons.
 """
@@ -15,6 +16,7 @@ from models.enums import ACTIVE_CONTRACT
 from services import pools
 from services.accounts import cap_today
 from services.pacing import PacingState
+from services.timezones import SendWindow
 
 # A pause shorter than this is the rhythm of sending (typing, gaps), not a wait to explain.
 EXPLAINED_FROM = timedelta(seconds=60)
@@ -45,6 +47,18 @@ def account_wait(account: Account, now: datetime) -> Wait | None:
     return None
 
 
+def quiet_hours(contract: Contract, now: datetime) -> str | None:
+    """Why the contract sends to nobody now, if it is night (or a day off) for every recipient."""
+    if not contract.time_zones:
+        return None
+    window = SendWindow.of(contract.send_window)
+    if window.open_zones(contract.time_zones, now):
+        return None
+    opens = window.next_open(contract.time_zones, now)
+    resumes = f"; resumes at {opens:%H:%M} UTC" if opens else ""
+    return f"quiet hours: outside {window.describe()} in the recipients' local time{resumes}"
+
+
 def contract_wait(accounts: list[Account], now: datetime) -> str | None:
     """Why a running contract with this pool sends nothing now, or None while it is sending."""
     waits = [account_wait(a, now) for a in accounts]
@@ -66,7 +80,9 @@ async def waiting_reasons(contracts: list[Contract], now: datetime | None = None
     wanted = {a for pool in members.values() for a in pool}
     accounts = {a.id: a for a in await Account.filter(id__in=wanted)}
     return {
-        c.id: contract_wait([accounts[a] for a in members.get(c.id, []) if a in accounts], now)
+        c.id: (
+            quiet_hours(c, now) or contract_wait([accounts[a] for a in members[c.id] if a in accounts], now)
+        )
         if c.id in members
         else None
         for c in contracts

@@ -96,7 +96,7 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
     pools_of: dict[str, list[str]] = {}  # a batch is of one contract; its pool's opt-outs apply
     while True:
         now = _now()
-        contract_ids = await outbox.active_contracts(account.id)
+        running = await outbox.active_contracts(account.id)
         if account.use_limits:
             due = next_send_at(state, now.timestamp(), daily_cap(age_days, s, account.warmup_plan), s)
             wait = due - now.timestamp()
@@ -106,10 +106,15 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
                     return False
                 await asyncio.sleep(wait)
                 continue
-        batch = await outbox.claim(account.id, contract_ids, now, batch_size)
+        batch = await outbox.claim(account.id, running, now, batch_size)
         if not batch:
+            contract_ids = [r.contract_id for r in running]
             await outbox.finish_done_contracts(contract_ids, now)
-            await _schedule(account.id, token, await outbox.next_retry_at(account.id, contract_ids))
+            wakes = [
+                await outbox.next_retry_at(account.id, contract_ids),
+                *(r.opens_at(now) for r in running),
+            ]
+            await _schedule(account.id, token, min((t for t in wakes if t is not None), default=None))
             return False
         if batch[0].contract_id not in pools_of:
             pools_of[batch[0].contract_id] = await pools.pool_of(batch[0].contract_id)

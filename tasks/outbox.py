@@ -18,6 +18,7 @@ from models import Account, Contract, ContractStatus, PoolMember, Recipient, Rec
 from models.enums import ACTIVE_CONTRACT
 from models.sql import execute
 from services.lease import fenced_update
+from services.timezones import SendWindow
 from wa import registry
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
@@ -33,14 +34,36 @@ class Outcome:
     retry_at: datetime | None = None
 
 
-async def active_contracts(account_id: str) -> list[str]:
+@dataclass(frozen=True)
+class Running:
+    """A started contract as a claim sees it: whose recipients' local time is inside its window."""
+
+    contract_id: str
+    window: SendWindow
+    time_zones: list[str] | None  # None for a contract older than quiet hours: any hour
+
+    def open_zones(self, now: datetime) -> list[str] | None:
+        """The zones that may be sent to now (None: all)."""
+        if self.time_zones is None:
+            return None
+        return self.window.open_zones(self.time_zones, now)
+
+    def opens_at(self, now: datetime) -> datetime | None:
+        """When the window next opens for some recipient, if it is shut for all of them now."""
+        if self.time_zones is None or self.open_zones(now):
+            return None
+        return self.window.next_open(self.time_zones, now)
+
+
+async def active_contracts(account_id: str) -> list[Running]:
     """The started contracts whose pool holds the account, the one it served least recently first:
     they share the account's pacing in turns."""
-    return await (
+    rows = await (
         PoolMember.filter(account_id=account_id, contract__status__in=ACTIVE_CONTRACT)
         .order_by("turn_at", "contract_id")
-        .values_list("contract_id", flat=True)
+        .values_list("contract_id", "contract__send_window", "contract__time_zones")
     )
+    return [Running(c, SendWindow.of(window), zones) for c, window, zones in rows]
 
 
 async def requeue_orphans(account: Account) -> int:
@@ -117,32 +140,38 @@ class Claimed:
 CLAIMED_FIELDS = ("id", "contract_id", "phone_number", "message", "message_id", "attempts")
 
 
-def _due(contract_id: str, account_id: str, now: datetime) -> QuerySet[Recipient]:
-    """The contract's recipients this account may send now: due, and nobody's or already its own."""
-    return (
+def _due(contract_id: str, account_id: str, now: datetime, zones: list[str] | None) -> QuerySet[Recipient]:
+    """The contract's recipients this account may send now: due, nobody's or already its own, and
+    (when `zones` is given) in a time zone whose window is open."""
+    query = (
         Recipient.filter(contract_id=contract_id, status=RecipientStatus.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(Q(account_id__isnull=True) | Q(account_id=account_id))
-        .order_by("id")
     )
+    if zones is not None:
+        query = query.filter(time_zone__in=zones)
+    return query.order_by("id")
 
 
-async def claim(account_id: str, contract_ids: list[str], now: datetime, limit: int) -> list[Claimed]:
-    """Mark up to `limit` recipients due for this account SENDING as its own, from the first of
-    `contract_ids` that has any, and return them.
+async def claim(account_id: str, running: list[Running], now: datetime, limit: int) -> list[Claimed]:
+    """Mark up to `limit` recipients due for this account SENDING as its own, from the first of the
+    `running` contracts that has any inside its window, and return them.
 
     The claim's first write marks the contract IN_PROGRESS, only if it is still running: that write
     and a pause or delete's status change wait for each other, so rows are never claimed for a
     contract that a delete has already cancelled (the delete then waits for claimed rows). It also
     orders the claims of the pool's accounts, so the rows chosen after it are nobody else's."""
-    for contract_id in contract_ids:
-        if not await _due(contract_id, account_id, now).exists():
+    for contract in running:
+        contract_id, zones = contract.contract_id, contract.open_zones(now)
+        if zones is not None and len(zones) == len(contract.time_zones or []):
+            zones = None  # every recipient's window is open: no filter to apply
+        if zones == [] or not await _due(contract_id, account_id, now, zones).exists():
             continue
         async with in_transaction() as conn:
             if not await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, ACTIVE_CONTRACT, conn):
                 continue  # paused or cancelled since it was listed
             ids = (
-                await _due(contract_id, account_id, now)
+                await _due(contract_id, account_id, now, zones)
                 .using_db(conn)
                 .limit(limit)
                 .values_list("id", flat=True)

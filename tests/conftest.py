@@ -50,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
         STREAM_IDLE_TIMEOUT_S="20",
         RETRY_BACKOFF_S="0.05",
         TRANSPORT_PLUGINS='["tests.echo_transport"]',
+        # Quiet hours off (00:00 to 00:00 is the whole day), so the suite sends at any hour it runs;
+        # tests of quiet hours give their contracts a window of their own.
+        SEND_WINDOW_START="00:00",
+        SEND_WINDOW_END="00:00",
         ECHO_TRANSPORT_LOG=str(TMP / "echo-deliveries.jsonl"),
     )
     if BACKEND == "postgres":

@@ -50,7 +50,8 @@ async def create_contract(
     async def create() -> dict:
         phone_numbers = [r.phoneNumber for r in body.recipients]
         messages = [r.message for r in body.recipients]
-        created = await contracts.create_contract(body.pool(), body.name, phone_numbers, messages)
+        window = body.sendWindow.model_dump() if body.sendWindow else None
+        created = await contracts.create_contract(body.pool(), body.name, phone_numbers, messages, window)
         return ContractCreated.of(created).model_dump(mode="json")
 
     body_digest = hashlib.sha256(await request.body()).digest() if idempotency_key else b""
