@@ -164,6 +164,11 @@ class ContractOut(BaseModel):
     errorMessage: str | None
     pausedReason: str | None = Field(description="why the contract paused itself (its account's state)")
     sendWindow: SendWindowOut = Field(description="the local hours and days it sends in (quiet hours)")
+    estimatedFinishAt: Timestamp | None = Field(
+        description="when it will finish by its plan: its accounts' pacing, caps left today and "
+        "warm-up, quiet hours in its recipients' zones (also before the start); null when paused, "
+        "over, or no account of its pool can send"
+    )
     waitingReason: str | None = Field(
         description="why a running contract sends nothing now (no connected account, daily cap "
         "reached, a break, paused by health rule…); null while it is sending or not running"
@@ -174,7 +179,9 @@ class ContractOut(BaseModel):
     completedAt: Timestamp | None
 
     @classmethod
-    def of(cls, c: Contract, pool: list[str], waiting_reason: str | None) -> ContractOut:
+    def of(
+        cls, c: Contract, pool: list[str], waiting_reason: str | None, finish: datetime | None
+    ) -> ContractOut:
         return cls(
             id=c.id,
             accountId=c.account_id,
@@ -186,6 +193,7 @@ class ContractOut(BaseModel):
             errorMessage=c.error_message,
             pausedReason=c.paused_reason,
             sendWindow=SendWindowOut.of(c),
+            estimatedFinishAt=finish,
             waitingReason=waiting_reason,
             createdAt=c.created_at,
             updatedAt=c.updated_at,

@@ -34,7 +34,7 @@ class Contract(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     # Quiet hours: the local hours and days it sends in (null: the settings' window), and the time zones
-    # of its recipients (services/timezones.py), so a claim knows whose window is open.
+    # of its recipients with how many in each (services/timezones.py): whose window is open, and the plan.
     send_window = fields.JSONField(null=True)
     time_zones = fields.JSONField(null=True)
     # A start chosen in advance (the dashboard's wizard); reconcile starts the contract then.

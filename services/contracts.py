@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -27,7 +28,7 @@ from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
-from services import phones, pools, waiting
+from services import estimates, phones, pools, waiting
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError
 from services.queue import kick_account
 from services.timezones import zone_of
@@ -177,7 +178,7 @@ async def _store(
 ) -> Created:
     intake = _Intake(phone_numbers, messages)
     pending = RecipientStatus.PENDING.value
-    zones: set[str] = set()
+    zones: Counter[str] = Counter()
     s = get_settings()
     async with in_transaction() as conn:
         contract = await Contract.create(
@@ -207,7 +208,7 @@ async def _store(
         )
         contract.total_count = stored
         contract.duplicate_count = len(intake.duplicates)
-        contract.time_zones = sorted(zones)
+        contract.time_zones = dict(sorted(zones.items()))
         await contract.save(using_db=conn, update_fields=["total_count", "duplicate_count", "time_zones"])
     if stored >= ANALYZE_FROM:
         await refresh_statistics("recipients")
@@ -240,6 +241,22 @@ async def pools_of(contract_ids: list[str]) -> dict[str, list[str]]:
 async def waiting_reasons(listed: list[Contract]) -> dict[str, str | None]:
     """Why each running contract sends nothing now, if it does not (services/waiting.py)."""
     return await waiting.waiting_reasons(listed)
+
+
+async def estimated_finishes(listed: list[Contract]) -> dict[str, datetime | None]:
+    """When each pending or running contract will finish by its plan (services/estimates.py)."""
+    planned = [c for c in listed if c.status in (*ACTIVE_CONTRACT, ContractStatus.PENDING)]
+    open_rows = (RecipientStatus.PENDING, RecipientStatus.QUEUED, RecipientStatus.SENDING)
+    remaining: dict[str, int] = dict.fromkeys((c.id for c in planned), 0)
+    rows = await StatusCount.filter(contract_id__in=list(remaining), status__in=open_rows).values_list(
+        "contract_id", "n"
+    )
+    for contract_id, n in rows:
+        remaining[contract_id] += n
+    out: dict[str, datetime | None] = dict.fromkeys((c.id for c in listed), None)
+    for c in planned:
+        out[c.id] = await estimates.contract_finish(c, remaining[c.id])
+    return out
 
 
 async def status_counts(contract_id: str) -> dict[RecipientStatus, int]:

@@ -7,12 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from models import Account, Contract, Recipient, RecipientStatus, SendMinute, StatusCount
-from services import pools, waiting
+from models import Account, Contract, RecipientStatus, SendMinute, StatusCount
+from services import estimates, pools, waiting
 from services.accounts import cap_today
 from services.contracts import get_contract, status_counts
-from services.pacing import eta_seconds
-from settings import get_settings
 
 RATE_WINDOW = timedelta(minutes=5)
 
@@ -41,7 +39,7 @@ class Progress:
     contract: Contract
     counts: dict[RecipientStatus, int]
     per_minute: float  # sends (sent or failed) per minute over the last five minutes
-    eta_s: float | None  # None when nothing is moving or nothing is left
+    eta_s: float | None  # by the plan (services/estimates.py); None when it cannot finish or is done
     waiting_reason: str | None = None  # why a running contract sends nothing now
     accounts: list[pools.AccountProgress] = field(default_factory=list)  # what each pool account sent
 
@@ -69,10 +67,9 @@ async def progress(contract_id: str, now: datetime | None = None) -> Progress:
     began = max(since, contract.started_at or since)
     minutes = min(max((now - began).total_seconds() / 60, 0.25), RATE_WINDOW.total_seconds() / 60)
     per_minute = sum(s + f for s, f in recent) / minutes
-    account = await Account.get(id=contract.account_id)
     p = Progress(contract, counts, per_minute, None)
-    sample = await Recipient.filter(contract_id=contract_id).first().values_list("message", flat=True)
-    p.eta_s = eta_seconds(p.remaining, per_minute, account.use_limits, sample or "", get_settings())
+    finish = await estimates.contract_finish(contract, p.remaining, now) if p.remaining else None
+    p.eta_s = (finish - now).total_seconds() if finish else None
     p.waiting_reason = (await waiting.waiting_reasons([contract], now))[contract.id]
     p.accounts = await pools.progress(contract_id)
     return p

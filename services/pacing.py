@@ -97,20 +97,10 @@ def simulate(
 
 def mean_seconds_per_message(text: str, s: Settings) -> float:
     """The average time per message the rules allow an always-busy account, ignoring the daily cap:
-    the long-run rate, the one formula the dashboard and the benchmarks use."""
+    the long-run rate, the one formula the plan (services/planner.py) and the benchmarks use."""
     gaps = (s.break_every - 1) * (s.gap_min_s + s.gap_max_s) / 2 + (s.break_min_s + s.break_max_s) / 2
     per_message = (s.delay_min_s + s.delay_max_s) / 2 + typing_seconds(text, s)
     return max(gaps / s.break_every + per_message, 60 / s.per_minute)
-
-
-def eta_seconds(remaining: int, per_minute: float, use_limits: bool, text: str, s: Settings) -> float | None:
-    """Seconds until `remaining` messages are out: at the observed rate; before sending starts, at
-    the long-run rate of messages like `text` (limits on)."""
-    if remaining == 0:
-        return None
-    if per_minute:
-        return 60 * remaining / per_minute
-    return remaining * mean_seconds_per_message(text, s) if use_limits else None
 
 
 def retry_at(attempts_before: int, now: datetime, s: Settings) -> datetime:

@@ -51,10 +51,10 @@ def quiet_hours(contract: Contract, now: datetime) -> str | None:
     """Why the contract sends to nobody now, if it is night (or a day off) for every recipient."""
     if not contract.time_zones:
         return None
-    window = SendWindow.of(contract.send_window)
-    if window.open_zones(contract.time_zones, now):
+    window, zones = SendWindow.of(contract.send_window), list(contract.time_zones)
+    if window.open_zones(zones, now):
         return None
-    opens = window.next_open(contract.time_zones, now)
+    opens = window.next_open(zones, now)
     resumes = f"; resumes at {opens:%H:%M} UTC" if opens else ""
     return f"quiet hours: outside {window.describe()} in the recipients' local time{resumes}"
 

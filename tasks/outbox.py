@@ -63,7 +63,7 @@ async def active_contracts(account_id: str) -> list[Running]:
         .order_by("turn_at", "contract_id")
         .values_list("contract_id", "contract__send_window", "contract__time_zones")
     )
-    return [Running(c, SendWindow.of(window), zones) for c, window, zones in rows]
+    return [Running(c, SendWindow.of(window), list(zones) if zones else None) for c, window, zones in rows]
 
 
 async def requeue_orphans(account: Account) -> int:

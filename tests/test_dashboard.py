@@ -146,6 +146,7 @@ async def test_the_wizard_sends_with_a_pool_and_warns_of_an_account_not_connecte
     user.find("Message").type("Hello!")
     user.find("Check the recipients").click()
     await user.should_see("ready to send")
+    await user.should_see("If started now: about 1 minute on 2 accounts")
     user.find("Next").click()
     user.find("Contract name").type("Pooled")
     user.find("Create contract").click()
@@ -333,3 +334,24 @@ async def test_a_warm_up_plan_is_set_on_the_accounts_page_which_shows_what_is_le
     await user.should_see("0 sent today of 20 (20 left)")
     await user.should_see("warming up")
     assert (await Account.get(id=account.id)).warmup_plan == [20, 40, 80]
+
+
+async def test_the_wizard_plans_days_for_one_new_number_and_less_on_all_connected(signed_in: User) -> None:
+    user = signed_in
+    await Account.create(name="New")
+    for i in range(4):
+        await Account.create(name=f"Other {i}")
+    await user.open("/contracts/new")
+    user.find(ui.select).click()
+    user.find("New · sandbox · connected").click()
+    user.find("Next").click()
+    user.find("Paste").click()
+    user.find(ui.textarea).type("\n".join(["phone", *(phone(i) for i in range(1969))]))
+    user.find("Use these rows").click()
+    await user.should_see("1,969 rows · columns: phone", retries=50)
+    user.find("Next").click()
+    user.find("Message").type("Hello!")
+    user.find("Check the recipients").click()
+    await user.should_see("ready to send", retries=100)
+    (plan,) = user.find(marker="plan").elements
+    assert "days on 1 account; about" in plan.text and "hours on 5 accounts" in plan.text, plan.text

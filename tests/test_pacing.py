@@ -14,7 +14,6 @@ from services.pacing import (
     after_send,
     busiest_window,
     daily_cap,
-    eta_seconds,
     mean_seconds_per_message,
     retry_at,
     typing_seconds,
@@ -81,15 +80,6 @@ def test_state_survives_a_round_trip_through_json() -> None:
     s = Settings()
     state = after_send(PacingState(), START, random.Random(1), s)
     assert PacingState.load(state.dump()) == state
-
-
-def test_the_eta_uses_the_observed_rate_then_the_long_run_rate_of_the_rules() -> None:
-    s = Settings()
-    assert eta_seconds(120, per_minute=60, use_limits=True, text="Hi", s=s) == 120
-    before_start = eta_seconds(120, per_minute=0, use_limits=True, text="Hi", s=s)
-    assert before_start == 120 * mean_seconds_per_message("Hi", s)
-    assert eta_seconds(120, per_minute=0, use_limits=False, text="Hi", s=s) is None  # no rule to go by
-    assert eta_seconds(0, per_minute=60, use_limits=True, text="Hi", s=s) is None
 
 
 def test_retries_back_off_doubling_from_the_setting() -> None:

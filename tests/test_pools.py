@@ -241,3 +241,25 @@ async def test_a_warm_up_plan_caps_the_day_and_the_contract_says_so(client, proc
     assert (cleared.json()["warmupPlan"], cleared.json()["dailyCap"]) == (None, 500), "back to the cap by age"
     r = await client.put(f"/api/accounts/{account}", json={"warmupPlan": [-1]})
     assert r.status_code == 422 and r.json()["details"][0]["field"] == "warmupPlan[0]"
+
+
+async def test_the_plan_counts_daily_caps_and_the_pool_before_the_start(client) -> None:
+    """The issue's case: 1,969 messages on one new number take days by its cap, not hours."""
+    from datetime import UTC, datetime, timedelta
+
+    def until(body: dict) -> timedelta:
+        finish = datetime.fromisoformat(body["estimatedFinishAt"].replace("Z", "+00:00"))
+        return finish - datetime.now(UTC)
+
+    one = await new_account(client)
+    alone = await new_contract(client, one, n=1969)
+    assert until((await client.get(f"/api/contracts/{alone}")).json()) > timedelta(days=2)
+    pool = [one, *[await new_account(client) for _ in range(4)]]
+    r = await client.post("/api/contracts", json={"accountIds": pool, "recipients": recipients(1969)})
+    pooled = (await client.get(f"/api/contracts/{r.json()['id']}")).json()
+    assert until(pooled) < timedelta(hours=12), "five numbers share it, each under its cap"
+    assert (await client.post(f"/api/contracts/{alone}/pause")).status_code == 409  # never started
+    await client.post(f"/api/contracts/{alone}/start")
+    await client.post(f"/api/contracts/{alone}/pause")
+    paused = (await client.get(f"/api/contracts/{alone}")).json()
+    assert paused["status"] == "PAUSED" and paused["estimatedFinishAt"] is None

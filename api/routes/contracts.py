@@ -137,10 +137,11 @@ async def get_contract(contract_id: ContractId) -> ContractOut:
 
 
 async def _shown(listed: list[Contract]) -> list[ContractOut]:
-    """Contracts with their pools and why any running one is waiting."""
+    """Contracts with their pools, why any running one is waiting, and when each will finish."""
     pools = await contracts.pools_of([c.id for c in listed])
     waiting = await contracts.waiting_reasons(listed)
-    return [ContractOut.of(c, pools[c.id], waiting[c.id]) for c in listed]
+    finishes = await contracts.estimated_finishes(listed)
+    return [ContractOut.of(c, pools[c.id], waiting[c.id], finishes[c.id]) for c in listed]
 
 
 @router.get("/{contract_id}/stats", response_model=StatsOut)

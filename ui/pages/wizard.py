@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from nicegui import events, ui
 
 from models import Account, AccountStatus
-from services import accounts, contracts
+from services import accounts, contracts, estimates
 from services.errors import InvalidInput, Problem
 from services.recipient_files import csv_rows, wizard_table
 from services.recipient_files.wizard_table import Report, Table
@@ -246,6 +246,39 @@ async def _check_report(draft: Draft) -> None:
     spinner.delete()
     if draft.report is not None:
         _report(draft.report, table.count, draft)
+        await _plan(draft, draft.report)
+
+
+async def _plan(draft: Draft, report: Report) -> None:
+    """How long the rows that pass would take if started now: on the chosen accounts, and on every
+    connected account when there are more of those."""
+    dropped = report.dropped_rows()
+    numbers = [n for row, n in enumerate(report.phone_numbers, start=1) if row not in dropped]
+    zones = await estimates.recipient_zones(numbers)
+    lines = [await _about(draft.account_ids, zones, draft.template)]
+    everyone = await estimates.connected_accounts()
+    if len(everyone) > len(draft.account_ids):
+        lines.append(await _about(everyone, zones, draft.template))
+    ui.label("If started now: " + "; ".join(lines)).classes("text-body1").mark("plan")
+
+
+async def _about(account_ids: list[str], zones: dict[str, float], text: str) -> str:
+    finish = await estimates.draft_finish(account_ids, zones, text)
+    on = f"on {len(account_ids)} account{'s' if len(account_ids) != 1 else ''}"
+    if finish is None:
+        return f"not possible {on} now: none of them can send"
+    return f"{_duration_in_words(finish - datetime.now(UTC))} {on}"
+
+
+def _duration_in_words(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    if hours < 1:
+        n, unit = max(1, round(hours * 60)), "minute"
+    elif hours < 48:
+        n, unit = round(hours), "hour"
+    else:
+        n, unit = round(hours / 24), "day"
+    return f"about {n} {unit}{'s' if n != 1 else ''}"
 
 
 def _start_step(draft: Draft, stepper: ui.stepper) -> None:

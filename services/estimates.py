@@ -1,0 +1,92 @@
+"""The plan of a contract, or of a draft in the wizard, from the database (services/planner.py is the
+pure part): its pool's accounts as they are now, and its recipients' time zones."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from models import Account, AccountStatus, Contract, ContractStatus, PoolMember, Recipient
+from models.enums import ACTIVE_CONTRACT
+from services import planner
+from services.pacing import PacingState, daily_cap, mean_seconds_per_message
+from services.timezones import SendWindow, zone_of
+from settings import Settings, get_settings
+
+# An account without limits sends as fast as the network answers; the plan assumes this many a second.
+UNLIMITED_PER_S = 10
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def sender(account: Account, text: str, serves: int, now: datetime, s: Settings) -> planner.Sender:
+    """The account as the plan sees it: its pacing, its caps from today on, its state now."""
+    age_days = (now - account.created_at).total_seconds() / 86400
+    state = PacingState.load(account.pacing_state)
+    if account.status != AccountStatus.CONNECTED:
+        available: datetime | None = NEVER  # it may come back, but the plan cannot say when
+    elif account.paused_until is not None and account.paused_until > now:
+        available = account.paused_until
+    else:
+        available = None
+    if not account.use_limits:
+        return planner.Sender(1 / UNLIMITED_PER_S, lambda _day: 10**12, 0, available, 1 / max(1, serves))
+    return planner.Sender(
+        seconds_per_message=mean_seconds_per_message(text, s),
+        cap_on=lambda day: daily_cap(age_days + day, s, account.warmup_plan),
+        sent_today=state.day_count if state.day == now.date().isoformat() else 0,
+        available_from=available,
+        share=1 / max(1, serves),
+    )
+
+
+async def contract_finish(contract: Contract, remaining: int, now: datetime | None = None) -> datetime | None:
+    """When the contract's remaining recipients will be sent, if its accounts go on as they are now
+    (from its scheduled start if it has one); None when paused, over, or no account can send."""
+    now = now or datetime.now(UTC)
+    if contract.status not in (*ACTIVE_CONTRACT, ContractStatus.PENDING):
+        return None
+    start = max(now, contract.start_at) if contract.start_at else now
+    pool = await PoolMember.filter(contract_id=contract.id).values_list("account_id", flat=True)
+    text = await Recipient.filter(contract_id=contract.id).first().values_list("message", flat=True)
+    zones = contract.time_zones or {get_settings().default_time_zone: contract.total_count or 1}
+    total = sum(zones.values()) or 1
+    remaining_by_zone = {z: n * remaining / total for z, n in zones.items()}
+    window = SendWindow.of(contract.send_window)
+    extra = 0 if contract.status in ACTIVE_CONTRACT else 1  # a running one already counts where it shares
+    return await _finish(pool, text or "", remaining_by_zone, window, start, extra)
+
+
+async def recipient_zones(phone_numbers: list[str]) -> dict[str, float]:
+    """How many of these numbers are in each time zone (off the event loop: a million take seconds)."""
+    s = get_settings()
+    return dict(await asyncio.to_thread(Counter, (zone_of(p, s) for p in phone_numbers)))
+
+
+async def draft_finish(account_ids: list[str], zones: dict[str, float], text: str) -> datetime | None:
+    """When a contract of recipients in these zones on these accounts would finish if started now."""
+    return await _finish(account_ids, text, zones, SendWindow.of(None), datetime.now(UTC), 1)
+
+
+async def connected_accounts() -> list[str]:
+    return await Account.filter(status=AccountStatus.CONNECTED).values_list("id", flat=True)
+
+
+async def _finish(
+    account_ids: list[str],
+    text: str,
+    remaining: dict[str, float],
+    window: SendWindow,
+    now: datetime,
+    extra_contracts: int,
+) -> datetime | None:
+    s = get_settings()
+    accounts = await Account.filter(id__in=account_ids)
+    serves = Counter(
+        await PoolMember.filter(account_id__in=account_ids, contract__status__in=ACTIVE_CONTRACT).values_list(
+            "account_id", flat=True
+        )
+    )
+    senders = [sender(a, text, serves[a.id] + extra_contracts, now, s) for a in accounts]
+    finish = planner.finish_at(senders, remaining, window, now)
+    return finish if finish is None or finish - now < planner.HORIZON - timedelta(days=1) else None
