@@ -120,12 +120,15 @@ class ContractIn(BaseModel):
 
 
 def chosen_pool(account_id: str | None, account_ids: list[str] | None) -> str | list[str]:
-    """The seed's accountId, or the pool (accountId first when both are given)."""
+    """The seed's accountId, or the pool; when both are given, accountId is the pool's first."""
     if account_ids is None:
         if account_id is None:
             raise InvalidInput("accountId is required", [Problem("accountId", "Field required")])
         return account_id
-    return [account_id, *account_ids] if account_id else account_ids
+    if account_id is not None and account_ids[:1] != [account_id]:
+        why = "must be the first of accountIds when both are given"
+        raise InvalidInput(f"accountId {why}", [Problem("accountId", why)])
+    return account_ids
 
 
 class DuplicateOut(BaseModel):

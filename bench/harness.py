@@ -146,15 +146,26 @@ async def poll(
         await asyncio.sleep(interval)
 
 
-async def sandbox_contracts(total: int, n_accounts: int, use_limits: bool = False) -> list[str]:
+async def sandbox_contracts(
+    total: int, n_accounts: int, use_limits: bool = False, pool: bool = False
+) -> list[str]:
     """`total` recipients spread over `n_accounts` sandbox accounts (limits off unless `use_limits`),
-    one contract each."""
+    one contract each; or, with `pool`, one contract sent by all of them."""
     from services import accounts, contracts  # builds the broker: call only inside a Stack
 
     per = total // n_accounts
+    made = [
+        await accounts.create_account(f"bench {a}", "sandbox", use_limits=use_limits)
+        for a in range(n_accounts)
+    ]
+    if pool:
+        phones = [f"79{i:09d}" for i in range(per * n_accounts)]
+        created = await contracts.create_contract(
+            [a.id for a in made], "bench pool", phones, ["Hi!"] * len(phones)
+        )
+        return [created.contract.id]
     ids = []
-    for a in range(n_accounts):
-        account = await accounts.create_account(f"bench {a}", "sandbox", use_limits=use_limits)
+    for a, account in enumerate(made):
         phones = [f"79{a:02d}{i:07d}" for i in range(per)]
         created = await contracts.create_contract(account.id, "bench", phones, ["Hello, bench!"] * per)
         ids.append(created.contract.id)

@@ -28,10 +28,10 @@ from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
-from services import estimates, phones, pools, waiting
+from services import estimates, phones, pools
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError
 from services.queue import kick_account
-from services.timezones import zone_of
+from services.timezones import ZoneRule
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ async def _store(
     intake = _Intake(phone_numbers, messages)
     pending = RecipientStatus.PENDING.value
     zones: Counter[str] = Counter()
-    s = get_settings()
+    rule = ZoneRule.of()
     async with in_transaction() as conn:
         contract = await Contract.create(
             account_id=pool[0], name=name, send_window=send_window, using_db=conn
@@ -192,7 +192,7 @@ async def _store(
                 continue  # the input is bad: keep checking to report every problem, store nothing more
             ids = new_message_ids(len(fresh))
             rows = [
-                (contract.id, stored + k, phone, messages[index], pending, ids[k], 0, zone_of(phone, s))
+                (contract.id, stored + k, phone, messages[index], pending, ids[k], 0, rule.zone_of(phone))
                 for k, (index, phone) in enumerate(fresh)
             ]
             zones.update(row[-1] for row in rows)
@@ -231,16 +231,6 @@ async def list_contracts(
     if status:
         query = query.filter(status=status)
     return await query.order_by("-created_at", "id").offset(offset).limit(limit)
-
-
-async def pools_of(contract_ids: list[str]) -> dict[str, list[str]]:
-    """Each contract's accounts, in the order they were given."""
-    return await pools.members(contract_ids)
-
-
-async def waiting_reasons(listed: list[Contract]) -> dict[str, str | None]:
-    """Why each running contract sends nothing now, if it does not (services/waiting.py)."""
-    return await waiting.waiting_reasons(listed)
 
 
 async def estimated_finishes(listed: list[Contract]) -> dict[str, datetime | None]:

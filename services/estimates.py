@@ -4,6 +4,7 @@ pure part): its pool's accounts as they are now, and its recipients' time zones.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from models import Account, AccountStatus, Contract, ContractStatus, PoolMember,
 from models.enums import ACTIVE_CONTRACT
 from services import planner
 from services.pacing import PacingState, daily_cap, mean_seconds_per_message
-from services.timezones import SendWindow, zone_of
+from services.timezones import SendWindow, ZoneRule
 from settings import Settings, get_settings
 
 # An account without limits sends as fast as the network answers; the plan assumes this many a second.
@@ -40,12 +41,28 @@ def sender(account: Account, text: str, serves: int, now: datetime, s: Settings)
     )
 
 
+# A plan is kept this long: the contract page asks every second, a list for every contract it shows.
+KEPT_S = 30
+_kept: dict[str, tuple[float, datetime | None]] = {}
+
+
 async def contract_finish(contract: Contract, remaining: int, now: datetime | None = None) -> datetime | None:
     """When the contract's remaining recipients will be sent, if its accounts go on as they are now
     (from its scheduled start if it has one); None when paused, over, or no account can send."""
-    now = now or datetime.now(UTC)
     if contract.status not in (*ACTIVE_CONTRACT, ContractStatus.PENDING):
         return None
+    clock = time.monotonic()
+    kept = _kept.get(contract.id)
+    if kept is not None and clock - kept[0] < KEPT_S:
+        return kept[1]
+    if len(_kept) > 10_000:
+        _kept.clear()
+    finish = await _contract_finish(contract, remaining, now or datetime.now(UTC))
+    _kept[contract.id] = (clock, finish)
+    return finish
+
+
+async def _contract_finish(contract: Contract, remaining: int, now: datetime) -> datetime | None:
     start = max(now, contract.start_at) if contract.start_at else now
     pool = await PoolMember.filter(contract_id=contract.id).values_list("account_id", flat=True)
     text = await Recipient.filter(contract_id=contract.id).first().values_list("message", flat=True)
@@ -59,8 +76,8 @@ async def contract_finish(contract: Contract, remaining: int, now: datetime | No
 
 async def recipient_zones(phone_numbers: list[str]) -> dict[str, float]:
     """How many of these numbers are in each time zone (off the event loop: a million take seconds)."""
-    s = get_settings()
-    return dict(await asyncio.to_thread(Counter, (zone_of(p, s) for p in phone_numbers)))
+    rule = ZoneRule.of()
+    return dict(await asyncio.to_thread(Counter, (rule.zone_of(p) for p in phone_numbers)))
 
 
 async def draft_finish(account_ids: list[str], zones: dict[str, float], text: str) -> datetime | None:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 
 from models import Account, AccountStatus, Contract, PoolMember, Recipient, RecipientStatus
 from models.enums import ACTIVE_CONTRACT
 from services.errors import InvalidInput, NotFound, Problem
+from services.queue import kick_account
 
 MAX_POOL = 100
 # An account in one of these cannot send until it is paired again: its recipients move on at once.
@@ -25,7 +26,10 @@ LOST = (AccountStatus.LOGGED_OUT, AccountStatus.BANNED)
 
 def chosen(account_ids: str | list[str]) -> list[str]:
     """The pool asked for: one account (the seed's accountId) or several, in order, each once."""
-    ids = [account_ids] if isinstance(account_ids, str) else list(dict.fromkeys(account_ids))
+    ids = [account_ids] if isinstance(account_ids, str) else list(account_ids)
+    repeated = [Problem(f"accountIds[{i}]", "repeated", i) for i, a in enumerate(ids) if a in ids[:i]]
+    if repeated:
+        raise InvalidInput("an account is given twice", repeated)
     if not ids:
         raise InvalidInput("a contract needs at least one account", [Problem("accountIds", "is empty")])
     if len(ids) > MAX_POOL:
@@ -97,14 +101,23 @@ async def progress(contract_id: str) -> list[AccountProgress]:
 
 
 async def release(account_id: str) -> int:
-    """Give the account's unsent recipients back to their pools, for the pool's other accounts to
-    send (rows it is SENDING stay its own: the account settles them, sent or not, when it is back).
-    Returns how many moved."""
-    moved = 0
-    for contract_id in await Contract.filter(id__in=contracts_using(account_id)).values_list("id", flat=True):
-        moved += await Recipient.filter(
-            contract_id=contract_id, status=RecipientStatus.QUEUED, account_id=account_id
-        ).update(account_id=None, next_attempt_at=None)
+    """Give the account's unsent recipients back to their pools, and wake the pools' other accounts
+    to send them (rows it is SENDING stay its own: they are settled as its own, sent or not, when it
+    is back or its lease has run out). Returns how many moved."""
+    mine = Recipient.filter(account_id=account_id, status=RecipientStatus.QUEUED)  # a partial index
+    contract_ids = list(set(await mine.values_list("contract_id", flat=True)))
+    if not contract_ids:
+        return 0
+    moved = await mine.update(account_id=None, next_attempt_at=None)
+    others = await (
+        PoolMember.filter(contract_id__in=contract_ids)
+        .exclude(account_id=account_id)
+        .distinct()
+        .values_list("account_id", flat=True)
+    )
+    await Account.filter(id__in=others).update(next_due_at=None)
+    for other in others:
+        await kick_account(other)
     return moved
 
 
@@ -127,9 +140,17 @@ async def fail_over_disconnected(now: datetime, grace_s: float) -> int:
     longer than the grace period to the rest of their pools. Returns how many moved."""
     since = now - timedelta(seconds=grace_s)
     gone = await (
-        Account.filter(status=AccountStatus.DISCONNECTED, status_since__lt=since)
+        Account.filter(status=AccountStatus.DISCONNECTED)
+        .filter(Q(status_since__lt=since) | Q(status_since__isnull=True))  # null: since before pools
         .filter(pools__contract__status__in=ACTIVE_CONTRACT)
         .distinct()
         .values_list("id", flat=True)
     )
-    return sum([await release(account_id) for account_id in gone])
+    if not gone:
+        return 0
+    holding = await (
+        Recipient.filter(account_id__in=gone, status=RecipientStatus.QUEUED)
+        .distinct()
+        .values_list("account_id", flat=True)
+    )
+    return sum([await release(account_id) for account_id in holding])

@@ -11,9 +11,9 @@ DEFAULT_TIME_ZONE.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
@@ -22,36 +22,76 @@ from settings import Settings, get_settings
 # Every proper prefix of a key of the data: a lookup stops as soon as no longer key can match.
 _LONGER_KEYS = {key[:n] for key in TIMEZONE_DATA for n in range(1, len(key))}
 _REFERENCE = datetime(2026, 1, 15, 12, tzinfo=UTC)  # offsets compared at one moment, for a stable order
+DECIDING = 6  # most numbers' zone is decided by their first six digits or fewer
 
 
-def _zones(digits: str) -> tuple[str, ...]:
-    found: tuple[str, ...] = ()
+def _matched_prefix(digits: str) -> tuple[str, int]:
+    """The longest prefix of the number that the data has a key for ('' for none), and how many
+    digits decided it (no key is longer than that and starts with them)."""
+    found = ""
     for n in range(1, min(len(digits), TIMEZONE_LONGEST_PREFIX) + 1):
         prefix = digits[:n]
-        found = TIMEZONE_DATA.get(prefix, found)
+        if prefix in TIMEZONE_DATA:
+            found = prefix
         if prefix not in _LONGER_KEYS:
-            break
-    return found
+            return found, n
+    return found, TIMEZONE_LONGEST_PREFIX
 
 
-def zone_of(digits: str, s: Settings | None = None) -> str:
-    """The time zone a number's local time is reckoned in (digits with the country code)."""
-    s = s or get_settings()
-    zones = tuple(z for z in _zones(digits) if z != "Etc/Unknown")
+@dataclass(frozen=True)
+class ZoneRule:
+    """The settings' rule for numbers in several zones or none, made once for many numbers."""
+
+    default: str
+    homes: tuple[tuple[str, str], ...]
+    # Zones by a number's first digits, where those decide it: most numbers are looked up once here.
+    known: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def of(cls, s: Settings | None = None) -> ZoneRule:
+        s = s or get_settings()
+        return cls(s.default_time_zone, tuple(sorted(s.home_time_zones.items())))
+
+    def zone_of(self, digits: str) -> str:
+        """The time zone a number's local time is reckoned in (digits with the country code)."""
+        zone = self.known.get(digits[:DECIDING])
+        if zone is None:
+            prefix, decided_by = _matched_prefix(digits)
+            zone = _zone_for_prefix(prefix, self.default, self.homes)
+            if decided_by <= DECIDING:
+                self.known[digits[:DECIDING]] = zone
+        return zone
+
+
+def zone_of(digits: str) -> str:
+    return ZoneRule.of().zone_of(digits)
+
+
+@functools.lru_cache(maxsize=65536)
+def _zone_for_prefix(prefix: str, default: str, homes: tuple[tuple[str, str], ...]) -> str:
+    zones = tuple(z for z in TIMEZONE_DATA.get(prefix, ()) if z != "Etc/Unknown" and _known(z))
     if not zones:
-        return s.default_time_zone
+        return default
     if len(zones) == 1:
         return zones[0]
-    return _several(zones, tuple(sorted(s.home_time_zones.items())))
+    return _several(zones, homes)
 
 
-@functools.lru_cache(maxsize=1024)
 def _several(zones: tuple[str, ...], homes: tuple[tuple[str, str], ...]) -> str:
     for _country, home in homes:
         if home in zones:
             return home
     by_offset = sorted(zones, key=lambda z: (_REFERENCE.astimezone(_zone(z)).utcoffset(), z))
     return by_offset[len(by_offset) // 2]
+
+
+def _known(name: str) -> bool:
+    """Whether this system's time-zone database has the zone (phonenumbers names some legacy ones)."""
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)

@@ -11,7 +11,7 @@ import asyncio
 import functools
 import logging
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from models import Account, AccountStatus, Contract, Recipient, RecipientStatus
 from models.db import while_unavailable
@@ -41,6 +41,8 @@ from wa.sender import (
 )
 
 log = logging.getLogger(__name__)
+
+IDLE_RECHECK = timedelta(seconds=60)
 
 
 def task_driven() -> dict[str, object]:
@@ -152,6 +154,18 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
         if loop.time() > deadline:
             await _schedule(account.id, token, sent_at)
             return True
+
+
+async def _next_wake(
+    account_id: str, running: list[outbox.Running], now: datetime, contract_ids: list[str]
+) -> datetime | None:
+    """When an account that found nothing to send should look again: its next retry, a window
+    opening where it is shut, and at the latest IDLE_RECHECK later while a contract runs (rows held
+    by other accounts of the pool may come back to it). None when nothing runs: a start kicks it."""
+    if not running:
+        return None
+    wakes = [await outbox.next_retry_at(account_id, contract_ids, now), *(r.opens_at(now) for r in running)]
+    return min([t for t in wakes if t is not None] + [now + IDLE_RECHECK])
 
 
 async def _resting(account: Account, token: str) -> bool:

@@ -49,10 +49,12 @@ class Running:
         return self.window.open_zones(self.time_zones, now)
 
     def opens_at(self, now: datetime) -> datetime | None:
-        """When the window next opens for some recipient, if it is shut for all of them now."""
-        if self.time_zones is None or self.open_zones(now):
+        """When the window next opens in a zone of its recipients where it is shut now (None: open in
+        every zone, or a contract without zones)."""
+        if self.time_zones is None:
             return None
-        return self.window.next_open(self.time_zones, now)
+        shut = [z for z in self.time_zones if z not in set(self.open_zones(now) or [])]
+        return self.window.next_open(shut, now) if shut else None
 
 
 async def active_contracts(account_id: str) -> list[Running]:
@@ -66,15 +68,17 @@ async def active_contracts(account_id: str) -> list[Running]:
     return [Running(c, SendWindow.of(window), list(zones) if zones else None) for c, window, zones in rows]
 
 
-async def requeue_orphans(account: Account) -> int:
-    """Rows the account left SENDING when its holder died. Where the network takes our message id
-    (sandbox), send them again: a repeat cannot deliver twice. Otherwise (WhatsApp) a row holding the
-    network's id went out, so it is SENT; one without may or may not have gone out: it is sent again,
-    or failed when the account has resend_uncertain off, and counted as uncertain on its contract
-    either way. Returns how many rows were sent again."""
+async def requeue_orphans(account: Account, contract_ids: list[str] | None = None) -> int:
+    """Rows the account left SENDING when its holder died (in `contract_ids`, or any contract). Where
+    the network takes our message id (sandbox), send them again: a repeat cannot deliver twice.
+    Otherwise (WhatsApp) a row holding the network's id went out, so it is SENT; one without may or
+    may not have gone out: it is sent again, or failed when the account has resend_uncertain off,
+    and counted as uncertain on its contract either way. Returns how many rows were sent again."""
     own_ids = registry.transport(account.transport).takes_our_ids
+    if contract_ids is None:
+        contract_ids = await PoolMember.filter(account_id=account.id).values_list("contract_id", flat=True)
     moved = 0
-    for contract_id in await PoolMember.filter(account_id=account.id).values_list("contract_id", flat=True):
+    for contract_id in contract_ids:
         async with in_transaction() as conn:
             orphans = Recipient.filter(
                 contract_id=contract_id, status=RecipientStatus.SENDING, account_id=account.id
@@ -84,21 +88,22 @@ async def requeue_orphans(account: Account) -> int:
                 moved += await _move(contract_id, ids, RecipientStatus.QUEUED, conn)
                 continue
             out = await orphans.filter(network_id__isnull=False).values_list("id", flat=True)
-            sent = await _move(contract_id, out, RecipientStatus.SENT, conn, sent_at=datetime.now(UTC))
-            ids = await orphans.values_list("id", flat=True)
-            if account.resend_uncertain:
-                n = await _move(contract_id, ids, RecipientStatus.QUEUED, conn)
-                moved += n
-            else:
-                n = await _move(contract_id, ids, RecipientStatus.FAILED, conn, error_message=UNCERTAIN)
-            counts = {"sent": sent, "failed": 0 if account.resend_uncertain else n}
-            await _count_account(account.id, contract_id, counts, conn)
-            if n:
+            unknown = await orphans.filter(network_id__isnull=True).values_list("id", flat=True)
+            if unknown:  # the contract's row first, as a claim takes it: one lock order
                 await (
                     Contract.filter(id=contract_id)
                     .using_db(conn)
-                    .update(uncertain_count=F("uncertain_count") + n)
+                    .update(uncertain_count=F("uncertain_count") + len(unknown))
                 )
+            sent = await _move(contract_id, out, RecipientStatus.SENT, conn, sent_at=datetime.now(UTC))
+            if account.resend_uncertain:
+                moved += await _move(contract_id, unknown, RecipientStatus.QUEUED, conn)
+                failed = 0
+            else:
+                failed = await _move(
+                    contract_id, unknown, RecipientStatus.FAILED, conn, error_message=UNCERTAIN
+                )
+            await _count_account(account.id, contract_id, {"sent": sent, "failed": failed}, conn)
     return moved
 
 
@@ -257,12 +262,12 @@ async def _count_minute(
         )
 
 
-async def next_retry_at(account_id: str, contract_ids: list[str]) -> datetime | None:
-    """When the earliest retry of these contracts that this account may send is due, if any waits."""
+async def next_retry_at(account_id: str, contract_ids: list[str], now: datetime) -> datetime | None:
+    """When the earliest retry of these contracts that this account may send is due, if one waits."""
     if not contract_ids:
         return None
     return await (
-        Recipient.filter(contract_id__in=contract_ids, status=RecipientStatus.QUEUED)
+        Recipient.filter(contract_id__in=contract_ids, status=RecipientStatus.QUEUED, next_attempt_at__gt=now)
         .filter(Q(account_id__isnull=True) | Q(account_id=account_id))
         .order_by("next_attempt_at")
         .first()

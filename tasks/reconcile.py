@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
-from models import Account
+from models import Account, PoolMember, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
 from services import contracts, pools
 from services.queue import broker, kick_account
 from settings import get_settings
+from tasks import outbox
 from tasks.drive import task_driven
 
 
@@ -32,10 +33,28 @@ async def accounts_due(now: datetime) -> list[str]:
     )
 
 
+async def settle_lost_accounts(now: datetime) -> int:
+    """Rows a lost (logged-out or banned) account left SENDING when its worker died: with its lease
+    run out nobody will settle them as it would, so they are settled here by its rules (sent,
+    resent or failed) and what is unsent goes to the rest of the pool. Returns the rows settled."""
+    sending = StatusCount.filter(status=RecipientStatus.SENDING, n__gt=0).values("contract_id")
+    stuck = await (
+        PoolMember.filter(contract_id__in=Subquery(sending), account__status__in=pools.LOST)
+        .filter(Q(account__lease_until__isnull=True) | Q(account__lease_until__lt=now))
+        .values_list("account_id", "contract_id")
+    )
+    settled = 0
+    for account_id, contract_id in stuck:
+        settled += await outbox.requeue_orphans(await Account.get(id=account_id), [contract_id])
+        await pools.release(account_id)
+    return settled
+
+
 @broker.task(task_name="reconcile")
 async def reconcile() -> int:
     await contracts.start_scheduled(datetime.now(UTC))
     await pools.fail_over_disconnected(datetime.now(UTC), get_settings().failover_grace_s)
+    await settle_lost_accounts(datetime.now(UTC))
     due = await accounts_due(datetime.now(UTC))
     for account_id in due:
         await kick_account(account_id)

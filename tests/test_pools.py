@@ -158,6 +158,10 @@ async def test_pool_input_is_checked_by_field(client) -> None:
     assert r.status_code == 422 and r.json()["details"][0]["field"] == "accountId"
     two = await new_account(client)
     r = await client.post("/api/contracts", json={**body, "accountId": two, "accountIds": [one, two]})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "accountId"
+    r = await client.post("/api/contracts", json={**body, "accountIds": [one, two, one]})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "accountIds[2]"
+    r = await client.post("/api/contracts", json={**body, "accountId": two, "accountIds": [two, one]})
     assert r.status_code == 201
     shown = (await client.get(f"/api/contracts/{r.json()['id']}")).json()
     assert (shown["accountId"], shown["accountIds"]) == (two, [two, one])
@@ -263,3 +267,27 @@ async def test_the_plan_counts_daily_caps_and_the_pool_before_the_start(client) 
     await client.post(f"/api/contracts/{alone}/pause")
     paused = (await client.get(f"/api/contracts/{alone}")).json()
     assert paused["status"] == "PAUSED" and paused["estimatedFinishAt"] is None
+
+
+async def test_rows_a_lost_account_left_sending_go_to_the_rest_of_the_pool(client) -> None:
+    """A worker died mid-send, then its account was banned: nobody will drive it again, so reconcile
+    settles its rows by its rules and hands them to the pool."""
+    from tortoise.transactions import in_transaction
+
+    from models import Account, AccountStatus
+    from tasks.reconcile import settle_lost_accounts
+
+    lost, healthy = await new_account(client), await new_account(client)
+    contract = await pool_contract(client, [lost, healthy], 3)
+    ids = await Recipient.filter(contract_id=contract).order_by("id").values_list("id", flat=True)
+    async with in_transaction() as conn:
+        await Recipient.change_status(
+            contract, RecipientStatus.QUEUED, RecipientStatus.SENDING, conn, ids=ids[:2], account_id=lost
+        )
+    await Account.filter(id=lost).update(status=AccountStatus.BANNED, lease_until=None)
+    from datetime import UTC, datetime
+
+    assert await settle_lost_accounts(datetime.now(UTC)) == 2
+    rows = await Recipient.filter(contract_id=contract).values_list("status", "account_id")
+    assert rows == [(RecipientStatus.QUEUED, None)] * 3, "the sandbox takes our ids: resent by another"
+    assert await contracts.status_counts(contract) == await contracts.recount(contract)

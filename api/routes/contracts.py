@@ -26,7 +26,7 @@ from api.schemas import (
 )
 from models import Contract, ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
-from services import contracts, csv_export, idempotency
+from services import contracts, csv_export, idempotency, pools, waiting
 from services.errors import InvalidInput
 from services.recipient_files import api_import, csv_rows
 
@@ -138,10 +138,10 @@ async def get_contract(contract_id: ContractId) -> ContractOut:
 
 async def _shown(listed: list[Contract]) -> list[ContractOut]:
     """Contracts with their pools, why any running one is waiting, and when each will finish."""
-    pools = await contracts.pools_of([c.id for c in listed])
-    waiting = await contracts.waiting_reasons(listed)
+    members = await pools.members([c.id for c in listed])
+    reasons = await waiting.waiting_reasons(listed)
     finishes = await contracts.estimated_finishes(listed)
-    return [ContractOut.of(c, pools[c.id], waiting[c.id], finishes[c.id]) for c in listed]
+    return [ContractOut.of(c, members[c.id], reasons[c.id], finishes[c.id]) for c in listed]
 
 
 @router.get("/{contract_id}/stats", response_model=StatsOut)

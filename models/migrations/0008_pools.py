@@ -23,14 +23,21 @@ ALTER TABLE "send_minutes_rekeyed" RENAME TO "send_minutes";
 
 
 async def rekey_send_minutes(apps, schema_editor) -> None:
+    # One statement at a time: executescript would commit the migration's transaction first.
     client = schema_editor.client
     if client.capabilities.dialect == "sqlite":
-        await client.execute_script(SQLITE_REKEY)
+        for statement in SQLITE_REKEY.split(";"):
+            if statement.strip():
+                await client.execute_query(statement)
         return
-    old = await schema_editor._get_unique_constraint_names_from_db("send_minutes", ["contract_id", "minute"])
-    for name in old:
-        await client.execute_script(f'ALTER TABLE "send_minutes" DROP CONSTRAINT "{name}"')
-    await client.execute_script(
+    old = await client.execute_query(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'send_minutes'::regclass AND contype = 'u'"
+    )
+    names = [row["conname"] for row in old[1]]
+    if len(names) != 1:
+        raise RuntimeError(f"send_minutes: expected one unique constraint, found {names}")
+    await client.execute_query(f'ALTER TABLE "send_minutes" DROP CONSTRAINT "{names[0]}"')
+    await client.execute_query(
         'ALTER TABLE "send_minutes" ADD CONSTRAINT "uid_send_minutes_contract_account_minute" '
         'UNIQUE ("contract_id", "account_id", "minute")'
     )
