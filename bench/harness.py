@@ -76,9 +76,22 @@ class Stack:
             "API_SECRET_KEY": self.key,
             "DATA_DIR": str(self.tmp / "data"),
             "QUEUE_NAME": f"wa-bench-{uuid.uuid4().hex[:8]}",
+            # Quiet hours off (the whole day): a benchmark measures sending, whatever the hour.
+            "SEND_WINDOW_START": "00:00",
+            "SEND_WINDOW_END": "00:00",
         }
         os.environ.update(
-            {k: self.env[k] for k in ("DATABASE_URL", "REDIS_URL", "API_SECRET_KEY", "QUEUE_NAME")}
+            {
+                k: self.env[k]
+                for k in (
+                    "DATABASE_URL",
+                    "REDIS_URL",
+                    "API_SECRET_KEY",
+                    "QUEUE_NAME",
+                    "SEND_WINDOW_START",
+                    "SEND_WINDOW_END",
+                )
+            }
         )
 
     @property
