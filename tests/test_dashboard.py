@@ -30,6 +30,24 @@ def table_text(table: ui.table) -> str:
     return " ".join(str(v) for row in table.rows for v in row.values())
 
 
+async def wizard_accounts(user: User, *labels: str) -> None:
+    """Open the wizard and choose these accounts (as the select shows them)."""
+    await user.open("/contracts/new")
+    user.find(ui.select).click()
+    for label in labels:
+        user.find(label).click()
+
+
+async def wizard_rows(user: User, lines: list[str], loaded: str) -> None:
+    """Leave the accounts step, paste these lines as the recipients, and go on to the message."""
+    user.find("Next").click()
+    user.find("Paste").click()
+    user.find(ui.textarea).type("\n".join(lines))
+    user.find("Use these rows").click()
+    await user.should_see(loaded, retries=50)
+    user.find("Next").click()
+
+
 @pytest.fixture
 async def signed_in(user: User, db, broker_started) -> User:
     await users.create_first_user("anna", "correct horse")
@@ -94,18 +112,9 @@ async def test_a_sandbox_account_is_added_and_paired_through_its_qr_link(signed_
 async def test_the_wizard_checks_pasted_rows_and_creates_a_started_contract(signed_in: User) -> None:
     user = signed_in
     account = await Account.create(name="Sales", use_limits=False)
-    await user.open("/contracts/new")
-    user.find(ui.select).click()
-    user.find("Sales · sandbox · connected").click()
-    user.find("Next").click()
-    user.find("Paste").click()
-    pasted = "\n".join(
-        ["phone;name", f"{phone(1)};Anna", "12;Bad", f"+{phone(1)};Again", f"{phone(2)};Boris"]
-    )
-    user.find(ui.textarea).type(pasted)
-    user.find("Use these rows").click()
-    await user.should_see("4 rows · columns: phone, name")
-    user.find("Next").click()
+    await wizard_accounts(user, "Sales · sandbox · connected")
+    pasted = ["phone;name", f"{phone(1)};Anna", "12;Bad", f"+{phone(1)};Again", f"{phone(2)};Boris"]
+    await wizard_rows(user, pasted, "4 rows · columns: phone, name")
     user.find("Message").type("Hello {name}!")
     await user.should_see("Preview of the first recipients")
     assert any("Hello Boris!" in table_text(t) for t in user.find(ui.table).elements), "the live preview"
@@ -132,17 +141,9 @@ async def test_the_wizard_sends_with_a_pool_and_warns_of_an_account_not_connecte
     user = signed_in
     sales = await Account.create(name="Sales", use_limits=False)
     spare = await Account.create(name="Spare", status=AccountStatus.DISCONNECTED)
-    await user.open("/contracts/new")
-    user.find(ui.select).click()
-    user.find("Sales · sandbox · connected").click()
-    user.find("Spare · sandbox · disconnected").click()
+    await wizard_accounts(user, "Sales · sandbox · connected", "Spare · sandbox · disconnected")
     await user.should_see("Not connected, so not sending until they are: Spare (disconnected)")
-    user.find("Next").click()
-    user.find("Paste").click()
-    user.find(ui.textarea).type(f"phone\n{phone(1)}\n{phone(2)}")
-    user.find("Use these rows").click()
-    await user.should_see("2 rows · columns: phone")
-    user.find("Next").click()
+    await wizard_rows(user, ["phone", phone(1), phone(2)], "2 rows · columns: phone")
     user.find("Message").type("Hello!")
     user.find("Check the recipients").click()
     await user.should_see("ready to send")
@@ -341,15 +342,8 @@ async def test_the_wizard_plans_days_for_one_new_number_and_less_on_all_connecte
     await Account.create(name="New")
     for i in range(4):
         await Account.create(name=f"Other {i}")
-    await user.open("/contracts/new")
-    user.find(ui.select).click()
-    user.find("New · sandbox · connected").click()
-    user.find("Next").click()
-    user.find("Paste").click()
-    user.find(ui.textarea).type("\n".join(["phone", *(phone(i) for i in range(1969))]))
-    user.find("Use these rows").click()
-    await user.should_see("1,969 rows · columns: phone", retries=50)
-    user.find("Next").click()
+    await wizard_accounts(user, "New · sandbox · connected")
+    await wizard_rows(user, ["phone", *(phone(i) for i in range(1969))], "1,969 rows · columns: phone")
     user.find("Message").type("Hello!")
     user.find("Check the recipients").click()
     await user.should_see("ready to send", retries=100)
