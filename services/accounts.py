@@ -33,6 +33,15 @@ def transport_of(name: str) -> TransportSpec:
         raise InvalidInput(str(exc), [Problem("transport", str(exc))]) from None
 
 
+def installed(account: Account) -> TransportSpec | None:
+    """The account's transport, or None when it is no longer installed (a plug-in taken out of
+    TRANSPORT_PLUGINS): such an account is listed and can be deleted, nothing more."""
+    try:
+        return registry.transport(account.transport)
+    except registry.UnknownTransport:
+        return None
+
+
 def _settings(spec: TransportSpec, given: dict[str, Any]) -> dict[str, Any]:
     if spec.config is None:
         why = f"not allowed with transport {spec.name!r}"
@@ -234,7 +243,8 @@ async def delete_account(account_id: str) -> None:
     account = await get_account(account_id)
     if await PoolMember.exists(account_id=account_id):
         raise Conflict("the account still has contracts; delete them first")
-    if transport_of(account.transport).pairing == Pairing.DEVICE and account.status in LINKED:
+    spec = installed(account)
+    if spec is not None and spec.pairing == Pairing.DEVICE and account.status in LINKED:
         raise Conflict("the account is still linked to a phone; log it out first (POST …/logout)")
     try:
         await Account.filter(id=account_id).delete()

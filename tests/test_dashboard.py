@@ -349,3 +349,13 @@ async def test_the_wizard_plans_days_for_one_new_number_and_less_on_all_connecte
     await user.should_see("ready to send", retries=100)
     (plan,) = user.find(marker="plan").elements
     assert "days on 1 account; about" in plan.text and "hours on 5 accounts" in plan.text, plan.text
+
+
+async def test_an_account_whose_transport_was_taken_out_is_listed_and_can_be_deleted(
+    signed_in: User, client
+) -> None:
+    user = signed_in
+    old = await Account.create(name="Old gateway", transport="retired")
+    await user.open("/accounts")
+    await user.should_see("transport 'retired' is not installed")
+    assert (await client.delete(f"/api/accounts/{old.id}")).status_code == 204

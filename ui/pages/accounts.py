@@ -42,10 +42,10 @@ async def accounts_page() -> None:
 
 def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
     a = row.account
-    spec = accounts.transport_of(a.transport)
+    spec = accounts.installed(a)
     card = ui.card().classes("w-full").props(f"data-account={a.id}")
     with card, ui.row().classes("w-full items-center gap-4"):
-        ui.icon(spec.icon, size="md")
+        ui.icon(spec.icon if spec else "help_outline", size="md")
         with ui.column().classes("gap-0"):
             ui.label(a.name or a.id).classes("text-subtitle1 text-weight-medium")
             ui.label(f"{a.transport} · {a.phone or 'not paired'}").classes("text-caption text-grey-7")
@@ -54,7 +54,10 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
             ui.label(a.status_reason).classes("text-caption text-grey-8")
         ui.space()
         _sent_today(row)
-        _actions(a, spec, listing)
+        if spec is None:
+            ui.label(f"transport {a.transport!r} is not installed").classes("text-caption text-negative")
+        else:
+            _actions(a, spec, listing)
 
 
 def _sent_today(row: dashboard.AccountRow) -> None:
