@@ -30,14 +30,15 @@ def sender(account: Account, text: str, serves: int, now: datetime, s: Settings)
         available = account.paused_until
     else:
         available = None
+    share = 1 / max(1, serves)
     if not account.use_limits:
-        return planner.Sender(1 / UNLIMITED_PER_S, lambda _day: 10**12, 0, available, 1 / max(1, serves))
+        return planner.Sender(1 / UNLIMITED_PER_S, lambda _day: 10**12, 0, available, share)
     return planner.Sender(
         seconds_per_message=mean_seconds_per_message(text, s),
         cap_on=lambda day: daily_cap(age_days + day, s, account.warmup_plan),
-        sent_today=state.day_count if state.day == now.date().isoformat() else 0,
+        sent_today=state.sent_on(now),
         available_from=available,
-        share=1 / max(1, serves),
+        share=share,
     )
 
 

@@ -27,6 +27,10 @@ class PacingState:
     def dump(self) -> dict:
         return asdict(self)
 
+    def sent_on(self, at: datetime) -> int:
+        """How many it sent on the UTC day of `at` (its count is of one day, the last it sent on)."""
+        return self.day_count if self.day == _day(at.timestamp()) else 0
+
 
 def daily_cap(account_age_days: float, s: Settings, warmup: list[int] | None = None) -> int:
     """500 for a new account, growing linearly to 1000 at `daily_cap_ramp_days` of age; or, while an

@@ -39,8 +39,7 @@ def account_wait(account: Account, now: datetime) -> Wait | None:
     if not account.use_limits:
         return None
     state = PacingState.load(account.pacing_state)
-    sent_today = state.day_count if state.day == now.date().isoformat() else 0
-    if sent_today >= cap_today(account, now):
+    if state.sent_on(now) >= cap_today(account, now):
         return Wait(2, "daily cap reached; sending resumes at 00:00 UTC")
     resumes = datetime.fromtimestamp(state.not_before, UTC)
     if resumes - now > EXPLAINED_FROM:

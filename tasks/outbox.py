@@ -53,7 +53,8 @@ class Running:
         every zone, or a contract without zones)."""
         if self.time_zones is None:
             return None
-        shut = [z for z in self.time_zones if z not in set(self.open_zones(now) or [])]
+        open_now = set(self.window.open_zones(self.time_zones, now))
+        shut = [z for z in self.time_zones if z not in open_now]
         return self.window.next_open(shut, now) if shut else None
 
 
