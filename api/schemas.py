@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
 from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus
 from models.ids import ID_LENGTH, could_be_id
 from services.accounts import cap_today
 from services.contracts import Created, Stats
 from services.errors import InvalidInput, NotFound, Problem
-from services.timezones import SendWindow
+from services.timezones import HOUR_MINUTE, SendWindow, SendWindowIn
 from wa.sandbox import SandboxConfig
 
 
@@ -84,19 +84,6 @@ POOL = (
 )
 
 
-HourMinute = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
-
-
-class SendWindowIn(Strict):
-    """Quiet hours: the contract sends only from `start` to `end` of each recipient's local time (the
-    zone from the number), on `days` (ISO weekdays, 1 Monday … 7 Sunday). An end at or before the
-    start runs past midnight; 00:00 to 00:00 is the whole day."""
-
-    start: HourMinute
-    end: HourMinute
-    days: list[Annotated[int, Field(ge=1, le=7)]] = Field([1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7)
-
-
 class SendWindowOut(BaseModel):
     start: str
     end: str
@@ -108,15 +95,61 @@ class SendWindowOut(BaseModel):
         return cls(start=f"{w.start:%H:%M}", end=f"{w.end:%H:%M}", days=sorted(w.days))
 
 
+START_AT = "when the PENDING contract starts by itself"
+DEADLINE = (
+    "when it must be done by: if recipients are unsent then, it pauses, saying so in `pausedReason`, "
+    "and cannot be resumed until the deadline is changed or cleared"
+)
+A_TIME = "ISO 8601 with an offset, in the future"
+
+
 class ContractIn(BaseModel):
     accountId: AccountIdIn | None = Field(None, description="the seed's one account (or give accountIds)")
     accountIds: list[AccountIdIn] | None = Field(None, min_length=1, max_length=100, description=POOL)
     name: Text = Field("", max_length=500)
     recipients: list[RecipientIn]
     sendWindow: SendWindowIn | None = Field(None, description="quiet hours; default: the server's window")
+    startAt: AwareDatetime | None = Field(None, description=f"{START_AT} ({A_TIME})")
+    deadline: AwareDatetime | None = Field(None, description=f"{DEADLINE} ({A_TIME})")
 
     def pool(self) -> str | list[str]:
         return chosen_pool(self.accountId, self.accountIds)
+
+
+class ScheduleIn(Strict):
+    startAt: AwareDatetime | None = Field(description=f"{START_AT} ({A_TIME}); null: only when started")
+
+
+class DeadlineIn(Strict):
+    deadline: AwareDatetime | None = Field(description=f"{DEADLINE} ({A_TIME}); null: none")
+
+
+def _import_window(
+    sendWindowStart: Annotated[
+        str | None, Query(pattern=HOUR_MINUTE, description="quiet hours: sends from, e.g. 09:00")
+    ] = None,
+    sendWindowEnd: Annotated[
+        str | None, Query(pattern=HOUR_MINUTE, description="… until, e.g. 21:00")
+    ] = None,
+    sendWindowDays: Annotated[
+        str | None, Query(pattern=r"^[1-7](,[1-7]){0,6}$", description="… on ISO weekdays, e.g. 1,2,3,4,5")
+    ] = None,
+) -> dict[str, Any] | None:
+    """/import's send window, as `sendWindow` in JSON: start and end together, days optional."""
+    if sendWindowStart is None and sendWindowEnd is None and sendWindowDays is None:
+        return None
+    if sendWindowStart is None or sendWindowEnd is None:
+        missing = "sendWindowStart" if sendWindowStart is None else "sendWindowEnd"
+        why = "required with the other sendWindow parameters"
+        raise InvalidInput(f"{missing} is {why}", [Problem(missing, why)])
+    window: dict[str, Any] = {"start": sendWindowStart, "end": sendWindowEnd}
+    if sendWindowDays:
+        window["days"] = sorted({int(day) for day in sendWindowDays.split(",")})
+    return window
+
+
+# /import's quiet hours: None without any of its parameters (the server's window then applies).
+ImportWindow = Annotated[dict[str, Any] | None, Depends(_import_window)]
 
 
 def chosen_pool(account_id: str | None, account_ids: list[str] | None) -> str | list[str]:
@@ -167,6 +200,8 @@ class ContractOut(BaseModel):
     errorMessage: str | None
     pausedReason: str | None = Field(description="why the contract paused itself (its account's state)")
     sendWindow: SendWindowOut = Field(description="the local hours and days it sends in (quiet hours)")
+    startAt: Timestamp | None = Field(description="when it starts (or was to start) by itself; null: none")
+    deadline: Timestamp | None = Field(description=DEADLINE)
     estimatedFinishAt: Timestamp | None = Field(
         description="when it will finish by its plan: its accounts' pacing, caps left today and "
         "warm-up, quiet hours in its recipients' zones (also before the start); null when paused, "
@@ -196,6 +231,8 @@ class ContractOut(BaseModel):
             errorMessage=c.error_message,
             pausedReason=c.paused_reason,
             sendWindow=SendWindowOut.of(c),
+            startAt=c.start_at,
+            deadline=c.deadline,
             estimatedFinishAt=finish,
             waitingReason=waiting_reason,
             createdAt=c.created_at,

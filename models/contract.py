@@ -39,6 +39,8 @@ class Contract(Model):
     time_zones = fields.JSONField(null=True)
     # A start chosen in advance (the dashboard's wizard); reconcile starts the contract then.
     start_at = fields.DatetimeField(null=True)
+    # When it must be done by: reconcile pauses it, saying so, if recipients are unsent then.
+    deadline = fields.DatetimeField(null=True)
     started_at = fields.DatetimeField(null=True)
     completed_at = fields.DatetimeField(null=True)
 

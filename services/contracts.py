@@ -1,5 +1,5 @@
 """Contract operations: create (all or nothing, and start it now or later), list, read, stats, start,
-pause, delete."""
+pause, delete; a scheduled start and a deadline, set and changed."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
 from services import estimates, phones, pools
-from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError
+from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError, validate
 from services.queue import kick_account
-from services.timezones import ZoneRule
+from services.timezones import SendWindowIn, ZoneRule, in_utc
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ ANALYZE_FROM = 50_000
 # How long a delete waits for messages a worker is sending right now to be recorded (a typing
 # pause and a send, or a batch of the sandbox); a worker that lost its lease stops sooner.
 DELETE_WAIT_S = 30
+
+# Recipients not sent yet, and contracts not over yet (whose times may still change).
+UNSENT = (RecipientStatus.PENDING, RecipientStatus.QUEUED, RecipientStatus.SENDING)
+NOT_OVER = (ContractStatus.PENDING, *ACTIVE_CONTRACT, ContractStatus.PAUSED)
 
 RECIPIENT_COLUMNS = [
     "contract_id",
@@ -143,14 +147,27 @@ async def create_contract(
     phone_numbers: list[str],
     messages: list[str],
     send_window: dict[str, Any] | None = None,
+    *,
+    start_at: datetime | None = None,
+    deadline: datetime | None = None,
 ) -> Created:
     """Create a PENDING contract with one recipient per (phone number, message), all or nothing, for
     one account or a pool of several (the first is the contract's `accountId`), sending inside
-    `send_window` of each recipient's local time (None: the settings' window).
+    `send_window` of each recipient's local time (None: the settings' window), starting by itself at
+    `start_at` if given, and to be done by `deadline` if given.
 
     Numbers are checked in chunks while earlier chunks are already being stored, inside one
     transaction that any invalid recipient rolls back."""
     pool = pools.chosen(account_ids)
+    if send_window is not None:
+        send_window = validate(SendWindowIn, send_window, "sendWindow").model_dump()
+    _refuse(
+        [
+            *_passed("startAt", start_at),
+            *_passed("deadline", deadline),
+            *_out_of_order(start_at, deadline, "deadline"),
+        ]
+    )
     if not phone_numbers:
         raise InvalidInput("a contract needs at least one recipient", [Problem("recipients", "is empty")])
     limit = get_settings().max_recipients
@@ -160,8 +177,9 @@ async def create_contract(
             [Problem("recipients", f"at most {limit} recipients per contract")],
         )
     await pools.check_exist(pool, one=isinstance(account_ids, str))
+    when = {"send_window": send_window, "start_at": start_at, "deadline": deadline}
     try:
-        return await _store(pool, name, phone_numbers, messages, send_window)
+        return await _store(pool, name, phone_numbers, messages, when)
     except IntegrityError:  # an account was deleted while the contract was being stored
         raise Conflict(
             "an account of the contract was deleted meanwhile; nothing was created",
@@ -174,16 +192,15 @@ async def _store(
     name: str,
     phone_numbers: list[str],
     messages: list[str],
-    send_window: dict[str, Any] | None,
+    when: dict[str, Any],
 ) -> Created:
+    """The contract stored (`when`: its send_window, start_at and deadline) with its recipients."""
     intake = _Intake(phone_numbers, messages)
     pending = RecipientStatus.PENDING.value
     zones: Counter[str] = Counter()
     rule = ZoneRule.of()
     async with in_transaction() as conn:
-        contract = await Contract.create(
-            account_id=pool[0], name=name, send_window=send_window, using_db=conn
-        )
+        contract = await Contract.create(account_id=pool[0], name=name, **when, using_db=conn)
         await pools.store(contract.id, pool, conn)
         stored = 0
         async for results in phones.check_chunks(phone_numbers):
@@ -236,9 +253,8 @@ async def list_contracts(
 async def estimated_finishes(listed: list[Contract]) -> dict[str, datetime | None]:
     """When each pending or running contract will finish by its plan (services/estimates.py)."""
     planned = [c for c in listed if c.status in (*ACTIVE_CONTRACT, ContractStatus.PENDING)]
-    open_rows = (RecipientStatus.PENDING, RecipientStatus.QUEUED, RecipientStatus.SENDING)
     remaining: dict[str, int] = dict.fromkeys((c.id for c in planned), 0)
-    rows = await StatusCount.filter(contract_id__in=list(remaining), status__in=open_rows).values_list(
+    rows = await StatusCount.filter(contract_id__in=list(remaining), status__in=UNSENT).values_list(
         "contract_id", "n"
     )
     for contract_id, n in rows:
@@ -329,6 +345,11 @@ async def start_contract(contract_id: str) -> Contract:
         return contract
     if contract.status not in (ContractStatus.PENDING, ContractStatus.PAUSED):
         raise Conflict(f"contract is {contract.status}; only PENDING or PAUSED contracts can start")
+    if contract.deadline is not None and contract.deadline <= datetime.now(UTC):
+        raise Conflict(
+            f"its deadline {in_utc(contract.deadline)} has passed; change or clear it first",
+            [Problem("deadline", "has passed")],
+        )
     pool = await pools.pool_of(contract_id)
     accounts = await Account.filter(id__in=pool).order_by("id")
     if all(a.status in pools.LOST for a in accounts):
@@ -354,13 +375,55 @@ async def start_contract(contract_id: str) -> Contract:
     return await get_contract(contract_id)
 
 
-async def schedule_contract(contract_id: str, at: datetime) -> Contract:
-    """Have a PENDING contract start by itself at `at` (reconcile starts it within a second)."""
+async def schedule_contract(contract_id: str, at: datetime | None) -> Contract:
+    """Have a PENDING contract start by itself at `at` (reconcile starts it within a second), or, with
+    None, not by itself: it stays PENDING."""
     contract = await get_contract(contract_id)
     if contract.status != ContractStatus.PENDING:
         raise Conflict(f"contract is {contract.status}; only PENDING contracts can be scheduled")
-    await Contract.filter(id=contract_id, status=ContractStatus.PENDING).update(start_at=at)
+    _refuse([*_passed("startAt", at), *_out_of_order(at, contract.deadline, "startAt")])
+    contract = await _set_while(contract_id, (ContractStatus.PENDING,), start_at=at)
+    estimates.forget(contract_id)  # its plan starts at the new time
+    return contract
+
+
+async def set_deadline(contract_id: str, deadline: datetime | None) -> Contract:
+    """Change when a contract not yet over must be done by, or, with None, clear it; a contract paused
+    at its deadline may then be resumed."""
+    contract = await get_contract(contract_id)
+    if contract.status not in NOT_OVER:
+        raise Conflict(f"contract is {contract.status}; its deadline cannot change any more")
+    start_at = contract.start_at if contract.status == ContractStatus.PENDING else None
+    _refuse([*_passed("deadline", deadline), *_out_of_order(start_at, deadline, "deadline")])
+    return await _set_while(contract_id, NOT_OVER, deadline=deadline)
+
+
+async def _set_while(contract_id: str, statuses: tuple[ContractStatus, ...], **values: Any) -> Contract:
+    """Write `values` if the contract is still in one of `statuses` (it may have moved meanwhile)."""
+    now = datetime.now(UTC)
+    if not await Contract.filter(id=contract_id, status__in=statuses).update(updated_at=now, **values):
+        contract = await get_contract(contract_id)
+        raise Conflict(f"contract is {contract.status} now; nothing was changed")
     return await get_contract(contract_id)
+
+
+def _passed(field: str, at: datetime | None) -> list[Problem]:
+    """A start or a deadline must be in the future."""
+    if at is not None and at <= datetime.now(UTC):
+        return [Problem(field, f"{in_utc(at)} has passed")]
+    return []
+
+
+def _out_of_order(start_at: datetime | None, deadline: datetime | None, field: str) -> list[Problem]:
+    """A deadline must come after the start; the problem is told against `field`, the one being set."""
+    if start_at is not None and deadline is not None and deadline <= start_at:
+        return [Problem(field, f"the deadline {in_utc(deadline)} is not after the start {in_utc(start_at)}")]
+    return []
+
+
+def _refuse(problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidInput("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
 
 
 @dataclass
@@ -377,6 +440,8 @@ async def create_and_launch(
     phone_numbers: list[str],
     messages: list[str],
     start: Literal["now"] | datetime | None,
+    send_window: dict[str, Any] | None = None,
+    deadline: datetime | None = None,
 ) -> Launched:
     """Create a contract (all or nothing, refused as create_contract is), then start it now ("now"),
     have it start by itself at `start` (a time), or leave it PENDING (None).
@@ -384,19 +449,18 @@ async def create_and_launch(
     Starting comes after the contract is stored, so a failure then does not undo it: it is returned
     in `refused` rather than raised, for the caller to say both that the contract exists and why it
     did not start (the dashboard shows the reason, then the contract's page with its Start button)."""
-    created = await create_contract(account_ids, name, phone_numbers, messages)
-    contract_id = created.contract.id
+    start_at = start if isinstance(start, datetime) else None
+    created = await create_contract(
+        account_ids, name, phone_numbers, messages, send_window, start_at=start_at, deadline=deadline
+    )
+    if start != "now":
+        return Launched(created.contract, created.duplicates)
     try:
-        if start == "now":
-            contract = await start_contract(contract_id)
-        elif isinstance(start, datetime):
-            contract = await schedule_contract(contract_id, start)
-        else:
-            contract = created.contract
+        contract = await start_contract(created.contract.id)
     except ServiceError as exc:  # e.g. its account is logged out: pair it again, then Start
         return Launched(created.contract, created.duplicates, exc)
     except Exception as exc:
-        log.exception("contract %s was created, but starting it failed", contract_id)
+        log.exception("contract %s was created, but starting it failed", created.contract.id)
         return Launched(created.contract, created.duplicates, exc)
     return Launched(contract, created.duplicates)
 
@@ -410,6 +474,24 @@ async def start_scheduled(now: datetime) -> list[str]:
         except Conflict as exc:  # its account cannot send now: shown on the contract
             await Contract.filter(id=contract_id).update(start_at=None, error_message=str(exc))
     return due
+
+
+async def pause_past_deadline(now: datetime) -> list[str]:
+    """Pause the running contracts whose deadline has passed with recipients unsent, saying so in
+    their paused_reason; their ids. They resume only once the deadline is changed or cleared."""
+    late = await Contract.filter(status__in=ACTIVE_CONTRACT, deadline__lte=now).values_list("id", "deadline")
+    paused = []
+    for contract_id, deadline in late:
+        counts = await StatusCount.filter(contract_id=contract_id, status__in=UNSENT).values_list(
+            "n", flat=True
+        )
+        unsent = sum(counts)
+        reason = f"deadline {in_utc(deadline)} passed with {unsent:,} not sent"
+        if unsent and await Contract.transition(
+            contract_id, ContractStatus.PAUSED, ACTIVE_CONTRACT, paused_reason=reason
+        ):
+            paused.append(contract_id)
+    return paused
 
 
 async def _sends_in_flight_done(contract_id: str, pool: list[str]) -> None:

@@ -40,6 +40,7 @@ class Progress:
     counts: dict[RecipientStatus, int]
     per_minute: float  # sends (sent or failed) per minute over the last five minutes
     eta_s: float | None  # by the plan (services/estimates.py); None when it cannot finish or is done
+    finish_at: datetime | None = None  # the same plan's end, to hold against the deadline
     waiting_reason: str | None = None  # why a running contract sends nothing now
     accounts: list[pools.AccountProgress] = field(default_factory=list)  # what each pool account sent
 
@@ -70,6 +71,7 @@ async def progress(contract_id: str, now: datetime | None = None) -> Progress:
     p = Progress(contract, counts, per_minute, None)
     finish = await estimates.contract_finish(contract, p.remaining, now) if p.remaining else None
     p.eta_s = (finish - now).total_seconds() if finish else None
+    p.finish_at = finish
     p.waiting_reason = (await waiting.waiting_reasons([contract], now))[contract.id]
     p.accounts = await pools.progress(contract_id)
     return p

@@ -63,6 +63,11 @@ async def contract_finish(contract: Contract, remaining: int, now: datetime | No
     return finish
 
 
+def forget(contract_id: str) -> None:
+    """Plan the contract afresh when next asked (its start changed)."""
+    _kept.pop(contract_id, None)
+
+
 async def _contract_finish(contract: Contract, remaining: int, now: datetime) -> datetime | None:
     start = max(now, contract.start_at) if contract.start_at else now
     pool = await PoolMember.filter(contract_id=contract.id).values_list("account_id", flat=True)
@@ -81,9 +86,18 @@ async def recipient_zones(phone_numbers: list[str]) -> dict[str, float]:
     return dict(await asyncio.to_thread(Counter, (rule.zone_of(p) for p in phone_numbers)))
 
 
-async def draft_finish(account_ids: list[str], zones: dict[str, float], text: str) -> datetime | None:
-    """When a contract of recipients in these zones on these accounts would finish if started now."""
-    return await _finish(account_ids, text, zones, SendWindow.of(None), datetime.now(UTC), 1)
+async def draft_finish(
+    account_ids: list[str],
+    zones: dict[str, float],
+    text: str,
+    window: SendWindow | None = None,
+    start: datetime | None = None,
+) -> datetime | None:
+    """When a contract of recipients in these zones on these accounts would finish if started at
+    `start` (default: now), sending inside `window` (default: the settings')."""
+    now = datetime.now(UTC)
+    begin = max(now, start) if start else now
+    return await _finish(account_ids, text, zones, window or SendWindow.of(None), begin, 1)
 
 
 async def connected_accounts() -> list[str]:

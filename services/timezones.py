@@ -13,9 +13,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+from pydantic import BaseModel, ConfigDict, Field
 
 from settings import Settings, get_settings
 
@@ -97,6 +99,27 @@ def _known(name: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+HOUR_MINUTE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+HourMinute = Annotated[str, Field(pattern=HOUR_MINUTE, examples=["09:00"])]
+
+
+class SendWindowIn(BaseModel):
+    """Quiet hours: the contract sends only from `start` to `end` of each recipient's local time (the
+    zone from the number), on `days` (ISO weekdays, 1 Monday … 7 Sunday). An end at or before the
+    start runs past midnight; 00:00 to 00:00 is the whole day."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: HourMinute
+    end: HourMinute
+    days: list[Annotated[int, Field(ge=1, le=7)]] = Field([1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7)
+
+
+def in_utc(at: datetime) -> str:
+    """A moment as the dashboard and the reasons it gives show it: 2026-12-01 18:00 UTC."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 @dataclass(frozen=True)

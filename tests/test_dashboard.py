@@ -4,6 +4,8 @@ pairing, the new-contract wizard, a contract's page."""
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nicegui import ui
@@ -359,3 +361,121 @@ async def test_an_account_whose_transport_was_taken_out_is_listed_and_can_be_del
     await user.open("/accounts")
     await user.should_see("transport 'retired' is not installed")
     assert (await client.delete(f"/api/accounts/{old.id}")).status_code == 204
+
+
+def browser_at_utc_plus_3(user: User) -> None:
+    """Answer the pages' question for the browser's offset as a browser three hours east of UTC would."""
+    user.javascript_rules[re.compile(r"new Date\(.*\)\.getTimezoneOffset\(\)")] = lambda _: -180
+
+
+def typed_in_the_browser(at: datetime) -> str:
+    """A UTC time as a datetime-local input at UTC+3 holds it."""
+    return f"{at + timedelta(hours=3):%Y-%m-%dT%H:%M}"
+
+
+def in_a_while(hours: float) -> datetime:
+    return (datetime.now(UTC) + timedelta(hours=hours)).replace(second=0, microsecond=0)
+
+
+async def test_the_contract_page_shows_its_window_and_changes_or_cancels_its_scheduled_start(
+    signed_in: User, client
+) -> None:
+    user = signed_in
+    browser_at_utc_plus_3(user)
+    account = await Account.create(name="Sales")
+    at, later = in_a_while(2), in_a_while(5)
+    body = {
+        "accountId": account.id,
+        "recipients": [{"phoneNumber": phone(1), "message": "hi"}],
+        "startAt": at.isoformat(),
+        "sendWindow": {"start": "10:00", "end": "18:00", "days": [1, 2, 3, 4, 5]},
+    }
+    contract_id = (await client.post("/api/contracts", json=body)).json()["id"]
+    await user.open(f"/contracts/{contract_id}")
+    await user.should_see(f"Starts at {at:%Y-%m-%d %H:%M} UTC")
+    await user.should_see("Sends 10:00–18:00, days 1,2,3,4,5 in each recipient's local time")
+
+    user.find(marker="schedule").click()
+    await user.should_see("Start by itself at")
+    user.find("Time (your local time)").type(typed_in_the_browser(later))
+    user.find(marker="save-time").click()
+    await user.should_see("Saved")
+    assert (await Contract.get(id=contract_id)).start_at == later
+    await user.should_see(f"Starts at {later:%Y-%m-%d %H:%M} UTC", retries=50)
+
+    user.find(marker="schedule").click()
+    await user.should_see("Don't start by itself")
+    user.find("Don't start by itself").click()
+    await user.should_see("Cleared")
+    contract = await Contract.get(id=contract_id)
+    assert (contract.start_at, contract.status) == (None, ContractStatus.PENDING)
+    await user.should_not_see("Starts at", retries=50)
+
+
+async def test_the_contract_page_sets_a_deadline_and_warns_when_the_plan_ends_after_it(
+    signed_in: User, client
+) -> None:
+    user = signed_in
+    browser_at_utc_plus_3(user)
+    account = await Account.create(name="New")  # a new account's daily cap: 500
+    body = {
+        "accountId": account.id,
+        "recipients": [{"phoneNumber": phone(i), "message": "hi"} for i in range(600)],
+    }
+    contract_id = (await client.post("/api/contracts", json=body)).json()["id"]
+    await user.open(f"/contracts/{contract_id}")
+
+    user.find(marker="set-deadline").click()
+    await user.should_see("Time (your local time)")
+    user.find("Time (your local time)").type(typed_in_the_browser(in_a_while(-1)))
+    user.find(marker="save-time").click()
+    await user.should_see("has passed")
+    assert (await Contract.get(id=contract_id)).deadline is None
+
+    soon = in_a_while(2)
+    user.find(marker="set-deadline").click()
+    await user.should_see("Time (your local time)")
+    user.find("Time (your local time)").type(typed_in_the_browser(soon))
+    user.find(marker="save-time").click()
+    await user.should_see(f"Deadline {soon:%Y-%m-%d %H:%M} UTC", retries=50)
+    assert (await Contract.get(id=contract_id)).deadline == soon
+    await user.should_see("after the deadline", retries=50)  # 600 at 500 a day take two days
+
+    user.find(marker="set-deadline").click()
+    await user.should_see("No deadline")
+    user.find("No deadline").click()
+    await user.should_not_see("after the deadline", retries=50)
+    assert (await Contract.get(id=contract_id)).deadline is None
+
+
+async def test_the_wizard_sets_the_send_window_and_a_deadline_and_warns_when_the_plan_ends_after_it(
+    signed_in: User,
+) -> None:
+    user = signed_in
+    browser_at_utc_plus_3(user)
+    await Account.create(name="New")
+    await wizard_accounts(user, "New · sandbox · connected")
+    await wizard_rows(user, ["phone", *(phone(i) for i in range(600))], "600 rows · columns: phone")
+    user.find("Message").type("Hello!")
+    user.find("Check the recipients").click()
+    await user.should_see("ready to send", retries=100)
+    user.find("Next").click()
+    (start,) = user.find(marker="window-start").elements
+    assert start.value == "00:00", "the settings' window (the whole day in the tests)"
+    user.find(marker="window-start").clear().type("10:00")
+    user.find(marker="window-end").clear().type("18:00")
+    user.find(marker="send-days").click()
+    user.find("Sat").click()
+    user.find("Sun").click()
+
+    user.find(marker="deadline").type(typed_in_the_browser(in_a_while(2)))
+    await user.should_see("after the deadline", retries=50)
+    deadline = in_a_while(24 * 30)
+    user.find(marker="deadline").clear().type(typed_in_the_browser(deadline))
+    await user.should_not_see("after the deadline", retries=50)
+    user.find("Contract name").type("Weekdays")
+    user.find("Create contract").click()
+    await user.should_see("Contract created with 600 recipients", retries=50)
+    contract = await Contract.get(name="Weekdays")
+    assert contract.send_window == {"start": "10:00", "end": "18:00", "days": [1, 2, 3, 4, 5]}
+    assert contract.deadline == deadline

@@ -1,5 +1,6 @@
-"""What every dashboard page shares: sign-in required, the header with the menu, status chips, and
-how errors of the services are shown (a notification with the reason, never a stack trace)."""
+"""What every dashboard page shares: sign-in required, the header with the menu, status chips, times
+typed in the browser's local time, and how errors of the services are shown (a notification with the
+reason, never a stack trace)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -112,6 +114,14 @@ async def confirm(title: str, text: str, yes: str, no: str, marker: str | None =
     answer = await dialog
     dialog.delete()
     return bool(answer)
+
+
+async def browser_time(value: str) -> datetime:
+    """A datetime-local input's value, in the browser's local time, as UTC (the browser says its
+    offset from UTC at that moment)."""
+    local = datetime.fromisoformat(value).replace(tzinfo=None)
+    offset_min = await ui.run_javascript(f"new Date({local.isoformat()!r}).getTimezoneOffset()")
+    return datetime.fromtimestamp(local.replace(tzinfo=UTC).timestamp() + 60 * float(offset_min), UTC)
 
 
 def chip(status: str) -> ui.chip:

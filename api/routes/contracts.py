@@ -7,18 +7,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime
 
 from api.deps import require_api_key
 from api.schemas import (
+    A_TIME,
+    DEADLINE,
     ERROR_RESPONSES,
+    START_AT,
     After,
     ContractCreated,
     ContractId,
     ContractIn,
     ContractOut,
+    DeadlineIn,
     IdempotencyKeyHeader,
+    ImportWindow,
     RecipientOut,
     RecipientPage,
+    ScheduleIn,
     StatsOut,
     StatusOut,
     Text,
@@ -51,7 +58,15 @@ async def create_contract(
         phone_numbers = [r.phoneNumber for r in body.recipients]
         messages = [r.message for r in body.recipients]
         window = body.sendWindow.model_dump() if body.sendWindow else None
-        created = await contracts.create_contract(body.pool(), body.name, phone_numbers, messages, window)
+        created = await contracts.create_contract(
+            body.pool(),
+            body.name,
+            phone_numbers,
+            messages,
+            window,
+            start_at=body.startAt,
+            deadline=body.deadline,
+        )
         return ContractCreated.of(created).model_dump(mode="json")
 
     body_digest = hashlib.sha256(await request.body()).digest() if idempotency_key else b""
@@ -91,11 +106,15 @@ async def import_contract(
     phoneColumn: str | None = Query(None, max_length=500, description="default: phoneNumber, phone…"),
     messageColumn: str | None = Query(None, max_length=500, description="default: message, text…"),
     template: Annotated[Text | None, Query(max_length=4000, description="e.g. `Hello {name}!`")] = None,
+    window: ImportWindow = None,
+    startAt: Annotated[AwareDatetime | None, Query(description=f"{START_AT} ({A_TIME})")] = None,
+    deadline: Annotated[AwareDatetime | None, Query(description=f"{DEADLINE} ({A_TIME})")] = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Create a contract from a CSV file (the request body, UTF-8, first row names the columns).
     Each message is the row's message column, or `template` filled from the row. All or nothing;
-    problems name the row as `rows[i]`, 0 being the first non-blank row after the header."""
+    problems name the row as `rows[i]`, 0 being the first non-blank row after the header.
+    Times take `Z` or an offset (its `+` sent as `%2B`)."""
     # The body goes to a temporary file as it arrives (api.app.BodyLimit bounds it), not into memory,
     # and is parsed from there off the event loop, stopping at the recipient limit.
     digest = hashlib.sha256()
@@ -113,7 +132,9 @@ async def import_contract(
     async def create() -> dict:
         try:
             pool = chosen_pool(accountId, accountIds)
-            created = await contracts.create_contract(pool, name, parsed.phone_numbers, parsed.messages)
+            created = await contracts.create_contract(
+                pool, name, parsed.phone_numbers, parsed.messages, window, start_at=startAt, deadline=deadline
+            )
         except InvalidInput as exc:
             raise api_import.as_rows(exc) from None
         return ContractCreated.of(created).model_dump(mode="json")
@@ -196,6 +217,18 @@ async def start_contract(contract_id: ContractId) -> StatusOut:
     """Start a PENDING contract, or resume a PAUSED one where it stopped."""
     c = await contracts.start_contract(contract_id)
     return StatusOut(id=c.id, status=c.status)
+
+
+@router.post("/{contract_id}/schedule", response_model=ContractOut)
+async def schedule_contract(contract_id: ContractId, body: ScheduleIn) -> ContractOut:
+    """Have a PENDING contract start by itself at `startAt`, or (null) only when started."""
+    return (await _shown([await contracts.schedule_contract(contract_id, body.startAt)]))[0]
+
+
+@router.post("/{contract_id}/deadline", response_model=ContractOut)
+async def set_deadline(contract_id: ContractId, body: DeadlineIn) -> ContractOut:
+    """Change or (null) clear the deadline of a contract that is not over yet."""
+    return (await _shown([await contracts.set_deadline(contract_id, body.deadline)]))[0]
 
 
 @router.post("/{contract_id}/pause", response_model=StatusOut)

@@ -1,18 +1,21 @@
 """One contract, live: progress, rate and ETA, sends per minute, recipients by outcome with search and
-paging on the server, CSV export, and start / pause / resume / delete."""
+paging on the server, CSV export, start / pause / resume / delete, and its send window, scheduled start
+and deadline (the two changed in a dialog)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from nicegui import events, ui
 
 from models import Contract, ContractStatus, RecipientStatus
 from services import contracts, dashboard
 from services.dashboard import Progress
-from ui.frame import attempt, chip, confirm
+from services.timezones import SendWindow, in_utc
+from ui.frame import attempt, browser_time, chip, confirm
 
 PAGE_SIZE = 25
 TABS = {"SENT": "Sent", "FAILED": "Failed", "SKIPPED": "Skipped", "": "All"}
@@ -25,12 +28,25 @@ def _duration(seconds: float | None) -> str:
 
 
 @dataclass
+class Timing:
+    """The contract's send window, scheduled start and deadline, with the buttons that change them."""
+
+    window: ui.label
+    start: ui.label
+    deadline: ui.label
+    late: ui.label
+    schedule: ui.button
+    set_deadline: ui.button
+
+
+@dataclass
 class Summary:
     """The parts of the page each refresh rewrites."""
 
     status: ui.row
     reason: ui.label
     actions: ui.row
+    timing: Timing
     bar: ui.linear_progress
     cards: dict[str, ui.label]
     chart: ui.echart
@@ -47,6 +63,7 @@ async def contract_page(contract_id: str) -> None:
     async def refresh() -> None:
         p = await dashboard.progress(contract_id)
         _show_progress(summary, p)
+        _show_timing(summary.timing, p)
         _show_sends(summary.chart, await dashboard.sends_over_time(contract_id))
         _buttons(summary.actions, p.contract.status, contract_id, refresh)
 
@@ -62,6 +79,7 @@ def _summary(c: Contract) -> Summary:
         reason = ui.label().classes("text-caption text-warning")
         ui.space()
         actions = ui.row().classes("gap-2")
+    timing = _timing(c.id)
     bar = ui.linear_progress(0, show_value=False, size="12px").classes("w-full")
     with ui.row().classes("w-full gap-3"):
         cards = {
@@ -77,7 +95,69 @@ def _summary(c: Contract) -> Summary:
                 ("eta", "time left"),
             )
         }
-    return Summary(status, reason, actions, bar, cards, _chart(), _pool_table())
+    return Summary(status, reason, actions, timing, bar, cards, _chart(), _pool_table())
+
+
+def _timing(contract_id: str) -> Timing:
+    with ui.row().classes("w-full items-center gap-4 text-body2"):
+        window, start, deadline = ui.label(), ui.label(), ui.label()
+        late = ui.label().classes("text-warning").mark("late")
+        ui.space()
+        schedule = ui.button(
+            "Schedule",
+            icon="schedule",
+            on_click=lambda: _change_time(
+                "Start by itself at",
+                "Don't start by itself",
+                partial(contracts.schedule_contract, contract_id),
+            ),
+        )
+        set_deadline = ui.button(
+            "Deadline",
+            icon="event",
+            on_click=lambda: _change_time(
+                "Deadline", "No deadline", partial(contracts.set_deadline, contract_id)
+            ),
+        )
+    schedule.props("outline").mark("schedule")
+    set_deadline.props("outline").mark("set-deadline")
+    return Timing(window, start, deadline, late, schedule, set_deadline)
+
+
+async def _change_time(
+    title: str, clear: str, change: Callable[[datetime | None], Awaitable[Contract]]
+) -> None:
+    """Ask for a time (in the browser's local time) and `change` to it, or to none (`clear`). The page's
+    refresh shows the outcome."""
+    with ui.context.client.layout, ui.dialog() as dialog, ui.card().classes("w-96"):
+        ui.label(title).classes("text-h6")
+        at = ui.input("Time (your local time)").props("outlined type=datetime-local").classes("w-full")
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=lambda: dialog.submit("")).props("flat")
+            ui.button(clear, on_click=lambda: dialog.submit("clear")).props("flat")
+            ui.button("Save", on_click=lambda: dialog.submit("save")).mark("save-time")
+    answer, value = await dialog, at.value
+    dialog.delete()
+    if answer == "clear":
+        await attempt(lambda: change(None), "Cleared")
+    elif answer == "save" and not value:
+        ui.notify("Choose a time first", type="warning")
+    elif answer == "save":
+        when = await browser_time(value)
+        await attempt(lambda: change(when), "Saved")
+
+
+def _show_timing(t: Timing, p: Progress) -> None:
+    """The times of the contract, and a warning when its plan ends after its deadline."""
+    c = p.contract
+    pending = c.status == ContractStatus.PENDING
+    t.window.set_text(f"Sends {SendWindow.of(c.send_window).describe()} in each recipient's local time")
+    t.start.set_text(f"Starts at {in_utc(c.start_at)}" if pending and c.start_at else "")
+    t.deadline.set_text(f"Deadline {in_utc(c.deadline)}" if c.deadline else "")
+    late = c.deadline is not None and p.finish_at is not None and p.finish_at > c.deadline
+    t.late.set_text(f"By the plan it finishes {in_utc(p.finish_at)}, after the deadline" if late else "")
+    t.schedule.set_visibility(pending)
+    t.set_deadline.set_visibility(c.status in contracts.NOT_OVER)
 
 
 def _pool_table() -> ui.table:

@@ -1,5 +1,6 @@
 """The new-contract wizard: account, recipients (CSV or XLSX upload, or pasted), message template with a
-live preview, a check of every row before anything is created, then start now, later, or not yet."""
+live preview, a check of every row before anything is created, then start now, later, or not yet, with
+its send window and an optional deadline (warned of when the plan ends after it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from nicegui import events, ui
 
@@ -16,11 +17,14 @@ from services import accounts, contracts, estimates
 from services.errors import InvalidInput, Problem
 from services.recipient_files import csv_rows, wizard_table
 from services.recipient_files.wizard_table import Report, Table
+from services.timezones import SendWindow, in_utc
 from settings import get_settings
-from ui.frame import attempt, show_failure
+from ui.frame import attempt, browser_time, show_failure
 
 PREVIEW_ROWS = 5
 LISTED_PROBLEMS = 50
+DAYS = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
+Start = Literal["now"] | datetime | None
 
 
 @dataclass
@@ -32,6 +36,7 @@ class Draft:
     phone_column: str | None = None
     template: str = ""
     report: Report | None = None
+    zones: dict[str, float] | None = None  # how many of the rows that pass are in each time zone
     leave_out_problem_rows: bool = True
 
     def set_table(self, table: Table) -> None:
@@ -254,7 +259,7 @@ async def _plan(draft: Draft, report: Report) -> None:
     connected account when there are more of those."""
     dropped = report.dropped_rows()
     numbers = [n for row, n in enumerate(report.phone_numbers, start=1) if row not in dropped]
-    zones = await estimates.recipient_zones(numbers)
+    zones = draft.zones = await estimates.recipient_zones(numbers)
     lines = [await _about(draft.account_ids, zones, draft.template)]
     everyone = await estimates.connected_accounts()
     if len(everyone) > len(draft.account_ids):
@@ -281,27 +286,68 @@ def _duration_in_words(span: timedelta) -> str:
     return f"about {n} {unit}{'s' if n != 1 else ''}"
 
 
-def _start_step(draft: Draft, stepper: ui.stepper) -> None:
-    name = ui.input("Contract name", placeholder="e.g. November sale").props("outlined").classes("w-96")
-    when = ui.radio(
+@dataclass
+class When:
+    """The start step's choices: when to start, the send window, the deadline."""
+
+    start: ui.radio
+    at: ui.input
+    window_start: ui.input
+    window_end: ui.input
+    days: ui.select
+    deadline: ui.input
+
+    def window(self) -> dict[str, Any]:
+        days = sorted(self.days.value or [])
+        return {"start": self.window_start.value or "", "end": self.window_end.value or "", "days": days}
+
+    def inputs(self) -> list[ui.radio | ui.input | ui.select]:
+        return [self.start, self.at, self.window_start, self.window_end, self.days, self.deadline]
+
+
+def _when_inputs() -> When:
+    start = ui.radio(
         {"now": "Start now", "later": "Start at a time", "no": "Create without starting"}, value="now"
     ).props("inline")
     at = ui.input("Start at (your local time)").props("outlined type=datetime-local").classes("w-72")
-    at.bind_visibility_from(when, "value", value="later")
+    at.bind_visibility_from(start, "value", value="later")
+    window = SendWindow.of(None)  # the settings'
+    with ui.row().classes("items-center gap-4"):
+        ui.label("Sends in each recipient's local time")
+        window_start = ui.input("from", value=f"{window.start:%H:%M}").props("outlined type=time")
+        window_end = ui.input("until", value=f"{window.end:%H:%M}").props("outlined type=time")
+        days = ui.select(DAYS, value=sorted(window.days), label="on", multiple=True)
+        days.props("outlined use-chips").classes("min-w-72")
+    deadline = ui.input("Deadline, if any (your local time)").props("outlined type=datetime-local")
+    deadline.classes("w-72")
+    window_start.mark("window-start")
+    window_end.mark("window-end")
+    days.mark("send-days")
+    deadline.mark("deadline")
+    return When(start, at, window_start, window_end, days, deadline)
+
+
+def _start_step(draft: Draft, stepper: ui.stepper) -> None:
+    name = ui.input("Contract name", placeholder="e.g. November sale").props("outlined").classes("w-96")
+    when = _when_inputs()
+    late = ui.label().classes("text-body2 text-warning").mark("late")
     busy = ui.linear_progress(show_value=False).props("indeterminate")
     busy.set_visibility(False)
 
+    async def check_late() -> None:
+        late.set_text(await _late(draft, when))
+
+    for element in when.inputs():
+        element.on_value_change(check_late)
+
     async def create() -> None:
         to_send = _to_send(draft)
-        if to_send is None:
-            return
-        start: Literal["now"] | datetime | None = "now" if when.value == "now" else None
-        if when.value == "later" and (start := await _local_time(at.value)) is None:
+        if to_send is None or (times := await _times(when)) is None:
             return
         create_button.disable()
         busy.set_visibility(True)
         try:
-            launched = await _create(*to_send, name.value or "", start)
+            launched = await _create(*to_send, name.value or "", *times, when.window())
         finally:
             busy.set_visibility(False)
             create_button.enable()
@@ -317,6 +363,31 @@ def _start_step(draft: Draft, stepper: ui.stepper) -> None:
         create_button = ui.button("Create contract", icon="send", on_click=create)
 
 
+async def _times(when: When) -> tuple[Start, datetime | None] | None:
+    """The start and the deadline chosen; None when the start is missing or past (the user is told)."""
+    start: Start = "now" if when.start.value == "now" else None
+    if when.start.value == "later" and (start := await _local_time(when.at.value)) is None:
+        return None
+    return start, await browser_time(when.deadline.value) if when.deadline.value else None
+
+
+async def _late(draft: Draft, when: When) -> str:
+    """A warning when by the plan the contract would finish after the deadline chosen."""
+    if not when.deadline.value or draft.zones is None:
+        return ""
+    try:
+        window = SendWindow.of(when.window())
+    except ValueError:  # a time not filled in (yet)
+        return ""
+    deadline = await browser_time(when.deadline.value)
+    later = when.start.value == "later" and when.at.value
+    start = await browser_time(when.at.value) if later else None
+    finish = await estimates.draft_finish(draft.account_ids, draft.zones, draft.template, window, start)
+    if finish is None or finish <= deadline:
+        return ""
+    return f"By the plan it would finish about {in_utc(finish)}, after the deadline"
+
+
 def _to_send(draft: Draft) -> tuple[list[str], Report] | None:
     """The accounts and the checked rows, if they may become a contract (the user is told why not)."""
     if draft.report is None or not draft.account_ids:
@@ -329,12 +400,19 @@ def _to_send(draft: Draft) -> tuple[list[str], Report] | None:
 
 
 async def _create(
-    account_ids: list[str], report: Report, name: str, start: Literal["now"] | datetime | None
+    account_ids: list[str],
+    report: Report,
+    name: str,
+    start: Start,
+    deadline: datetime | None,
+    window: dict[str, Any],
 ) -> contracts.Launched | None:
     """A contract of the rows that passed the check, started as chosen; None if it was refused."""
     phone_numbers, messages = await asyncio.to_thread(report.kept)
     return await attempt(
-        lambda: contracts.create_and_launch(account_ids, name, phone_numbers, messages, start)
+        lambda: contracts.create_and_launch(
+            account_ids, name, phone_numbers, messages, start, send_window=window, deadline=deadline
+        )
     )
 
 
@@ -360,14 +438,11 @@ async def _read_text(text: str) -> Table:
 
 
 async def _local_time(value: str | None) -> datetime | None:
-    """The browser's local date-time input, as UTC (the browser says its own offset)."""
+    """The start chosen in the browser's local time, as UTC; None (the user is told) if missing or past."""
     if not value:
         ui.notify("Choose when to start", type="warning")
         return None
-    offset_min = await ui.run_javascript(f"new Date({value!r}).getTimezoneOffset()")
-    local = datetime.fromisoformat(value)
-    start = (local.replace(tzinfo=UTC)).timestamp() + 60 * float(offset_min)
-    when = datetime.fromtimestamp(start, UTC)
+    when = await browser_time(value)
     if when <= datetime.now(UTC):
         ui.notify("That time has passed; choose a later one or start now", type="warning")
         return None
