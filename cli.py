@@ -36,7 +36,7 @@ STOP_TIMEOUT_S = 15
 
 def worker_args(*extra_modules: str) -> list[str]:
     """`python` arguments of one taskiq worker process (modules must precede the options)."""
-    modules = ["tasks.broker:broker", "tasks.drive", "tasks.reconcile", *extra_modules]
+    modules = ["tasks.broker:broker", "tasks.drivers", "tasks.reconcile", *extra_modules]
     return ["-m", "taskiq", "worker", *modules, "--workers", "1", "--no-configure-logging"]
 
 

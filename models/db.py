@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.migrations.api import migrate
 
@@ -85,17 +86,37 @@ def private_data_dir() -> Path:
     return s.data_dir
 
 
+class PooledConnection(asyncpg.Connection):
+    """A PostgreSQL connection given back to the pool without asyncpg's reset query (RESET ALL,
+    UNLISTEN *, CLOSE ALL, advisory unlocks): the product sets no session state, and that query was
+    one more round trip after every statement, a tenth of a worker's time with thousands of paced
+    accounts. An open transaction is still rolled back."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def _config(db_url: str | None) -> dict:
+    config = tortoise_config(db_url)
+    url = config["connections"]["default"]
+    if url.startswith("postgres://"):
+        expanded = expand_db_url(url)
+        expanded["credentials"]["connection_class"] = PooledConnection
+        config["connections"]["default"] = expanded
+    return config
+
+
 async def init_db(db_url: str | None = None) -> None:
     if db_url is None:
         private_data_dir()
-    await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
+    await Tortoise.init(config=_config(db_url), _enable_global_fallback=True)
 
 
 async def migrate_db(db_url: str | None = None) -> None:
     """Bring the schema to the latest migration (models/migrations)."""
     if db_url is None:
         private_data_dir()
-    await migrate(config=tortoise_config(db_url))
+    await migrate(config=_config(db_url))
     await Tortoise.close_connections()
 
 

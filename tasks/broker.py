@@ -1,4 +1,5 @@
-"""The broker and the worker's process lifecycle: database up and down, the reconcile ticker."""
+"""The broker and the worker's process lifecycle: database up and down, the reconcile ticker, the
+leases of the accounts it drives."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from services import lifeline
 from services.lease import holder_id
 from services.queue import RECOVERABLE, broker
 from settings import get_settings
+from tasks.drivers import DRIVERS
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ async def _worker_startup(state: TaskiqState) -> None:
     os.nice(get_settings().worker_nice)
     await init_db()
     state.ticker = asyncio.create_task(tick_forever(get_settings().reconcile_interval_s))
+    state.lease_keeper = asyncio.create_task(DRIVERS.keep_leases(get_settings().lease_ttl_s))
     from tasks.sessions import SessionHost  # imports neonize, which only workers need
 
     SessionHost.size_thread_pool(get_settings())
@@ -87,9 +90,10 @@ async def _worker_startup(state: TaskiqState) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def _worker_shutdown(state: TaskiqState) -> None:
-    for task in (state.ticker, state.session_host):
+    for task in (state.ticker, state.lease_keeper, state.session_host):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    await DRIVERS.stop()
     await state.sessions.close()
     await close_db()

@@ -1,13 +1,14 @@
-"""drive_account: the one task that sends. Short, safe to run twice, re-schedules itself.
+"""drive: the loop that sends an account's messages. Safe to run twice, re-schedules itself.
 
-Holding the account's lease, it sends what is due now (pacing permitting), records each outcome,
-and stops after `task_budget_s`. If more is due at once it kicks its own continuation; if the next
-send is later, it stores `next_due_at` and the reconcile schedule kicks it then.
+Holding the account's lease, it sends what is due (pacing permitting) and records each outcome. It
+waits through pauses of up to `task_budget_s` (a pacing gap, typing); before a longer one (a break,
+a daily cap, quiet hours, nothing to send) it stores `next_due_at` and lets go, and the reconcile
+schedule has it driven again then. Sending back to back (limits off), it lets go after
+`task_budget_s` and asks for its continuation, which any worker may take.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import random
@@ -25,9 +26,9 @@ from services.pacing import (
     retry_at,
     typing_seconds,
 )
-from services.queue import broker, kick_account
-from settings import Settings, get_settings
+from settings import Settings
 from tasks import outbox
+from tasks.clock import REAL, Clock
 from tasks.outbox import Claimed, Outcome
 from wa import registry
 from wa.sender import (
@@ -51,72 +52,36 @@ def task_driven() -> dict[str, object]:
     return {"transport__in": registry.names(task_driven=True), "status": AccountStatus.CONNECTED}
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-@broker.task(task_name="drive_account")
-async def drive_account(account_id: str) -> None:
-    s = get_settings()
-    if not await Account.exists(id=account_id, **task_driven()):
-        return  # driven by the worker holding its session (tasks/sessions.py), or not ready
-    token = await lease.acquire(account_id, _now(), s.lease_ttl_s)
-    if token is None:
-        return  # another worker drives this account; it re-schedules itself
-    again = False
-    try:
-        account = await Account.get(id=account_id)
-        await outbox.requeue_orphans(account)
-        sender = registry.transport(account.transport).build_sender(account)
-        try:
-            async with lease.kept(account_id, token, s.lease_ttl_s):
-                again = await drive(account, token, sender, s)
-        finally:
-            await sender.close()
-    except lease.LeaseLost:
-        log.warning("lease on %s lost; another worker continues", account_id)
-        return
-    finally:
-        await lease.release(account_id, token)
-    if again:
-        await kick_account(account_id)
-
-
-async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bool:
+async def drive(account: Account, token: str, sender: Sender, s: Settings, clock: Clock = REAL) -> bool:
     """Send until the budget is spent or nothing is due; True if more is due right away."""
     rng = random.Random()
     state = PacingState.load(account.pacing_state)
-    age_days = (_now() - account.created_at).total_seconds() / 86400
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + s.task_budget_s
+    age_days = (clock.now() - account.created_at).total_seconds() / 86400
+    deadline = clock.monotonic() + s.task_budget_s
     # With limits off, batches grow to fit batch_window_s. A network that cannot take our message id
     # gets one message at a time, so a crash leaves at most one row whose fate is unknown.
     batched = not account.use_limits and registry.transport(account.transport).takes_our_ids
     batch_size = min(8, s.batch_size) if batched else 1
-    if await _resting(account, token):
+    if await _resting(account, token, clock.now()):
         return False
     pools_of: dict[str, list[str]] = {}  # a batch is of one contract; its pool's opt-outs apply
     while True:
-        now = _now()
-        running = await outbox.active_contracts(account.id)
+        now = clock.now()
         if account.use_limits:
             due = next_send_at(state, now.timestamp(), daily_cap(age_days, s, account.warmup_plan), s)
             wait = due - now.timestamp()
             if wait > 0:
-                if loop.time() + wait > deadline:
+                if wait > s.task_budget_s:
                     await _schedule(account.id, token, datetime.fromtimestamp(due, UTC))
                     return False
-                await asyncio.sleep(wait)
+                await clock.sleep(wait)
                 continue
+        running = await outbox.active_contracts(account.id)
         batch = await outbox.claim(account.id, running, now, batch_size)
         if not batch:
             contract_ids = [r.contract_id for r in running]
             await outbox.finish_done_contracts(contract_ids, now)
-            wakes = [
-                await outbox.next_retry_at(account.id, contract_ids),
-                *(r.opens_at(now) for r in running),
-            ]
-            await _schedule(account.id, token, min((t for t in wakes if t is not None), default=None))
+            await _schedule(account.id, token, await _next_wake(account.id, running, now, contract_ids))
             return False
         if batch[0].contract_id not in pools_of:
             pools_of[batch[0].contract_id] = await pools.pool_of(batch[0].contract_id)
@@ -127,11 +92,11 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
             if not await Contract.filter(id=first.contract_id, status__in=ACTIVE_CONTRACT).exists():
                 await outbox.unclaim(first.contract_id, [first.id])  # paused or deleted while typing
                 continue
-        started = loop.time()
-        outcomes, stopped = await _send_batch(sender, batch, opted, s)
-        sent_at = _now()
+        started = clock.monotonic()
+        outcomes, stopped = await _send_batch(sender, batch, opted, s, now)
+        sent_at = clock.now()
         if batched and outcomes:
-            batch_size = _next_batch_size(len(outcomes), loop.time() - started, s)
+            batch_size = _next_batch_size(len(outcomes), clock.monotonic() - started, s)
         if account.use_limits and outcomes and outcomes[0].status != RecipientStatus.SKIPPED:
             state = after_send(state, sent_at.timestamp(), rng, s)
         # These messages are out: if the database is restarting, wait for it rather than leave them
@@ -151,7 +116,7 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings) -> bo
             await outbox.unclaim(unsent[0].contract_id, [r.id for r in unsent])
             await session_events.account_lost(account.id, stopped.status, stopped.reason)
             return False
-        if loop.time() > deadline:
+        if not account.use_limits and clock.monotonic() > deadline:
             await _schedule(account.id, token, sent_at)
             return True
 
@@ -168,12 +133,12 @@ async def _next_wake(
     return min([t for t in wakes if t is not None] + [now + IDLE_RECHECK])
 
 
-async def _resting(account: Account, token: str) -> bool:
+async def _resting(account: Account, token: str, now: datetime) -> bool:
     """Whether a health rule still pauses the account (then it is scheduled for the pause's end);
     a pause that is over is cleared, with its reason."""
     if account.paused_until is None:
         return False
-    if account.paused_until > _now():
+    if account.paused_until > now:
         await _schedule(account.id, token, account.paused_until)
         return True
     await lease.fenced_update(account.id, token, paused_until=None, status_reason=None)
@@ -187,25 +152,25 @@ def _next_batch_size(sent: int, took_s: float, s: Settings) -> int:
 
 
 async def _send_batch(
-    sender: Sender, batch: list[Claimed], opted_out: set[str], s: Settings
+    sender: Sender, batch: list[Claimed], opted_out: set[str], s: Settings, now: datetime
 ) -> tuple[list[Outcome], AccountUnavailable | None]:
     """Send in order; stop at the first error of the account itself (the rest stay unsent)."""
     if isinstance(sender, BatchSender) and len(batch) > 1:
-        return await _send_at_once(sender, batch, opted_out, s)
+        return await _send_at_once(sender, batch, opted_out, s, now)
     outcomes = []
     for r in batch:
         if r.phone_number in opted_out:
             outcomes.append(Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, "opted out"))
             continue
         try:
-            outcomes.append(await _send_one(sender, r, s))
+            outcomes.append(await _send_one(sender, r, s, now))
         except AccountUnavailable as exc:
             return outcomes, exc
     return outcomes, None
 
 
 async def _send_at_once(
-    sender: BatchSender, batch: list[Claimed], opted_out: set[str], s: Settings
+    sender: BatchSender, batch: list[Claimed], opted_out: set[str], s: Settings, now: datetime
 ) -> tuple[list[Outcome], AccountUnavailable | None]:
     to_send = [r for r in batch if r.phone_number not in opted_out]
     errors = await sender.send_many(
@@ -218,28 +183,28 @@ async def _send_at_once(
         if isinstance(error, AccountUnavailable):
             return outcomes, error
         if r.id in error_of:
-            outcomes.append(_outcome(r, error, s))
+            outcomes.append(_outcome(r, error, s, now))
         else:
             outcomes.append(Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, "opted out"))
     return outcomes, None
 
 
-async def _send_one(sender: Sender, r: Claimed, s: Settings) -> Outcome:
+async def _send_one(sender: Sender, r: Claimed, s: Settings, now: datetime) -> Outcome:
     try:
         network_id = await sender.send(r.phone_number, r.message, r.message_id, r.attempts + 1)
     except AccountUnavailable:
         raise
     except SendError as exc:
-        return _outcome(r, exc, s)
+        return _outcome(r, exc, s, now)
     if network_id:
         # Out, under an id we could not choose: keep it before anything else, so that a crash from
         # here on leaves a row that says it was sent (tasks/sessions.py settles such rows).
         keep = functools.partial(Recipient.filter(id=r.id).update, network_id=network_id)
         await while_unavailable(keep, budget_s=s.db_outage_wait_s, what=f"keeping the id of {r.id}")
-    return _outcome(r, None, s)
+    return _outcome(r, None, s, now)
 
 
-def _outcome(r: Claimed, error: SendError | None, s: Settings) -> Outcome:
+def _outcome(r: Claimed, error: SendError | None, s: Settings, now: datetime) -> Outcome:
     """What a send's result means for the recipient: sent, skipped, failed, or retried later."""
     if error is None:
         return Outcome(r.contract_id, r.id, RecipientStatus.SENT)
@@ -247,7 +212,7 @@ def _outcome(r: Claimed, error: SendError | None, s: Settings) -> Outcome:
         return Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, str(error))
     if isinstance(error, PermanentSendError) or r.attempts + 1 >= s.max_attempts:
         return Outcome(r.contract_id, r.id, RecipientStatus.FAILED, str(error))
-    return Outcome(r.contract_id, r.id, RecipientStatus.QUEUED, str(error), retry_at(r.attempts, _now(), s))
+    return Outcome(r.contract_id, r.id, RecipientStatus.QUEUED, str(error), retry_at(r.attempts, now, s))
 
 
 async def _schedule(account_id: str, token: str, due: datetime | None) -> None:

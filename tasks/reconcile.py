@@ -10,7 +10,7 @@ stream moving, which is when taskiq-redis re-claims a dead worker's unacknowledg
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q, Subquery
 
@@ -21,6 +21,9 @@ from services.queue import broker, kick_account
 from settings import get_settings
 from tasks import outbox
 from tasks.drive import task_driven
+
+KICK_AGAIN_S = 5
+CHUNK = 500  # ids per statement, well under any database's limit on bound parameters
 
 
 async def accounts_due(now: datetime) -> list[str]:
@@ -53,9 +56,20 @@ async def settle_lost_accounts(now: datetime) -> int:
 @broker.task(task_name="reconcile")
 async def reconcile() -> int:
     await contracts.start_scheduled(datetime.now(UTC))
+    await contracts.pause_past_deadline(datetime.now(UTC))
     await pools.fail_over_disconnected(datetime.now(UTC), get_settings().failover_grace_s)
     await settle_lost_accounts(datetime.now(UTC))
-    due = await accounts_due(datetime.now(UTC))
+    return await kick_due(datetime.now(UTC))
+
+
+async def kick_due(now: datetime) -> int:
+    """Kick the accounts due, each once per KICK_AGAIN_S: until a worker takes it (its kick may wait
+    behind thousands in the stream, or be lost with Redis) it is not due again before then."""
+    due = await accounts_due(now)
+    again = now + timedelta(seconds=KICK_AGAIN_S)
+    for i in range(0, len(due), CHUNK):
+        unleased = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        await Account.filter(unleased, id__in=due[i : i + CHUNK]).update(next_due_at=again)
     for account_id in due:
         await kick_account(account_id)
     return len(due)

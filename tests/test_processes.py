@@ -193,7 +193,7 @@ def test_cli_worker_is_the_one_worker_command_compose_runs(db, tmp_path: Path) -
         assert proc.proc is not None
         me = psutil.Process(proc.proc.pid)
         deadline = time.monotonic() + 30
-        while not is_python(me, "taskiq", "worker", "tasks.drive", "tasks.reconcile"):
+        while not is_python(me, "taskiq", "worker", "tasks.drivers", "tasks.reconcile"):
             assert time.monotonic() < deadline, me.cmdline()
             time.sleep(0.1)
         wait_for_family(proc.proc.pid, lambda kids: any(is_python(k, "taskiq") for k in kids))

@@ -1,0 +1,108 @@
+"""drive_account, and the drivers a worker runs: a kick hands an account to a worker, which drives
+it (tasks/drive.drive) in a coroutine of its own for as long as it has something due soon.
+
+The task itself only adopts the account and returns. A paced account spends nearly all its time
+waiting (gaps, typing, breaks); had the task waited, each waiting account would hold one of the
+worker's task slots (taskiq runs `max_async_tasks`, 100, at once), and with thousands of accounts
+most would wait for a slot rather than for their pacing. A coroutine that sleeps costs next to
+nothing, and the leases of all the accounts a worker drives are renewed together, in a few
+statements per third of the TTL rather than one per account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from models import Account
+from services import lease
+from services.queue import broker, kick_account
+from settings import get_settings
+from tasks import outbox
+from tasks.drive import drive, task_driven
+from wa import registry
+
+log = logging.getLogger(__name__)
+
+
+class Drivers:
+    """The accounts this worker drives: their coroutines and lease tokens."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.tokens: dict[str, str] = {}
+        self.poked: set[str] = set()  # kicked while driven here: look again before letting go
+
+    async def adopt(self, account_id: str) -> None:
+        """Drive the account here, unless this or another worker already does (then it looks
+        again before it lets go, or it is the other's to drive)."""
+        if account_id in self.running:
+            self.poked.add(account_id)
+            return
+        if not await Account.exists(id=account_id, **task_driven()):
+            return  # driven by the worker holding its session (tasks/sessions.py), or not ready
+        token = await lease.acquire(account_id, datetime.now(UTC), get_settings().lease_ttl_s)
+        if token is None:
+            return
+        self.tokens[account_id] = token
+        self.running[account_id] = asyncio.create_task(self._drive(account_id, token))
+
+    async def _drive(self, account_id: str, token: str) -> None:
+        s = get_settings()
+        again = False
+        try:
+            account = await Account.get(id=account_id)
+            await outbox.requeue_orphans(account)
+            while True:
+                self.poked.discard(account_id)
+                sender = registry.transport(account.transport).build_sender(account)
+                try:
+                    again = await drive(account, token, sender, s)
+                finally:
+                    await sender.close()
+                if again or account_id not in self.poked:
+                    break
+                account = await Account.get(id=account_id)
+        except lease.LeaseLost:
+            log.warning("lease on %s lost; another worker continues", account_id)
+        except Exception:
+            log.exception("driving %s failed; reconcile kicks it again", account_id)
+        finally:
+            del self.running[account_id], self.tokens[account_id]
+            self.poked.discard(account_id)
+            with contextlib.suppress(Exception):  # the lease then runs out by itself
+                await lease.release(account_id, token)
+        if again:
+            await kick_account(account_id)  # due at once: the next drive may fall to any worker
+
+    async def keep_leases(self, ttl_s: float) -> None:
+        """Renew every lease held here each third of the TTL; stop the drivers whose lease was
+        taken (they ran out while this worker stalled, and another worker drives them now)."""
+        while True:
+            await asyncio.sleep(ttl_s / 3)
+            try:
+                lost = await lease.renew_many(list(self.tokens.values()), ttl_s)
+            except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again
+                log.warning("could not renew %d leases: %s", len(self.tokens), exc)
+                continue
+            for account_id, token in list(self.tokens.items()):
+                if token in lost:
+                    log.warning("lease on %s was taken; stopping its driver here", account_id)
+                    self.running[account_id].cancel()
+
+    async def stop(self) -> None:
+        """Stop every driver (as a crash would, between two database writes) and let go of its lease."""
+        tasks = list(self.running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+DRIVERS = Drivers()
+
+
+@broker.task(task_name="drive_account")
+async def drive_account(account_id: str) -> None:
+    await DRIVERS.adopt(account_id)
