@@ -93,6 +93,19 @@ class Settings(BaseSettings):
     failover_grace_s: float = Field(600, ge=0, description="how long a DISCONNECTED account keeps them")
     rate_limit_cooldown_s: float = Field(900, ge=0)
 
+    # Health rules (services/account_health.py), on what each account did over the last
+    # health_window_s: slow it down, or pause it for health_cooldown_s (then it resumes by itself). A
+    # failure share counts from health_min_sends sends (sent + failed) on; a count of 0 turns its rule off.
+    health_window_s: float = Field(3600, gt=0, description="how far back the health figures look")
+    health_min_sends: int = Field(20, ge=1, description="sends before a failure share counts")
+    health_slow_failure_share: float = Field(0.1, gt=0, le=1, description="slow down from this share failed")
+    health_slow_retried: int = Field(5, ge=0, description="… or from this many transient errors")
+    health_slow_factor: float = Field(2, ge=1, description="a slowed account's gaps and breaks, times this")
+    health_pause_failure_share: float = Field(0.3, gt=0, le=1, description="pause from this share failed")
+    health_pause_rate_limits: int = Field(2, ge=0, description="… or from this many rate limits")
+    health_pause_disconnects: int = Field(3, ge=0, description="… or from this many disconnects")
+    health_cooldown_s: float = Field(1800, ge=0, description="how long a health rule pauses an account")
+
     # Quiet hours (services/timezones.py): contracts send only inside this window of the recipient's
     # local time, on these ISO weekdays (1 Monday … 7 Sunday), unless a contract sets its own.
     send_window_start: str = Field("09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")

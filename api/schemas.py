@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from models import Account, AccountStatus, Contract, ContractStatus, OptOut, RecipientStatus
 from models.ids import ID_LENGTH, could_be_id
+from services.account_health import Health
 from services.accounts import cap_today
 from services.contracts import Created, Stats
 from services.errors import InvalidInput, NotFound, Problem
@@ -457,6 +458,39 @@ class QrOut(BaseModel):
         )
 
 
+class HealthOut(BaseModel):
+    since: Timestamp = Field(description="the figures count from here: the window's start, or the last pause")
+    sent: int
+    failed: int
+    retried: int = Field(description="transient errors (sent again later)")
+    rateLimits: int = Field(description="times the network rate-limited the account")
+    disconnects: int
+    failureShare: float = Field(description="failed / (sent + failed), 0 to 1")
+    paceFactor: float = Field(
+        description="its pacing gaps and breaks are this many times longer (1: not slowed)"
+    )
+    slowedBecause: str | None = Field(description="the health rule that slows it down, while one does")
+    pausedUntil: Timestamp | None = Field(
+        description="a health rule rests it until then; `statusReason` says why"
+    )
+
+    @classmethod
+    def of(cls, h: Health) -> HealthOut:
+        f = h.figures
+        return cls(
+            since=f.since,
+            sent=f.sent,
+            failed=f.failed,
+            retried=f.retried,
+            rateLimits=f.rate_limits,
+            disconnects=f.disconnects,
+            failureShare=round(f.failure_share, 4),
+            paceFactor=h.pace_factor,
+            slowedBecause=h.slowed,
+            pausedUntil=h.paused_until,
+        )
+
+
 class AccountOut(BaseModel):
     id: str
     name: str
@@ -473,9 +507,10 @@ class AccountOut(BaseModel):
     resendUncertain: bool
     createdAt: Timestamp
     sandbox: SandboxConfig | None
+    health: HealthOut = Field(description="what it did over the health window, and what the health rules do")
 
     @classmethod
-    def of(cls, a: Account) -> AccountOut:
+    def of(cls, a: Account, health: Health) -> AccountOut:
         # Only sandbox accounts store settings of their transport.
         sandbox = SandboxConfig.model_validate(a.sandbox_config) if a.sandbox_config else None
         return cls(
@@ -492,6 +527,7 @@ class AccountOut(BaseModel):
             resendUncertain=a.resend_uncertain,
             createdAt=a.created_at,
             sandbox=sandbox,
+            health=HealthOut.of(health),
         )
 
 

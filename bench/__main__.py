@@ -15,6 +15,7 @@ SUITE = [
     ["bench.wizard"],
     ["bench.import_memory"],
     ["bench.dispatch"],
+    ["bench.paced"],
     ["bench.reads"],
     ["bench.memory"],
 ]

@@ -1,7 +1,8 @@
 """Many paced accounts at once: A sandbox accounts under the default pacing rules, one contract each,
 W workers, for S seconds. What the accounts achieve is set against the same rules run in simulated
 time (services/pacing.simulate) over the same spans, in the same run; also the first send's delay
-after each start, and the CPU the workers and the whole machine spent.
+after each start, the steady state once every account has started, and the CPU the workers and the
+whole machine spent.
 
     .venv/bin/python -m bench.paced --accounts 10000 --workers 2 --seconds 300
 """
@@ -26,6 +27,7 @@ from settings import Settings
 
 TEXT = "Hello, bench!"
 CHUNK = 50  # creates and starts in flight at once
+STEADY_AFTER_S = 60
 
 
 async def in_chunks(calls: list, size: int = CHUNK) -> list:
@@ -72,14 +74,19 @@ async def run(stack: Stack, n_accounts: int, workers: int, seconds: float) -> di
     ids = await paced_contracts(n_accounts, per)
     procs = [psutil.Process(stack.start(WORKER).proc.pid) for _ in range(workers)]
     await poll(lambda: _workers_up(workers), 120, "the workers to start")
-    cpu_before, machine_before = cpu_seconds(procs), psutil.cpu_times()
     began = time.monotonic()
     await in_chunks([lambda c=c: contracts.start_contract(c) for c in ids])
     starting = time.monotonic() - began
+    # Steady state: from a minute after the last start (the burst of first sends is over) to the
+    # end: the sends then, against the rules simulated from each account's start, and the CPU spent.
+    await asyncio.sleep(STEADY_AFTER_S)
+    steady_from = datetime.now(UTC)
+    cpu_before, machine_before = cpu_seconds(procs), psutil.cpu_times()
     await asyncio.sleep(max(0.0, seconds - (time.monotonic() - began)))
     end = datetime.now(UTC)
     wall = time.monotonic() - began
-    worker_cpu = (cpu_seconds(procs) - cpu_before) / wall / psutil.cpu_count()
+    steady_s = (end - steady_from).total_seconds()
+    worker_cpu = (cpu_seconds(procs) - cpu_before) / steady_s / psutil.cpu_count()
     machine_after = psutil.cpu_times()
     busy = sum(machine_after) - machine_after.idle - (sum(machine_before) - machine_before.idle)
     machine_cpu = busy / (sum(machine_after) - sum(machine_before))
@@ -89,12 +96,16 @@ async def run(stack: Stack, n_accounts: int, workers: int, seconds: float) -> di
     rows = Recipient.filter(contract_id__in=ids, status=RecipientStatus.SENT, sent_at__lte=end)
     for contract_id, at in await rows.values_list("contract_id", "sent_at"):
         sends[contract_id].append(at)
+    steady = sum(1 for times in sends.values() for at in times if at > steady_from)
     cap = daily_cap(0, s)
     achieved, allowed, first = [], [], []
+    steady_allowed = 0
     for i, contract_id in enumerate(ids):
         span = (end - started[contract_id]).total_seconds()
+        ruled = simulate(s, cap, 0, span, random.Random(i), TEXT)
         achieved.append(len(sends[contract_id]) / span * 60)
-        allowed.append(len(simulate(s, cap, 0, span, random.Random(i), TEXT)) / span * 60)
+        allowed.append(len(ruled) / span * 60)
+        steady_allowed += sum(1 for t in ruled if t > span - steady_s)
         if sends[contract_id]:
             first.append((min(sends[contract_id]) - started[contract_id]).total_seconds())
     return {
@@ -113,6 +124,9 @@ async def run(stack: Stack, n_accounts: int, workers: int, seconds: float) -> di
         "machine_cpu": machine_cpu,
         "wall": wall,
         "starting": starting,
+        "steady_s": steady_s,
+        "steady_rate": steady / steady_s,
+        "steady_ratio": steady / steady_allowed,
     }
 
 
@@ -152,7 +166,14 @@ async def main() -> None:
         f"{r['first_p95']:.1f} s, worst {r['first_max']:.1f} s; accounts that sent nothing: "
         f"{r['never_sent']}"
     )
-    print(f"  CPU: workers {r['worker_cpu']:.0%} of the machine, whole machine {r['machine_cpu']:.0%}")
+    print(
+        f"  steady state (the last {r['steady_s']:.0f} s, from a minute after the last start): "
+        f"{r['steady_rate']:.0f} messages/s, {r['steady_ratio']:.2f} of what the rules allow then"
+    )
+    print(
+        f"  CPU in the steady state: workers {r['worker_cpu']:.0%} of the machine, the whole machine "
+        f"{r['machine_cpu']:.0%}"
+    )
 
 
 if __name__ == "__main__":

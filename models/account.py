@@ -43,6 +43,10 @@ class Account(Model):
     next_due_at = fields.DatetimeField(null=True)
     # A health rule's pause (rate-limited by the network): no sends before this; status_reason says why.
     paused_until = fields.DatetimeField(null=True)
+    # The health rules (services/account_health.py): its pacing gaps and breaks are stretched by this
+    # while it is slowed down, and its figures count from this minute on (the one after its last pause).
+    pace_factor = fields.FloatField(default=1.0, db_default=1.0)
+    health_since = fields.DatetimeField(null=True)
     # Fenced lease: every acquisition draws a new owner token, and every write checks it.
     lease_owner = fields.CharField(max_length=64, null=True)
     lease_until = fields.DatetimeField(null=True)

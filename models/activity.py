@@ -1,8 +1,10 @@
-"""What the dashboard shows over time without reading a million rows: sends per minute, live workers."""
+"""What the dashboard shows over time without reading a million rows: sends per minute, accounts'
+health signals per minute, live workers."""
 
 from tortoise import fields
 from tortoise.models import Model
 
+from models.enums import Signal
 from models.ids import ID_LENGTH
 
 
@@ -16,10 +18,26 @@ class SendMinute(Model):
     minute = fields.DatetimeField()
     sent = fields.IntField(default=0)
     failed = fields.IntField(default=0)
+    retried = fields.IntField(default=0, db_default=0)  # transient errors: sent again later
 
     class Meta:
         table = "send_minutes"
         unique_together = (("contract_id", "account_id", "minute"),)
+        indexes = (("minute", "account_id"),)  # every account's figures over the last hour
+
+
+class AccountSignal(Model):
+    """What the network did to an account in one minute: how often it rate-limited or disconnected it."""
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="signals", on_delete=fields.CASCADE)
+    minute = fields.DatetimeField()
+    kind = fields.CharEnumField(Signal, max_length=16)
+    n = fields.IntField(default=0)
+
+    class Meta:
+        table = "account_signals"
+        unique_together = (("account_id", "minute", "kind"),)
 
 
 class Worker(Model):

@@ -33,6 +33,13 @@ class AccountStatus(StrEnum):
     BANNED = "BANNED"
 
 
+class Signal(StrEnum):
+    """What the network did to an account, counted per minute for the health rules."""
+
+    RATE_LIMIT = "RATE_LIMIT"  # it refused the account for sending too much
+    DISCONNECT = "DISCONNECT"  # the account's connection was lost
+
+
 # An account of a session-driven transport (whatsapp) in one of these needs its session connected
 # by some worker.
 SESSION_WANTED = (AccountStatus.PAIRING, AccountStatus.CONNECTED, AccountStatus.DISCONNECTED)

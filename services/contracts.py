@@ -370,6 +370,9 @@ async def start_contract(contract_id: str) -> Contract:
         if not moved:
             return await get_contract(contract_id)
         await Recipient.change_status(contract_id, RecipientStatus.PENDING, RecipientStatus.QUEUED, conn)
+    # Due now: an idle account may have been told to look again only after a while (a worker
+    # holding its session drives it when due; the others are kicked).
+    await Account.filter(id__in=pool).update(next_due_at=None)
     for account_id in pool:
         await kick_account(account_id)
     return await get_contract(contract_id)

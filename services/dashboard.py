@@ -1,5 +1,6 @@
 """What the dashboard shows, read without touching a contract's million rows: accounts with today's
-sends against their cap, a contract's progress, rate and ETA, and its sends per minute."""
+sends against their cap and their health, a contract's progress, rate and ETA, and its sends per
+minute."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from models import Account, Contract, RecipientStatus, SendMinute, StatusCount
-from services import estimates, pools, waiting
+from services import account_health, estimates, pools, waiting
 from services.accounts import cap_today
 from services.contracts import get_contract, status_counts
 
@@ -20,6 +21,7 @@ class AccountRow:
     account: Account
     sent_today: int
     daily_cap: int
+    health: account_health.Health
 
 
 async def accounts(now: datetime | None = None) -> list[AccountRow]:
@@ -28,10 +30,9 @@ async def accounts(now: datetime | None = None) -> list[AccountRow]:
     sent_today: dict[str, int] = defaultdict(int)
     for account_id, sent in await SendMinute.filter(minute__gte=midnight).values_list("account_id", "sent"):
         sent_today[account_id] += sent
-    out = []
-    for account in await Account.all().order_by("created_at", "id"):
-        out.append(AccountRow(account, sent_today[account.id], cap_today(account, now)))
-    return out
+    listed = await Account.all().order_by("created_at", "id")
+    health = await account_health.health_of(listed, now)
+    return [AccountRow(a, sent_today[a.id], cap_today(a, now), health[a.id]) for a in listed]
 
 
 @dataclass

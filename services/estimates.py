@@ -34,7 +34,7 @@ def sender(account: Account, text: str, serves: int, now: datetime, s: Settings)
     if not account.use_limits:
         return planner.Sender(1 / UNLIMITED_PER_S, lambda _day: 10**12, 0, available, share)
     return planner.Sender(
-        seconds_per_message=mean_seconds_per_message(text, s),
+        seconds_per_message=mean_seconds_per_message(text, s, account.pace_factor),
         cap_on=lambda day: daily_cap(age_days + day, s, account.warmup_plan),
         sent_today=state.sent_on(now),
         available_from=available,

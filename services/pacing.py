@@ -54,7 +54,7 @@ def _next_midnight(ts: float) -> float:
 def next_send_at(state: PacingState, now: float, cap: int, s: Settings) -> float:
     """The earliest moment the next message may leave (epoch seconds; <= now means now)."""
     due = max(now, state.not_before)
-    if state.day == _day(due) and state.day_count >= cap:
+    if state.sent_on(datetime.fromtimestamp(due, UTC)) >= cap:
         due = _next_midnight(due)
     window = [t for t in state.recent if t > due - 60]
     if len(window) >= s.per_minute:
@@ -62,8 +62,11 @@ def next_send_at(state: PacingState, now: float, cap: int, s: Settings) -> float
     return due
 
 
-def after_send(state: PacingState, sent_at: float, rng: random.Random, s: Settings) -> PacingState:
-    """The state once a message left at `sent_at`: window, day count, and the next gap or break."""
+def after_send(
+    state: PacingState, sent_at: float, rng: random.Random, s: Settings, pace_factor: float = 1.0
+) -> PacingState:
+    """The state once a message left at `sent_at`: window, day count, and the next gap or break,
+    stretched by `pace_factor` while a health rule slows the account down (the per-minute cap stays)."""
     day = _day(sent_at)
     day_count = state.day_count + 1 if state.day == day else 1
     since_break = state.since_break + 1
@@ -74,7 +77,7 @@ def after_send(state: PacingState, sent_at: float, rng: random.Random, s: Settin
         wait = rng.uniform(s.gap_min_s, s.gap_max_s)
     wait += rng.uniform(s.delay_min_s, s.delay_max_s)
     recent = [t for t in state.recent if t > sent_at - 60] + [sent_at]
-    return PacingState(recent, since_break, day, day_count, sent_at + wait)
+    return PacingState(recent, since_break, day, day_count, sent_at + wait * pace_factor)
 
 
 def typing_seconds(text: str, s: Settings) -> float:
@@ -83,7 +86,13 @@ def typing_seconds(text: str, s: Settings) -> float:
 
 
 def simulate(
-    s: Settings, cap: int, start: float, seconds: float, rng: random.Random, text: str
+    s: Settings,
+    cap: int,
+    start: float,
+    seconds: float,
+    rng: random.Random,
+    text: str,
+    pace_factor: float = 1.0,
 ) -> list[float]:
     """Send times an always-busy account achieves over `seconds` under the rules (wait, type, send).
 
@@ -96,15 +105,15 @@ def simulate(
         if now >= start + seconds:
             return sent
         sent.append(now)
-        state = after_send(state, now, rng, s)
+        state = after_send(state, now, rng, s, pace_factor)
 
 
-def mean_seconds_per_message(text: str, s: Settings) -> float:
+def mean_seconds_per_message(text: str, s: Settings, pace_factor: float = 1.0) -> float:
     """The average time per message the rules allow an always-busy account, ignoring the daily cap:
     the long-run rate, the one formula the plan (services/planner.py) and the benchmarks use."""
     gaps = (s.break_every - 1) * (s.gap_min_s + s.gap_max_s) / 2 + (s.break_min_s + s.break_max_s) / 2
-    per_message = (s.delay_min_s + s.delay_max_s) / 2 + typing_seconds(text, s)
-    return max(gaps / s.break_every + per_message, 60 / s.per_minute)
+    drawn = gaps / s.break_every + (s.delay_min_s + s.delay_max_s) / 2
+    return max(drawn * pace_factor + typing_seconds(text, s), 60 / s.per_minute)
 
 
 def retry_at(attempts_before: int, now: datetime, s: Settings) -> datetime:

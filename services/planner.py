@@ -1,9 +1,10 @@
 """When a contract will finish: a pure plan from its pool's accounts and its recipients' windows.
 
 Time advances in steps. In each step every available account sends at its long-run pacing rate
-(services/pacing.py), no more than what is left of its daily cap (by its warm-up plan or its age;
-a cap counts UTC days, as the pacing does), shared evenly between the running contracts it serves;
-only recipients whose local time is inside the window are sent to. Steps in which nobody can send
+(services/pacing.py; slower while a health rule slows it down), no more than what is left of its
+daily cap (by its warm-up plan or its age; a cap counts UTC days, as the pacing does), shared evenly
+between the running contracts it serves; only recipients whose local time is inside the window are
+sent to. Steps in which nobody can send
 (night for every recipient, every account at its cap) are skipped whole. The last step is
 interpolated, so the plan is not rounded to a step.
 """

@@ -1,6 +1,7 @@
 """What a session tells us, written to the database: pairing and connection state, receipts, replies.
 A session (wa/whatsapp/session.py) reports to this module, its `SessionEvents` (wa/transport.py); the
-driver calls `account_lost` too; STOP replies go to services/optouts.py."""
+driver calls `account_lost` too; STOP replies go to services/optouts.py. Rate limits and disconnects
+are counted for the health rules (services/account_signals.py) here, where they are reported."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from models import Account, AccountStatus, Contract, ContractStatus, Recipient
+from models import Account, AccountStatus, Contract, ContractStatus, Recipient, Signal
 from models.enums import ACTIVE_CONTRACT
-from services import optouts, pools
+from services import account_signals, optouts, pools
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,17 @@ log = logging.getLogger(__name__)
 async def set_status(
     account_id: str, status: AccountStatus, reason: str | None = None, **values: Any
 ) -> None:
+    """Record the account's status and why; a change to DISCONNECTED counts as a disconnect. Without a
+    reason (connected again) an account a health rule rests keeps saying why it rests."""
     now = datetime.now(UTC)
-    await Account.filter(id=account_id).exclude(status=status).update(status_since=now)
-    await Account.filter(id=account_id).update(status=status, status_reason=reason, **values)
+    changed = await Account.filter(id=account_id).exclude(status=status).update(status_since=now)
+    account = Account.filter(id=account_id)
+    if reason is None:
+        await account.filter(paused_until__gt=now).update(status=status, **values)
+        account = account.filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
+    await account.update(status=status, status_reason=reason, **values)
+    if changed and status == AccountStatus.DISCONNECTED:
+        await account_signals.record(account_id, Signal.DISCONNECT, now)
 
 
 async def qr_rotated(account_id: str, code: str) -> None:
@@ -63,10 +72,16 @@ async def connected(account_id: str, push_name: str | None) -> None:
 async def account_lost(account_id: str, status: AccountStatus, reason: str) -> int:
     """The account cannot send. Logged out or banned: record why on the account, give its unsent
     recipients to the other accounts of their pools, and pause the running contracts it leaves
-    without any account that could send (so they do not burn retries). Rate-limited (the status stays
-    CONNECTED): it cools down instead. Returns how many contracts paused."""
+    without any account that could send (so they do not burn retries). Disconnected: it says so and
+    keeps its recipients for FAILOVER_GRACE_S (pools.fail_over_disconnected), until it is connected
+    again (account_health.reconnect). Rate-limited (the status stays CONNECTED): it rests for
+    rate_limit_cooldown_s. Returns how many contracts paused."""
+    if status == AccountStatus.DISCONNECTED:
+        await set_status(account_id, status, reason)
+        return 0
     if status not in pools.LOST:
-        await cool_down(account_id, reason)
+        await account_signals.record(account_id, Signal.RATE_LIMIT, datetime.now(UTC))
+        await rest(account_id, reason, get_settings().rate_limit_cooldown_s)
         return 0
     values: dict[str, Any] = {}
     if status == AccountStatus.LOGGED_OUT:
@@ -79,12 +94,15 @@ async def account_lost(account_id: str, status: AccountStatus, reason: str) -> i
     return await pause_contracts(stranded, f"account {status.lower().replace('_', ' ')}: {reason}")
 
 
-async def cool_down(account_id: str, reason: str) -> None:
-    """A health rule's pause: the account sends nothing for rate_limit_cooldown_s, then resumes by
-    itself; its contracts keep running, its unsent recipients on the pool's other accounts."""
-    until = datetime.now(UTC) + timedelta(seconds=get_settings().rate_limit_cooldown_s)
+async def rest(account_id: str, reason: str, seconds: float, **values: Any) -> None:
+    """A health rule's pause (or the network's rate limit): the account sends nothing for `seconds`,
+    then resumes by itself (the driver clears the pause); its contracts keep running, its unsent
+    recipients on the pool's other accounts."""
+    until = datetime.now(UTC) + timedelta(seconds=seconds)
     why = f"paused by health rule until {until:%H:%M} UTC: {reason}"
-    await Account.filter(id=account_id).update(paused_until=until, next_due_at=until, status_reason=why)
+    await Account.filter(id=account_id).update(
+        paused_until=until, next_due_at=until, status_reason=why, **values
+    )
     await pools.release(account_id)
 
 

@@ -44,6 +44,10 @@ from wa.sender import (
 log = logging.getLogger(__name__)
 
 IDLE_RECHECK = timedelta(seconds=60)
+# How long a paced driver trusts its list of running contracts: a claim skips any paused or deleted
+# since, and one started since is seen at the latest this much later, or at once if nothing else is
+# due.
+RELIST_S = 10.0
 
 
 def task_driven() -> dict[str, object]:
@@ -65,6 +69,9 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
     if await _resting(account, token, clock.now()):
         return False
     pools_of: dict[str, list[str]] = {}  # a batch is of one contract; its pool's opt-outs apply
+    running: list[outbox.Running] = []
+    listed_at: float | None = None
+    relist_s = RELIST_S if account.use_limits else 0.0  # back to back, contracts take turns by batch
     while True:
         now = clock.now()
         if account.use_limits:
@@ -76,12 +83,20 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
                     return False
                 await clock.sleep(wait)
                 continue
-        running = await outbox.active_contracts(account.id)
+        listed_now = listed_at is None or clock.monotonic() - listed_at > relist_s
+        if listed_now:
+            # A paced driver may hold the account for minutes (limits off, it lets go every budget).
+            if relist_s and listed_at is not None and await _health_changed(account, token, now):
+                return False  # paused by a health rule meanwhile
+            running, listed_at = await outbox.active_contracts(account.id), clock.monotonic()
         batch = await outbox.claim(account.id, running, now, batch_size)
+        if not batch and not listed_now:
+            listed_at = None  # a contract may have started since the list was made: look again
+            continue
         if not batch:
-            contract_ids = [r.contract_id for r in running]
-            await outbox.finish_done_contracts(contract_ids, now)
-            await _schedule(account.id, token, await _next_wake(account.id, running, now, contract_ids))
+            still_open = await outbox.finish_done_contracts([r.contract_id for r in running], now)
+            running = [r for r in running if r.contract_id in still_open]
+            await _schedule(account.id, token, await _next_wake(account.id, running, now))
             return False
         if batch[0].contract_id not in pools_of:
             pools_of[batch[0].contract_id] = await pools.pool_of(batch[0].contract_id)
@@ -89,8 +104,8 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
         if account.use_limits and batch[0].phone_number not in opted:
             first = batch[0]
             await sender.show_typing(first.phone_number, typing_seconds(first.message, s))
-            if not await Contract.filter(id=first.contract_id, status__in=ACTIVE_CONTRACT).exists():
-                await outbox.unclaim(first.contract_id, [first.id])  # paused or deleted while typing
+            if not await _still_to_send(first, running, clock.now()):
+                await outbox.unclaim(first.contract_id, [first.id])
                 continue
         started = clock.monotonic()
         outcomes, stopped = await _send_batch(sender, batch, opted, s, now)
@@ -98,7 +113,7 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
         if batched and outcomes:
             batch_size = _next_batch_size(len(outcomes), clock.monotonic() - started, s)
         if account.use_limits and outcomes and outcomes[0].status != RecipientStatus.SKIPPED:
-            state = after_send(state, sent_at.timestamp(), rng, s)
+            state = after_send(state, sent_at.timestamp(), rng, s, account.pace_factor)
         # These messages are out: if the database is restarting, wait for it rather than leave them
         # SENDING, which would have them sent again (same message id) once the lease runs out.
         record = functools.partial(
@@ -121,16 +136,33 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
             return True
 
 
-async def _next_wake(
-    account_id: str, running: list[outbox.Running], now: datetime, contract_ids: list[str]
-) -> datetime | None:
+async def _still_to_send(r: Claimed, running: list[outbox.Running], now: datetime) -> bool:
+    """After "typing…": whether the recipient may still be sent to (its contract was not paused or
+    deleted meanwhile, and its window did not shut)."""
+    (contract,) = [c for c in running if c.contract_id == r.contract_id]
+    if not contract.is_open_for(r.time_zone, now):
+        return False
+    return await Contract.filter(id=r.contract_id, status__in=ACTIVE_CONTRACT).exists()
+
+
+async def _next_wake(account_id: str, running: list[outbox.Running], now: datetime) -> datetime | None:
     """When an account that found nothing to send should look again: its next retry, a window
     opening where it is shut, and at the latest IDLE_RECHECK later while a contract runs (rows held
     by other accounts of the pool may come back to it). None when nothing runs: a start kicks it."""
     if not running:
         return None
+    contract_ids = [r.contract_id for r in running]
     wakes = [await outbox.next_retry_at(account_id, contract_ids, now), *(r.opens_at(now) for r in running)]
     return min([t for t in wakes if t is not None] + [now + IDLE_RECHECK])
+
+
+async def _health_changed(account: Account, token: str, now: datetime) -> bool:
+    """Take up what the health rules decided since the account was read (a new pace, a pause);
+    True if it must rest now."""
+    account.paused_until, account.pace_factor = (
+        await Account.filter(id=account.id).first().values_list("paused_until", "pace_factor")
+    )
+    return await _resting(account, token, now)
 
 
 async def _resting(account: Account, token: str, now: datetime) -> bool:

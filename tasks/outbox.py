@@ -48,6 +48,11 @@ class Running:
             return None
         return self.window.open_zones(self.time_zones, now)
 
+    def is_open_for(self, time_zone: str | None, now: datetime) -> bool:
+        """Whether a recipient in `time_zone` may be sent to now."""
+        zones = self.open_zones(now)
+        return zones is None or time_zone is None or time_zone in zones
+
     def opens_at(self, now: datetime) -> datetime | None:
         """When the window next opens in a zone of its recipients where it is shut now (None: open in
         every zone, or a contract without zones)."""
@@ -141,9 +146,10 @@ class Claimed:
     message: str
     message_id: str
     attempts: int
+    time_zone: str | None
 
 
-CLAIMED_FIELDS = ("id", "contract_id", "phone_number", "message", "message_id", "attempts")
+CLAIMED_FIELDS = ("id", "contract_id", "phone_number", "message", "message_id", "attempts", "time_zone")
 
 
 def _due(contract_id: str, account_id: str, now: datetime, zones: list[str] | None) -> QuerySet[Recipient]:
@@ -176,12 +182,14 @@ async def claim(account_id: str, running: list[Running], now: datetime, limit: i
         async with in_transaction() as conn:
             if not await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, ACTIVE_CONTRACT, conn):
                 continue  # paused or cancelled since it was listed
-            ids = (
-                await _due(contract_id, account_id, now, zones)
+            due = [
+                Claimed(*row)
+                for row in await _due(contract_id, account_id, now, zones)
                 .using_db(conn)
                 .limit(limit)
-                .values_list("id", flat=True)
-            )
+                .values_list(*CLAIMED_FIELDS)
+            ]
+            ids = [r.id for r in due]
             moved = await Recipient.change_status(
                 contract_id,
                 RecipientStatus.QUEUED,
@@ -190,11 +198,14 @@ async def claim(account_id: str, running: list[Running], now: datetime, limit: i
                 ids=ids,
                 account_id=account_id,
             )
-            await (
-                PoolMember.filter(contract_id=contract_id, account_id=account_id)
-                .using_db(conn)
-                .update(turn_at=now)
-            )
+            if len(running) > 1:  # the turns of an account's contracts (one alone needs none)
+                await (
+                    PoolMember.filter(contract_id=contract_id, account_id=account_id)
+                    .using_db(conn)
+                    .update(turn_at=now)
+                )
+        if due and moved == len(due):  # the contract's row lock kept the rows as they were read
+            return due
         if moved:
             rows = Recipient.filter(id__in=ids, status=RecipientStatus.SENDING, account_id=account_id)
             return [Claimed(*row) for row in await rows.order_by("id").values_list(*CLAIMED_FIELDS)]
@@ -245,20 +256,23 @@ def _final_counts(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
 async def _count_minute(
     account_id: str, outcomes: list[Outcome], now: datetime, conn: BaseDBAsyncClient
 ) -> None:
-    """Add the final outcomes to their contract's count for this account and minute (the dashboard's
-    chart, and each account's sends today)."""
+    """Add the outcomes to their contract's count for this account and minute (the dashboard's chart,
+    each account's sends today, and its health figures): final ones as sent or failed, transient
+    errors (retried later) as retried."""
     minute = now.replace(second=0, microsecond=0)
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    columns = {RecipientStatus.SENT: 0, RecipientStatus.FAILED: 1, RecipientStatus.QUEUED: 2}
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for o in outcomes:
-        if o.status in (RecipientStatus.SENT, RecipientStatus.FAILED):
-            counts[o.contract_id][o.status == RecipientStatus.FAILED] += 1
-    for contract_id, (sent, failed) in counts.items():
+        if o.status in columns:
+            counts[o.contract_id][columns[o.status]] += 1
+    for contract_id, (sent, failed, retried) in counts.items():
         await execute(  # only for a contract still there: a deleted one leaves no row behind
-            "INSERT INTO send_minutes (contract_id, account_id, minute, sent, failed) SELECT ?, ?, ?, ?, ? "
-            "WHERE EXISTS (SELECT 1 FROM contracts WHERE id = ?) "
+            "INSERT INTO send_minutes (contract_id, account_id, minute, sent, failed, retried) "
+            "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM contracts WHERE id = ?) "
             "ON CONFLICT (contract_id, account_id, minute) DO UPDATE "
-            "SET sent = send_minutes.sent + excluded.sent, failed = send_minutes.failed + excluded.failed",
-            [contract_id, account_id, minute, sent, failed, contract_id],
+            "SET sent = send_minutes.sent + excluded.sent, failed = send_minutes.failed + excluded.failed, "
+            "retried = send_minutes.retried + excluded.retried",
+            [contract_id, account_id, minute, sent, failed, retried, contract_id],
             conn,
         )
 
@@ -276,12 +290,16 @@ async def next_retry_at(account_id: str, contract_ids: list[str], now: datetime)
     )
 
 
-async def finish_done_contracts(contract_ids: list[str], now: datetime) -> None:
-    """Close every contract with no recipient left to send: COMPLETED, or FAILED if none was sent."""
+async def finish_done_contracts(contract_ids: list[str], now: datetime) -> list[str]:
+    """Close every contract with no recipient left to send: COMPLETED, or FAILED if none was sent.
+    Returns those still open."""
+    still_open = []
     for contract_id in contract_ids:
         counts = await StatusCount.for_contract(contract_id)
         if any(counts[status] for status in OPEN):
+            still_open.append(contract_id)
             continue
         nothing_sent = counts[RecipientStatus.FAILED] and not counts[RecipientStatus.SENT]
         final = ContractStatus.FAILED if nothing_sent else ContractStatus.COMPLETED
         await Contract.transition(contract_id, final, ACTIVE_CONTRACT, completed_at=now)
+    return still_open

@@ -10,19 +10,22 @@ stream moving, which is when taskiq-redis re-claims a dead worker's unacknowledg
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q, Subquery
 
 from models import Account, PoolMember, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
-from services import contracts, pools
+from services import account_health, contracts, pools
 from services.queue import broker, kick_account
 from settings import get_settings
 from tasks import outbox
 from tasks.drive import task_driven
 
 KICK_AGAIN_S = 5
+HEALTH_EVERY_S = 10  # the rules sum the window of every busy account: applied this often, not every tick
+_health_due = [0.0]  # when this worker next applies them (monotonic seconds)
 CHUNK = 500  # ids per statement, well under any database's limit on bound parameters
 
 
@@ -57,6 +60,9 @@ async def settle_lost_accounts(now: datetime) -> int:
 async def reconcile() -> int:
     await contracts.start_scheduled(datetime.now(UTC))
     await contracts.pause_past_deadline(datetime.now(UTC))
+    if time.monotonic() >= _health_due[0]:  # before failover: an account back in time keeps its rows
+        _health_due[0] = time.monotonic() + HEALTH_EVERY_S
+        await account_health.apply_rules(datetime.now(UTC))
     await pools.fail_over_disconnected(datetime.now(UTC), get_settings().failover_grace_s)
     await settle_lost_accounts(datetime.now(UTC))
     return await kick_due(datetime.now(UTC))

@@ -106,6 +106,7 @@ async def database() -> AsyncIterator[str]:
 
 
 TABLES = (
+    "account_signals",
     "sandbox_deliveries",
     "opt_outs",
     "known_numbers",
@@ -178,6 +179,21 @@ def processes(tmp_path: Path) -> Iterator[Callable]:
     yield start
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """Sets settings from the environment for one test (get_settings is cached: cleared around it)."""
+    from settings import get_settings
+
+    def set_env(**values: object) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name.upper(), str(value))
+        get_settings.cache_clear()
+
+    yield set_env
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 async def wait_until(predicate: Callable, timeout: float = 30, interval: float = 0.1, what: str = "") -> None:

@@ -12,7 +12,16 @@ from nicegui import ui
 from nicegui.testing import User
 from tortoise.transactions import in_transaction
 
-from models import Account, AccountStatus, Contract, ContractStatus, PoolMember, Recipient, RecipientStatus
+from models import (
+    Account,
+    AccountStatus,
+    Contract,
+    ContractStatus,
+    PoolMember,
+    Recipient,
+    RecipientStatus,
+    SendMinute,
+)
 from services import users
 from tests.conftest import API_KEY
 from tests.helpers import phone
@@ -337,6 +346,18 @@ async def test_a_warm_up_plan_is_set_on_the_accounts_page_which_shows_what_is_le
     await user.should_see("0 sent today of 20 (20 left)")
     await user.should_see("warming up")
     assert (await Account.get(id=account.id)).warmup_plan == [20, 40, 80]
+
+
+async def test_the_accounts_page_shows_each_accounts_last_hour_and_a_slow_down(signed_in: User) -> None:
+    user = signed_in
+    tired = await Account.create(name="Tired", pace_factor=2.0)
+    await Account.create(name="Fresh")
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    await SendMinute.create(contract_id="c", account_id=tired.id, minute=minute, sent=18, failed=4, retried=1)
+    await user.open("/accounts")
+    await user.should_see("18 sent · 4 failed (18%) · 1 retried · 0 rate limits · 0 disconnects")
+    await user.should_see("0 sent · 0 failed · 0 retried · 0 rate limits · 0 disconnects")
+    await user.should_see("slowed down ×2: 4 of 22 sends failed since")
 
 
 async def test_the_wizard_plans_days_for_one_new_number_and_less_on_all_connected(signed_in: User) -> None:

@@ -15,6 +15,7 @@ from services.pacing import (
     busiest_window,
     daily_cap,
     mean_seconds_per_message,
+    next_send_at,
     retry_at,
     typing_seconds,
 )
@@ -24,8 +25,10 @@ DAY = 86_400.0
 START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
 
 
-def simulate(s: Settings, cap: int, seconds: float, seed: int = 7, text: str = "x" * 60) -> list[float]:
-    return pacing.simulate(s, cap, START, seconds, random.Random(seed), text)
+def simulate(
+    s: Settings, cap: int, seconds: float, seed: int = 7, text: str = "x" * 60, pace_factor: float = 1.0
+) -> list[float]:
+    return pacing.simulate(s, cap, START, seconds, random.Random(seed), text, pace_factor)
 
 
 def test_default_rules_over_a_day_hold_every_limit() -> None:
@@ -93,3 +96,30 @@ def test_a_warm_up_plan_sets_the_cap_for_its_days_then_the_cap_by_age_applies() 
     plan = [20, 40, 80]
     assert [daily_cap(age, s, plan) for age in (0, 0.9, 1, 2.5)] == [20, 20, 40, 80]
     assert daily_cap(3, s, plan) == daily_cap(3, s) == 550
+
+
+def test_a_day_whose_cap_is_zero_sends_nothing_that_day() -> None:
+    """A warm-up plan may rest an account for a day: not even its first message of the day leaves."""
+    s = Settings()
+    assert next_send_at(PacingState(), START, 0, s) == START + DAY, "the first send waits for midnight"
+    yesterday = PacingState(day="2026-01-04", day_count=30)
+    assert next_send_at(yesterday, START + 3600, 0, s) == START + DAY
+    assert simulate(s, cap=0, seconds=DAY) == []
+
+
+def test_a_slowed_account_waits_longer_between_sends_but_not_within_the_minute_cap() -> None:
+    s = Settings()
+    normal = after_send(PacingState(), START, random.Random(3), s)
+    slowed = after_send(PacingState(), START, random.Random(3), s, pace_factor=2)
+    assert slowed.not_before - START == pytest.approx(2 * (normal.not_before - START))
+    assert (slowed.recent, slowed.day_count, slowed.since_break) == (normal.recent, normal.day_count, 1)
+    text = "x" * 60
+    for factor in (1, 2, 3.5):
+        sent = simulate(s, cap=10**9, seconds=DAY, text=text, pace_factor=factor)
+        allowed = DAY / mean_seconds_per_message(text, s, factor)
+        assert abs(len(sent) - allowed) / allowed < 0.05, (factor, len(sent), allowed)
+    fast = Settings(
+        gap_min_s=0, gap_max_s=0, delay_min_s=0, delay_max_s=0, break_every=10**6, typing_min_s=0.5
+    )
+    sent = simulate(fast, cap=10**9, seconds=3600, text="", pace_factor=4)
+    assert busiest_window(sent) == fast.per_minute, "nothing to stretch: the per-minute cap still binds"

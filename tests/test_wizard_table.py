@@ -196,21 +196,6 @@ async def test_the_wizard_refuses_an_upload_over_its_size_before_reading_it() ->
     assert table.count == 1
 
 
-@pytest.fixture
-def settings_env(monkeypatch):
-    """Sets settings from the environment for one test (get_settings is cached: cleared around it)."""
-    from settings import get_settings
-
-    def set_env(**values: int) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name.upper(), str(value))
-        get_settings.cache_clear()
-
-    yield set_env
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
 def test_a_csv_is_kept_as_its_bytes_and_refused_past_the_upload_size(settings_env) -> None:
     """The table held the text in a StringIO (4 bytes a Cyrillic character) and then a copy of it:
     a 175 MB file of Cyrillic rows took +394 MiB. Now it keeps the file's bytes, read once."""

@@ -46,6 +46,8 @@ class SandboxConfig(BaseModel):
     banned_after: int | None = Field(None, ge=0, description="deliveries before WhatsApp bans it")
     rate_limited_after: int | None = Field(None, ge=1, description="deliveries before it is rate-limited")
     rate_limited_for_s: float = Field(60, ge=0, le=86400, description="how long the rate limit lasts")
+    disconnected_after: int | None = Field(None, ge=1, description="deliveries before it is disconnected")
+    disconnected_for_s: float = Field(60, ge=0, le=86400, description="how long the disconnect lasts")
 
 
 def _drawn(message_id: str, salt: str, rate: float) -> bool:
@@ -94,25 +96,45 @@ class SandboxSender:
 
     async def _account_room(self) -> tuple[int, AccountUnavailable | None]:
         """How many more deliveries the simulated network takes from the account before it refuses
-        the account itself (banned, rate-limited), and that refusal; (0, None) when it never will."""
+        the account itself (banned, rate-limited, disconnected), and that refusal; (0, None) when it
+        never will."""
         cfg = self.config
-        if cfg.banned_after is None and cfg.rate_limited_after is None:
+        limited, cut = AccountStatus.CONNECTED, AccountStatus.DISCONNECTED
+        spells = {  # from the account's nth delivery on, for so many seconds
+            limited: (cfg.rate_limited_after, cfg.rate_limited_for_s, "rate-limited by WhatsApp"),
+            cut: (cfg.disconnected_after, cfg.disconnected_for_s, "disconnected from WhatsApp"),
+        }
+        if cfg.banned_after is None and all(after is None for after, _, _ in spells.values()):
             return 0, None
-        delivered = await SandboxDelivery.filter(account_id=self.account_id).count()
+        delivered = await self._delivered()
         faults: list[tuple[int, AccountUnavailable]] = []
         if cfg.banned_after is not None:
             banned = AccountUnavailable(AccountStatus.BANNED, "banned by WhatsApp (simulated)")
             faults.append((cfg.banned_after - delivered, banned))
-        if cfg.rate_limited_after is not None:
-            limited = AccountUnavailable(AccountStatus.CONNECTED, "rate-limited by WhatsApp (simulated)")
-            if delivered < cfg.rate_limited_after:
-                faults.append((cfg.rate_limited_after - delivered, limited))
-            elif not await self._rate_limit_over(cfg.rate_limited_after, cfg.rate_limited_for_s):
-                faults.append((0, limited))
+        for status, (after, lasts_s, what) in spells.items():
+            room = await self._room_before(after, lasts_s, delivered)
+            if room is not None:
+                faults.append((room, AccountUnavailable(status, f"{what} (simulated)")))
         return min(faults, key=lambda fault: fault[0]) if faults else (0, None)
 
-    async def _rate_limit_over(self, nth: int, lasts_s: float) -> bool:
-        """Whether `lasts_s` have passed since the account's nth delivery."""
+    async def disconnected(self) -> bool:
+        """Whether the simulated network holds the account disconnected now."""
+        cfg = self.config
+        if cfg.disconnected_after is None:
+            return False
+        delivered = await self._delivered()
+        return await self._room_before(cfg.disconnected_after, cfg.disconnected_for_s, delivered) == 0
+
+    async def _delivered(self) -> int:
+        return await SandboxDelivery.filter(account_id=self.account_id).count()
+
+    async def _room_before(self, nth: int | None, lasts_s: float, delivered: int) -> int | None:
+        """A spell of `lasts_s` from the account's nth delivery on (a rate limit, a disconnect): the
+        deliveries left before it, 0 during it, None when there is none or it is over."""
+        if nth is None:
+            return None
+        if delivered < nth:
+            return nth - delivered
         at = await (
             SandboxDelivery.filter(account_id=self.account_id)
             .order_by("delivered_at", "message_id")
@@ -120,7 +142,8 @@ class SandboxSender:
             .first()
             .values_list("delivered_at", flat=True)
         )
-        return at is not None and datetime.now(UTC) - at >= timedelta(seconds=lasts_s)
+        over = at is not None and datetime.now(UTC) - at >= timedelta(seconds=lasts_s)
+        return None if over else 0
 
     def _fate(self, m: Message) -> SendError | None:
         """What the simulated network does with this message on this attempt (None: delivered)."""
@@ -155,6 +178,10 @@ def _sender(account: Account) -> SandboxSender:
     return SandboxSender(account.id, account.sandbox_config)
 
 
+async def _reconnected(account: Account) -> bool:
+    return not await _sender(account).disconnected()
+
+
 TRANSPORT = TransportSpec(
     name="sandbox",
     label="Sandbox (simulated, for trying)",
@@ -163,6 +190,7 @@ TRANSPORT = TransportSpec(
     pairing=Pairing.LINK,
     config=SandboxConfig,
     build_sender=_sender,
+    reconnected=_reconnected,
     pairing_help=(
         "A **sandbox** account pairs like a phone would: scan the code with any phone "
         "camera, or open the link under it. Nothing leaves this server."

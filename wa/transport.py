@@ -4,7 +4,7 @@ lists them), and the `Session` a session-driven transport keeps connected in a w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -68,6 +68,7 @@ class Session(Protocol):
 
 SenderFactory = Callable[[Account], Sender]
 SessionFactory = Callable[[Account, Settings, SessionEvents], Session]
+ReconnectCheck = Callable[[Account], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ class TransportSpec:
     build_sender: SenderFactory | None = None
     open_session: SessionFactory | None = None
     pairing_help: str = ""  # markdown for the pairing page
+    # A task-driven transport whose sends may find an account DISCONNECTED (AccountUnavailable): whether
+    # such an account can send again; the health check makes it CONNECTED then. (A session reconnects
+    # by itself.) Without it, a DISCONNECTED account of the transport stays so.
+    reconnected: ReconnectCheck | None = None
 
     def __post_init__(self) -> None:
         if (self.build_sender is None) == (self.open_session is None):

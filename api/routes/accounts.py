@@ -23,8 +23,8 @@ from api.schemas import (
     PairPhoneIn,
     QrOut,
 )
-from models import AccountStatus
-from services import accounts, optouts, qr_image
+from models import Account, AccountStatus
+from services import account_health, accounts, optouts, qr_image
 
 router = APIRouter(
     prefix="/api/accounts",
@@ -42,17 +42,23 @@ async def create_account(body: AccountIn) -> AccountOut:
     account = await accounts.create_account(
         body.name, body.transport, body.useLimits, sandbox, body.resendUncertain, body.warmupPlan
     )
-    return AccountOut.of(account)
+    return await _out(account)
+
+
+async def _out(account: Account) -> AccountOut:
+    return AccountOut.of(account, (await account_health.health_of([account]))[account.id])
 
 
 @router.get("", response_model=list[AccountOut])
 async def list_accounts() -> list[AccountOut]:
-    return [AccountOut.of(a) for a in await accounts.list_accounts()]
+    listed = await accounts.list_accounts()
+    health = await account_health.health_of(listed)
+    return [AccountOut.of(a, health[a.id]) for a in listed]
 
 
 @router.get("/{account_id}", response_model=AccountOut)
 async def get_account(account_id: AccountId) -> AccountOut:
-    return AccountOut.of(await accounts.get_account(account_id))
+    return await _out(await accounts.get_account(account_id))
 
 
 @router.put("/{account_id}", response_model=AccountOut)
@@ -67,7 +73,7 @@ async def update_account(account_id: AccountId, body: AccountUpdate) -> AccountO
         resend_uncertain=body.resendUncertain,
         warmup_plan=body.warmupPlan,
     )
-    return AccountOut.of(account)
+    return await _out(account)
 
 
 @router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -124,13 +130,13 @@ async def pair_by_phone(account_id: AccountId, body: PairPhoneIn) -> QrOut:
 @router.post("/{account_id}/pair", response_model=AccountOut)
 async def pair_again(account_id: AccountId) -> AccountOut:
     """Start pairing a new device for a whatsapp account that was logged out or banned."""
-    return AccountOut.of(await accounts.pair_again(account_id))
+    return await _out(await accounts.pair_again(account_id))
 
 
 @router.post("/{account_id}/logout", response_model=AccountOut)
 async def log_out(account_id: AccountId) -> AccountOut:
     """Unlink a whatsapp account's device from the phone; its running contracts pause."""
-    return AccountOut.of(await accounts.log_out(account_id))
+    return await _out(await accounts.log_out(account_id))
 
 
 @router.get("/{account_id}/opt-outs", response_model=OptOutPage)

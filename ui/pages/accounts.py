@@ -1,5 +1,6 @@
-"""Accounts: status, today's sends against the daily cap, the useLimits switch; adding an account and
-pairing it by QR code (a phone for WhatsApp, a link for the sandbox) or by a code typed on the phone."""
+"""Accounts: status, health, today's sends against the daily cap, the useLimits switch; adding an
+account and pairing it by QR code (a phone for WhatsApp, a link for the sandbox) or by a code typed
+on the phone."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from nicegui import ui
 
 from models import Account, AccountStatus
-from services import accounts, dashboard, qr_image
+from services import account_health, accounts, dashboard, qr_image
 from ui.frame import attempt, chip, confirm
 from wa import registry
 from wa.transport import Pairing, TransportSpec
@@ -49,6 +50,7 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
         with ui.column().classes("gap-0"):
             ui.label(a.name or a.id).classes("text-subtitle1 text-weight-medium")
             ui.label(f"{a.transport} · {a.phone or 'not paired'}").classes("text-caption text-grey-7")
+            _health(row.health)
         chip(a.status)
         if a.status_reason:
             ui.label(a.status_reason).classes("text-caption text-grey-8")
@@ -58,6 +60,19 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
             ui.label(f"transport {a.transport!r} is not installed").classes("text-caption text-negative")
         else:
             _actions(a, spec, listing)
+
+
+def _health(health: account_health.Health) -> None:
+    """What the account did over the health window, and the rule that slows it down, if one does (a
+    pause shows as its status reason)."""
+    f = health.figures
+    share = f" ({f.failure_share:.0%})" if f.sends else ""
+    ui.label(
+        f"since {f.since:%H:%M} UTC: {f.sent} sent · {f.failed} failed{share} · {f.retried} retried · "
+        f"{f.rate_limits} rate limits · {f.disconnects} disconnects"
+    ).classes("text-caption text-grey-7")
+    if health.slowed:
+        ui.label(f"slowed down ×{health.pace_factor:g}: {health.slowed}").classes("text-caption text-warning")
 
 
 def _sent_today(row: dashboard.AccountRow) -> None:
