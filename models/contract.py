@@ -81,6 +81,7 @@ class PoolMember(Model):
     class Meta:
         table = "contract_accounts"
         unique_together = (("contract_id", "account_id"),)
+        indexes = (("account_id",),)  # a driver lists its account's contracts each pass
 
 
 class Recipient(Model):
