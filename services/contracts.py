@@ -385,7 +385,8 @@ async def schedule_contract(contract_id: str, at: datetime | None) -> Contract:
     if contract.status != ContractStatus.PENDING:
         raise Conflict(f"contract is {contract.status}; only PENDING contracts can be scheduled")
     _refuse([*_passed("startAt", at), *_out_of_order(at, contract.deadline, "startAt")])
-    contract = await _set_while(contract_id, (ContractStatus.PENDING,), start_at=at)
+    # A new time clears why the last one failed to start it.
+    contract = await _set_while(contract_id, (ContractStatus.PENDING,), start_at=at, error_message=None)
     estimates.forget(contract_id)  # its plan starts at the new time
     return contract
 

@@ -370,6 +370,7 @@ async def test_the_wizard_plans_days_for_one_new_number_and_less_on_all_connecte
     user.find("Message").type("Hello!")
     user.find("Check the recipients").click()
     await user.should_see("ready to send", retries=100)
+    await user.should_see("hours on 5 accounts", retries=100)  # the plan follows the check
     (plan,) = user.find(marker="plan").elements
     assert "days on 1 account; about" in plan.text and "hours on 5 accounts" in plan.text, plan.text
 

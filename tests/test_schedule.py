@@ -149,6 +149,9 @@ async def test_a_pending_contract_past_its_deadline_does_not_start_at_its_schedu
     await contracts.start_scheduled(at)
     got = await Contract.get(id=contract)
     assert got.status == ContractStatus.PENDING and "deadline" in got.error_message
+    await client.post(f"/api/contracts/{contract}/deadline", json={"deadline": None})
+    r = await client.post(f"/api/contracts/{contract}/schedule", json={"startAt": at.isoformat()})
+    assert r.status_code == 200 and r.json()["errorMessage"] is None, "a new time clears the old failure"
 
 
 async def post_csv(client, **params: str):
