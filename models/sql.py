@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+
+T = TypeVar("T")
+LIST_CHUNK = 500  # values bound in one statement's IN list: well under any database's limit
+
+
+def chunked(items: Sequence[T], size: int = LIST_CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in slices small enough to bind in one statement."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def _placeholders(sql: str, dialect: str) -> str:

@@ -19,6 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
 from models import Account
+from models.sql import chunked
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,14 @@ def holder_of(token: str | None) -> str | None:
     return token.rsplit("/", 1)[0] if token and "/" in token else None
 
 
+def unheld(now: datetime) -> Q:
+    """Accounts nobody holds: never leased, released, or their lease ran out."""
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
 async def acquire(account_id: str, now: datetime, ttl_s: float) -> str | None:
     token = f"{holder_id()}/{uuid.uuid4().hex}"
-    taken = await Account.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now), id=account_id).update(
+    taken = await Account.filter(unheld(now), id=account_id).update(
         lease_owner=token, lease_until=expiry(now, ttl_s)
     )
     return token if taken else None
@@ -65,16 +71,12 @@ async def renew(account_id: str, token: str, ttl_s: float) -> None:
     await fenced_update(account_id, token, lease_until=expiry(datetime.now(UTC), ttl_s))
 
 
-RENEW_CHUNK = 500  # tokens per statement: well under any database's limit on bound parameters
-
-
 async def renew_many(tokens: list[str], ttl_s: float) -> set[str]:
     """Renew many leases in a few statements (a worker driving thousands of accounts); returns the
     tokens that no longer hold their lease (another holder took it after it ran out)."""
     until = expiry(datetime.now(UTC), ttl_s)
     lost: set[str] = set()
-    for i in range(0, len(tokens), RENEW_CHUNK):
-        chunk = tokens[i : i + RENEW_CHUNK]
+    for chunk in chunked(tokens):
         if await Account.filter(lease_owner__in=chunk).update(lease_until=until) < len(chunk):
             held = await Account.filter(lease_owner__in=chunk).values_list("lease_owner", flat=True)
             lost |= set(chunk) - set(held)

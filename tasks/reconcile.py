@@ -17,7 +17,8 @@ from tortoise.expressions import Q, Subquery
 
 from models import Account, PoolMember, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
-from services import account_health, contracts, pools
+from models.sql import chunked
+from services import account_health, contracts, lease, pools
 from services.queue import broker, kick_account
 from settings import get_settings
 from tasks import outbox
@@ -26,14 +27,13 @@ from tasks.drive import task_driven
 KICK_AGAIN_S = 5
 HEALTH_EVERY_S = 10  # the rules sum the window of every busy account: applied this often, not every tick
 _health_due = [0.0]  # when this worker next applies them (monotonic seconds)
-CHUNK = 500  # ids per statement, well under any database's limit on bound parameters
 
 
 async def accounts_due(now: datetime) -> list[str]:
     return await (
         Account.filter(pools__contract__status__in=ACTIVE_CONTRACT, **task_driven())
         .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(lease.unheld(now))
         .distinct()
         .values_list("id", flat=True)
     )
@@ -73,9 +73,8 @@ async def kick_due(now: datetime) -> int:
     behind thousands in the stream, or be lost with Redis) it is not due again before then."""
     due = await accounts_due(now)
     again = now + timedelta(seconds=KICK_AGAIN_S)
-    for i in range(0, len(due), CHUNK):
-        unleased = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-        await Account.filter(unleased, id__in=due[i : i + CHUNK]).update(next_due_at=again)
+    for chunk in chunked(due):
+        await Account.filter(lease.unheld(now), id__in=chunk).update(next_due_at=again)
     for account_id in due:
         await kick_account(account_id)
     return len(due)

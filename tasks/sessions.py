@@ -106,7 +106,7 @@ class SessionHost:
         now = datetime.now(UTC)
         candidates = await (
             Account.filter(transport__in=registry.names(task_driven=False), status__in=SESSION_WANTED)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .filter(lease.unheld(now))
             .exclude(id__in=[*self.held, *self._waiting()])
             .order_by("id")
             .limit(room)
