@@ -75,8 +75,11 @@ class Settings(BaseSettings):
     max_attempts: int = 3
     retry_backoff_s: float = 2
 
-    # Worker mechanics: a task holds an account for at most task_budget_s, then re-schedules itself.
+    # Worker mechanics: a driver sending back to back (limits off) lets its account go after
+    # task_budget_s; a paced one waits in place for up to hold_wait_s (gaps, typing, breaks), and lets
+    # it go before a longer wait (a daily cap, quiet hours), to be driven again when it is due.
     task_budget_s: float = 10
+    hold_wait_s: float = Field(300, ge=0, description="the longest wait a paced driver waits in place")
     lease_ttl_s: float = Field(10, gt=0, description="a dead worker's accounts move on after this")
     db_outage_wait_s: float = Field(30, ge=0, description="how long sent messages wait to be recorded")
     batch_size: int = 500

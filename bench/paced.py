@@ -57,6 +57,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def quarters(values: list[float]) -> list[list[float]]:
+    n = len(values)
+    return [values[i * n // 4 : (i + 1) * n // 4] for i in range(4)]
+
+
 def cpu_seconds(procs: list[psutil.Process]) -> float:
     total = 0.0
     for p in procs:
@@ -99,6 +104,7 @@ async def run(stack: Stack, n_accounts: int, workers: int, seconds: float) -> di
     steady = sum(1 for times in sends.values() for at in times if at > steady_from)
     cap = daily_cap(0, s)
     achieved, allowed, first = [], [], []
+    first_by_start: list[float] = []  # in the order the contracts started (inf: nothing sent)
     steady_allowed = 0
     for i, contract_id in enumerate(ids):
         span = (end - started[contract_id]).total_seconds()
@@ -108,6 +114,7 @@ async def run(stack: Stack, n_accounts: int, workers: int, seconds: float) -> di
         steady_allowed += sum(1 for t in ruled if t > span - steady_s)
         if sends[contract_id]:
             first.append((min(sends[contract_id]) - started[contract_id]).total_seconds())
+        first_by_start.append(first[-1] if sends[contract_id] else math.inf)
     return {
         "achieved_mean": statistics.mean(achieved),
         "allowed_mean": statistics.mean(allowed),
@@ -119,6 +126,7 @@ async def run(stack: Stack, n_accounts: int, workers: int, seconds: float) -> di
         "first_median": statistics.median(first) if first else math.inf,
         "first_p95": percentile(first, 0.95) if first else math.inf,
         "first_max": max(first) if first else math.inf,
+        "first_by_quarter": [statistics.median(q) for q in quarters(first_by_start)],
         "never_sent": n_accounts - len(first),
         "worker_cpu": worker_cpu,
         "machine_cpu": machine_cpu,
@@ -166,6 +174,8 @@ async def main() -> None:
         f"{r['first_p95']:.1f} s, worst {r['first_max']:.1f} s; accounts that sent nothing: "
         f"{r['never_sent']}"
     )
+    by_quarter = ", ".join(f"{q:.1f} s" for q in r["first_by_quarter"])
+    print(f"  first send after start, median by quarter of the starts (first to last): {by_quarter}")
     print(
         f"  steady state (the last {r['steady_s']:.0f} s, from a minute after the last start): "
         f"{r['steady_rate']:.0f} messages/s, {r['steady_ratio']:.2f} of what the rules allow then"

@@ -53,3 +53,4 @@ class Account(Model):
 
     class Meta:
         table = "accounts"
+        indexes = (("lease_owner",),)  # a worker renews the leases of thousands of accounts by token

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import itertools
+import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tortoise import connections
@@ -32,6 +34,32 @@ async def execute(sql: str, params: list[Any], conn: BaseDBAsyncClient | None = 
     conn = conn or connections.get("default")
     _, rows = await conn.execute_query(_placeholders(sql, conn.capabilities.dialect), params)
     return [dict(r) for r in rows]
+
+
+async def changed(sql: str, params: list[Any], conn: BaseDBAsyncClient | None = None) -> int:
+    """Run an UPDATE, INSERT or DELETE written with `?` placeholders; how many rows it changed."""
+    conn = conn or connections.get("default")
+    count, _ = await conn.execute_query(_placeholders(sql, conn.capabilities.dialect), params)
+    return count
+
+
+def marks(values: Sequence[object]) -> str:
+    """The placeholders of an IN list of `values`."""
+    return ", ".join("?" * len(values))
+
+
+def assignments(values: Mapping[str, object]) -> tuple[str, list[Any]]:
+    """`col = ?, …` and its parameters, as the ORM would store them (enums by value, JSON as text)."""
+    params = [_stored(v) for v in values.values()]
+    return ", ".join(f"{column} = ?" for column in values), params
+
+
+def _stored(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
 
 
 async def insert_rows(table: str, columns: list[str], rows: list[tuple], conn: BaseDBAsyncClient) -> None:

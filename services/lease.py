@@ -19,7 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
 from models import Account
-from models.sql import chunked
+from models.sql import assignments, changed, chunked
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,9 @@ async def fenced_update(
     account_id: str, token: str, conn: BaseDBAsyncClient | None = None, **values: object
 ) -> None:
     """Write account fields only while still holding the lease; raises LeaseLost otherwise."""
-    updated = await Account.filter(id=account_id, lease_owner=token).using_db(conn).update(**values)
-    if not updated:
+    sets, params = assignments(values)
+    sql = f"UPDATE accounts SET {sets} WHERE id = ? AND lease_owner = ?"
+    if not await changed(sql, [*params, account_id, token], conn):
         raise LeaseLost(account_id)
 
 

@@ -29,17 +29,6 @@ async def opt_out(account_id: str, phone: str, reason: str) -> bool:
     return created
 
 
-async def opted_out(account_ids: list[str], phones: list[str]) -> set[str]:
-    """Which of these numbers are on the opt-out list of any of these accounts (a contract's pool: who
-    asked one of its numbers to stop hears from none of them)."""
-    if not phones:
-        return set()
-    found = await OptOut.filter(account_id__in=account_ids, phone_number__in=phones).values_list(
-        "phone_number", flat=True
-    )
-    return set(found)
-
-
 async def _account_exists(account_id: str) -> None:
     if not await Account.exists(id=account_id):
         raise NotFound(f"account {account_id!r} not found")

@@ -1,8 +1,8 @@
 """drive: the loop that sends an account's messages. Safe to run twice, re-schedules itself.
 
 Holding the account's lease, it sends what is due (pacing permitting) and records each outcome. It
-waits through pauses of up to `task_budget_s` (a pacing gap, typing); before a longer one (a break,
-a daily cap, quiet hours, nothing to send) it stores `next_due_at` and lets go, and the reconcile
+waits through pauses of up to `hold_wait_s` (a pacing gap, typing, a break); before a longer one (a
+daily cap, quiet hours, nothing to send) it stores `next_due_at` and lets go, and the reconcile
 schedule has it driven again then. Sending back to back (limits off), it lets go after
 `task_budget_s` and asks for its continuation, which any worker may take.
 """
@@ -14,10 +14,9 @@ import logging
 import random
 from datetime import UTC, datetime, timedelta
 
-from models import Account, AccountStatus, Contract, Recipient, RecipientStatus
+from models import Account, AccountStatus, Recipient, RecipientStatus
 from models.db import while_unavailable
-from models.enums import ACTIVE_CONTRACT
-from services import lease, optouts, pools, session_events
+from services import lease, session_events
 from services.pacing import (
     PacingState,
     after_send,
@@ -44,10 +43,10 @@ from wa.sender import (
 log = logging.getLogger(__name__)
 
 IDLE_RECHECK = timedelta(seconds=60)
-# How long a paced driver trusts its list of running contracts: a claim skips any paused or deleted
-# since, and one started since is seen at the latest this much later, or at once if nothing else is
-# due.
-RELIST_S = 10.0
+# How long a paced driver trusts its list of running contracts and what the health rules and the
+# API decided about its account: a claim skips any contract paused or deleted since, and one
+# started since is seen at the latest this much later, or at once if nothing else is due.
+RELIST_S = 30.0
 
 
 def task_driven() -> dict[str, object]:
@@ -68,7 +67,6 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
     batch_size = min(8, s.batch_size) if batched else 1
     if await _resting(account, token, clock.now()):
         return False
-    pools_of: dict[str, list[str]] = {}  # a batch is of one contract; its pool's opt-outs apply
     running: list[outbox.Running] = []
     listed_at: float | None = None
     relist_s = RELIST_S if account.use_limits else 0.0  # back to back, contracts take turns by batch
@@ -78,7 +76,9 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
             due = next_send_at(state, now.timestamp(), daily_cap(age_days, s, account.warmup_plan), s)
             wait = due - now.timestamp()
             if wait > 0:
-                if wait > s.task_budget_s:
+                # Waiting here costs next to nothing; letting go and being adopted again costs a
+                # dozen statements and a trip through the queue.
+                if wait > s.hold_wait_s:
                     await _schedule(account.id, token, datetime.fromtimestamp(due, UTC))
                     return False
                 await clock.sleep(wait)
@@ -87,7 +87,7 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
         if listed_now:
             # A paced driver may hold the account for minutes (limits off, it lets go every budget).
             if relist_s and listed_at is not None and await _health_changed(account, token, now):
-                return False  # paused by a health rule meanwhile
+                return False  # paused by a health rule, logged out or deleted meanwhile
             running, listed_at = await outbox.active_contracts(account.id), clock.monotonic()
         batch = await outbox.claim(account.id, running, now, batch_size)
         if not batch and not listed_now:
@@ -98,17 +98,14 @@ async def drive(account: Account, token: str, sender: Sender, s: Settings, clock
             running = [r for r in running if r.contract_id in still_open]
             await _schedule(account.id, token, await _next_wake(account.id, running, now))
             return False
-        if batch[0].contract_id not in pools_of:
-            pools_of[batch[0].contract_id] = await pools.pool_of(batch[0].contract_id)
-        opted = await optouts.opted_out(pools_of[batch[0].contract_id], [r.phone_number for r in batch])
-        if account.use_limits and batch[0].phone_number not in opted:
+        if account.use_limits and not batch[0].opted_out:
             first = batch[0]
             await sender.show_typing(first.phone_number, typing_seconds(first.message, s))
             if not await _still_to_send(first, running, clock.now()):
                 await outbox.unclaim(first.contract_id, [first.id])
                 continue
         started = clock.monotonic()
-        outcomes, stopped = await _send_batch(sender, batch, opted, s, now)
+        outcomes, stopped = await _send_batch(sender, batch, s, now)
         sent_at = clock.now()
         if batched and outcomes:
             batch_size = _next_batch_size(len(outcomes), clock.monotonic() - started, s)
@@ -142,7 +139,7 @@ async def _still_to_send(r: Claimed, running: list[outbox.Running], now: datetim
     (contract,) = [c for c in running if c.contract_id == r.contract_id]
     if not contract.is_open_for(r.time_zone, now):
         return False
-    return await Contract.filter(id=r.contract_id, status__in=ACTIVE_CONTRACT).exists()
+    return await outbox.is_running(r.contract_id)
 
 
 async def _next_wake(account_id: str, running: list[outbox.Running], now: datetime) -> datetime | None:
@@ -157,11 +154,12 @@ async def _next_wake(account_id: str, running: list[outbox.Running], now: dateti
 
 
 async def _health_changed(account: Account, token: str, now: datetime) -> bool:
-    """Take up what the health rules decided since the account was read (a new pace, a pause);
-    True if it must rest now."""
-    account.paused_until, account.pace_factor = (
-        await Account.filter(id=account.id).first().values_list("paused_until", "pace_factor")
-    )
+    """Take up what the health rules and the API decided since the account was read (a new pace, a
+    pause, a log-out); True if it must stop now."""
+    found = await Account.filter(id=account.id).first().values_list("status", "paused_until", "pace_factor")
+    if found is None or found[0] != AccountStatus.CONNECTED:
+        return True
+    _, account.paused_until, account.pace_factor = found
     return await _resting(account, token, now)
 
 
@@ -184,14 +182,14 @@ def _next_batch_size(sent: int, took_s: float, s: Settings) -> int:
 
 
 async def _send_batch(
-    sender: Sender, batch: list[Claimed], opted_out: set[str], s: Settings, now: datetime
+    sender: Sender, batch: list[Claimed], s: Settings, now: datetime
 ) -> tuple[list[Outcome], AccountUnavailable | None]:
     """Send in order; stop at the first error of the account itself (the rest stay unsent)."""
     if isinstance(sender, BatchSender) and len(batch) > 1:
-        return await _send_at_once(sender, batch, opted_out, s, now)
+        return await _send_at_once(sender, batch, s, now)
     outcomes = []
     for r in batch:
-        if r.phone_number in opted_out:
+        if r.opted_out:
             outcomes.append(Outcome(r.contract_id, r.id, RecipientStatus.SKIPPED, "opted out"))
             continue
         try:
@@ -202,9 +200,9 @@ async def _send_batch(
 
 
 async def _send_at_once(
-    sender: BatchSender, batch: list[Claimed], opted_out: set[str], s: Settings, now: datetime
+    sender: BatchSender, batch: list[Claimed], s: Settings, now: datetime
 ) -> tuple[list[Outcome], AccountUnavailable | None]:
-    to_send = [r for r in batch if r.phone_number not in opted_out]
+    to_send = [r for r in batch if not r.opted_out]
     errors = await sender.send_many(
         [Message(r.phone_number, r.message, r.message_id, r.attempts + 1) for r in to_send]
     )

@@ -5,18 +5,18 @@ Every function runs under the account's lease; writes that record outcomes are f
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
-from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models import Account, Contract, ContractStatus, PoolMember, Recipient, RecipientStatus, StatusCount
+from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
-from models.sql import execute
+from models.sql import changed, execute, marks
 from services.lease import fenced_update
 from services.timezones import SendWindow
 from wa import registry
@@ -66,12 +66,30 @@ class Running:
 async def active_contracts(account_id: str) -> list[Running]:
     """The started contracts whose pool holds the account, the one it served least recently first:
     they share the account's pacing in turns."""
-    rows = await (
-        PoolMember.filter(account_id=account_id, contract__status__in=ACTIVE_CONTRACT)
-        .order_by("turn_at", "contract_id")
-        .values_list("contract_id", "contract__send_window", "contract__time_zones")
+    statuses = [status.value for status in ACTIVE_CONTRACT]
+    rows = await execute(
+        "SELECT ca.contract_id, c.send_window, c.time_zones FROM contract_accounts ca "
+        "JOIN contracts c ON c.id = ca.contract_id "
+        f"WHERE ca.account_id = ? AND c.status IN ({marks(statuses)}) ORDER BY ca.turn_at, ca.contract_id",
+        [account_id, *statuses],
     )
-    return [Running(c, SendWindow.of(window), list(zones) if zones else None) for c, window, zones in rows]
+    running = []
+    for row in rows:
+        window, zones = (_json(row[column]) for column in ("send_window", "time_zones"))
+        running.append(Running(row["contract_id"], SendWindow.of(window), list(zones) if zones else None))
+    return running
+
+
+def _json(value: object) -> object:
+    """A JSON column read by raw SQL: text on either database."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def is_running(contract_id: str) -> bool:
+    """Whether the contract is still started (not paused, cancelled or finished since)."""
+    statuses = [status.value for status in ACTIVE_CONTRACT]
+    sql = f"SELECT 1 FROM contracts WHERE id = ? AND status IN ({marks(statuses)})"
+    return bool(await execute(sql, [contract_id, *statuses]))
 
 
 async def requeue_orphans(account: Account, contract_ids: list[str] | None = None) -> int:
@@ -81,8 +99,13 @@ async def requeue_orphans(account: Account, contract_ids: list[str] | None = Non
     may not have gone out: it is sent again, or failed when the account has resend_uncertain off,
     and counted as uncertain on its contract either way. Returns how many rows were sent again."""
     own_ids = registry.transport(account.transport).takes_our_ids
-    if contract_ids is None:
-        contract_ids = await PoolMember.filter(account_id=account.id).values_list("contract_id", flat=True)
+    if contract_ids is None:  # its pools' contracts with any row SENDING: none, unless a holder died
+        rows = await execute(
+            "SELECT p.contract_id FROM contract_accounts p JOIN contract_status_counts s "
+            "ON s.contract_id = p.contract_id AND s.status = ? WHERE p.account_id = ? AND s.n > 0",
+            [RecipientStatus.SENDING.value, account.id],
+        )
+        contract_ids = [row["contract_id"] for row in rows]
     moved = 0
     for contract_id in contract_ids:
         async with in_transaction() as conn:
@@ -119,18 +142,24 @@ async def _move(
     """Settle orphans: back to QUEUED as they were, or to a final status as one more attempt."""
     if not ids:
         return 0
-    if to != RecipientStatus.QUEUED:
-        values["attempts"] = F("attempts") + 1
-    return await Recipient.change_status(contract_id, RecipientStatus.SENDING, to, conn, ids=ids, **values)
+    attempted = to != RecipientStatus.QUEUED
+    return await Recipient.change_status(
+        contract_id, RecipientStatus.SENDING, to, conn, ids=ids, attempted=attempted, **values
+    )
 
 
 async def _count_account(
     account_id: str, contract_id: str, counts: dict[str, int], conn: BaseDBAsyncClient
 ) -> None:
     """Add final outcomes to what the account has sent of the contract (stats' per-account progress)."""
-    added = {field: F(field) + n for field, n in counts.items() if n}
+    added = {field: n for field, n in counts.items() if n}
     if added:
-        await PoolMember.filter(contract_id=contract_id, account_id=account_id).using_db(conn).update(**added)
+        sets = ", ".join(f"{field} = {field} + ?" for field in added)
+        await changed(
+            f"UPDATE contract_accounts SET {sets} WHERE contract_id = ? AND account_id = ?",
+            [*added.values(), contract_id, account_id],
+            conn,
+        )
 
 
 UNCERTAIN = "may have been sent before a worker crashed; not sent again (resendUncertain is off)"
@@ -147,22 +176,40 @@ class Claimed:
     message_id: str
     attempts: int
     time_zone: str | None
+    opted_out: bool  # on the opt-out list of an account of the contract's pool: skipped, not sent
 
 
-CLAIMED_FIELDS = ("id", "contract_id", "phone_number", "message", "message_id", "attempts", "time_zone")
+# Who asked one of a pool's numbers to stop hears from none of them.
+CLAIMED_COLUMNS = (
+    "id, contract_id, phone_number, message, message_id, attempts, time_zone, EXISTS ("
+    "SELECT 1 FROM opt_outs o JOIN contract_accounts p ON p.account_id = o.account_id "
+    "WHERE p.contract_id = recipients.contract_id AND o.phone_number = recipients.phone_number"
+    ") AS opted_out"
+)
 
 
-def _due(contract_id: str, account_id: str, now: datetime, zones: list[str] | None) -> QuerySet[Recipient]:
-    """The contract's recipients this account may send now: due, nobody's or already its own, and
-    (when `zones` is given) in a time zone whose window is open."""
-    query = (
-        Recipient.filter(contract_id=contract_id, status=RecipientStatus.QUEUED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(Q(account_id__isnull=True) | Q(account_id=account_id))
+def _due(contract_id: str, account_id: str, now: datetime, zones: list[str] | None) -> tuple[str, list]:
+    """The contract's recipients this account may send now, as a WHERE clause and its parameters:
+    due, nobody's or already its own, and (when `zones` is given) in a time zone whose window is
+    open."""
+    where = (
+        "contract_id = ? AND status = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+        "AND (account_id IS NULL OR account_id = ?)"
     )
+    params: list = [contract_id, RecipientStatus.QUEUED.value, now, account_id]
     if zones is not None:
-        query = query.filter(time_zone__in=zones)
-    return query.order_by("id")
+        where += f" AND time_zone IN ({marks(zones)})"
+        params += zones
+    return where, params
+
+
+async def _select_due(
+    where: str, params: list, limit: int, conn: BaseDBAsyncClient | None = None
+) -> list[Claimed]:
+    rows = await execute(
+        f"SELECT {CLAIMED_COLUMNS} FROM recipients WHERE {where} ORDER BY id LIMIT ?", [*params, limit], conn
+    )
+    return [Claimed(*list(row.values())[:-1], opted_out=bool(row["opted_out"])) for row in rows]
 
 
 async def claim(account_id: str, running: list[Running], now: datetime, limit: int) -> list[Claimed]:
@@ -177,18 +224,17 @@ async def claim(account_id: str, running: list[Running], now: datetime, limit: i
         contract_id, zones = contract.contract_id, contract.open_zones(now)
         if zones is not None and len(zones) == len(contract.time_zones or []):
             zones = None  # every recipient's window is open: no filter to apply
-        if zones == [] or not await _due(contract_id, account_id, now, zones).exists():
+        if zones == []:
+            continue
+        where, params = _due(contract_id, account_id, now, zones)
+        # Look before taking the contract's lock, to pass over contracts with nothing due; with one
+        # contract alone there is nothing to choose, and the claim looks under the lock.
+        if len(running) > 1 and not await _select_due(where, params, 1):
             continue
         async with in_transaction() as conn:
             if not await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, ACTIVE_CONTRACT, conn):
                 continue  # paused or cancelled since it was listed
-            due = [
-                Claimed(*row)
-                for row in await _due(contract_id, account_id, now, zones)
-                .using_db(conn)
-                .limit(limit)
-                .values_list(*CLAIMED_FIELDS)
-            ]
+            due = await _select_due(where, params, limit, conn)
             ids = [r.id for r in due]
             moved = await Recipient.change_status(
                 contract_id,
@@ -199,16 +245,19 @@ async def claim(account_id: str, running: list[Running], now: datetime, limit: i
                 account_id=account_id,
             )
             if len(running) > 1:  # the turns of an account's contracts (one alone needs none)
-                await (
-                    PoolMember.filter(contract_id=contract_id, account_id=account_id)
-                    .using_db(conn)
-                    .update(turn_at=now)
+                await changed(
+                    "UPDATE contract_accounts SET turn_at = ? WHERE contract_id = ? AND account_id = ?",
+                    [now, contract_id, account_id],
+                    conn,
                 )
         if due and moved == len(due):  # the contract's row lock kept the rows as they were read
             return due
         if moved:
-            rows = Recipient.filter(id__in=ids, status=RecipientStatus.SENDING, account_id=account_id)
-            return [Claimed(*row) for row in await rows.order_by("id").values_list(*CLAIMED_FIELDS)]
+            return await _select_due(
+                f"id IN ({marks(ids)}) AND status = ? AND account_id = ?",
+                [*ids, RecipientStatus.SENDING.value, account_id],
+                len(ids),
+            )
     return []
 
 
@@ -229,15 +278,11 @@ async def record(
     async with in_transaction() as conn:
         await fenced_update(account_id, token, conn, **account_values)
         for (contract_id, status, error, retry_at), ids in groups.items():
-            values: dict[str, object] = {
-                "error_message": error,
-                "next_attempt_at": retry_at,
-                "attempts": F("attempts") + 1,
-            }
+            values: dict[str, object] = {"error_message": error, "next_attempt_at": retry_at}
             if status == RecipientStatus.SENT:
                 values["sent_at"] = now
             await Recipient.change_status(
-                contract_id, RecipientStatus.SENDING, status, conn, ids=ids, **values
+                contract_id, RecipientStatus.SENDING, status, conn, ids=ids, attempted=True, **values
             )
         for contract_id, counts in _final_counts(outcomes).items():
             await _count_account(account_id, contract_id, counts, conn)
