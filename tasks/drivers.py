@@ -33,13 +33,15 @@ class Drivers:
     def __init__(self) -> None:
         self.running: dict[str, asyncio.Task[None]] = {}
         self.tokens: dict[str, str] = {}
-        self.poked: set[str] = set()  # kicked while driven here: look again before letting go
+        # Set when the account is kicked while driven here (a contract started): its driver re-reads
+        # its contracts, and looks again before it lets go.
+        self.look_again: dict[str, asyncio.Event] = {}
 
     async def adopt(self, account_id: str) -> None:
         """Drive the account here, unless this or another worker already does (then it looks
         again before it lets go, or it is the other's to drive)."""
         if account_id in self.running:
-            self.poked.add(account_id)
+            self.look_again[account_id].set()
             return
         if not await Account.exists(id=account_id, **task_driven()):
             return  # driven by the worker holding its session (tasks/sessions.py), or not ready
@@ -47,6 +49,7 @@ class Drivers:
         if token is None:
             return
         self.tokens[account_id] = token
+        self.look_again[account_id] = asyncio.Event()
         self.running[account_id] = asyncio.create_task(self._drive(account_id, token))
 
     async def _drive(self, account_id: str, token: str) -> None:
@@ -55,14 +58,15 @@ class Drivers:
         try:
             account = await Account.get(id=account_id)
             await outbox.requeue_orphans(account)
+            look_again = self.look_again[account_id]
             while True:
-                self.poked.discard(account_id)
+                look_again.clear()
                 sender = registry.transport(account.transport).build_sender(account)
                 try:
-                    again = await drive(account, token, sender, s)
+                    again = await drive(account, token, sender, s, look_again=look_again)
                 finally:
                     await sender.close()
-                if again or account_id not in self.poked:
+                if again or not look_again.is_set():
                     break
                 account = await Account.get(id=account_id)
         except lease.LeaseLost:
@@ -70,8 +74,7 @@ class Drivers:
         except Exception:
             log.exception("driving %s failed; reconcile kicks it again", account_id)
         finally:
-            del self.running[account_id], self.tokens[account_id]
-            self.poked.discard(account_id)
+            del self.running[account_id], self.tokens[account_id], self.look_again[account_id]
             with contextlib.suppress(Exception):  # the lease then runs out by itself
                 await lease.release(account_id, token)
         if again:

@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from models import Account, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
+from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
 from models.sql import changed, execute, marks
 from services.lease import fenced_update
@@ -188,6 +188,22 @@ CLAIMED_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class AccountNow:
+    """The claiming account as its claim found it: what the API (a log-out) or the health rules (a
+    pause, a slower pace) decided since its driver read it, learnt without a statement of its own."""
+
+    status: AccountStatus
+    paused_until: datetime | None
+    pace_factor: float
+
+
+@dataclass(frozen=True)
+class Claim:
+    rows: list[Claimed]
+    account: AccountNow | None = None  # None when nothing was claimed
+
+
 def _due(contract_id: str, account_id: str, now: datetime, zones: list[str] | None) -> tuple[str, list]:
     """The contract's recipients this account may send now, as a WHERE clause and its parameters:
     due, nobody's or already its own, and (when `zones` is given) in a time zone whose window is
@@ -204,23 +220,37 @@ def _due(contract_id: str, account_id: str, now: datetime, zones: list[str] | No
 
 
 async def _select_due(
-    where: str, params: list, limit: int, conn: BaseDBAsyncClient | None = None
-) -> list[Claimed]:
+    account_id: str, where: str, params: list, limit: int, conn: BaseDBAsyncClient | None = None
+) -> Claim:
     rows = await execute(
-        f"SELECT {CLAIMED_COLUMNS} FROM recipients WHERE {where} ORDER BY id LIMIT ?", [*params, limit], conn
+        "SELECT r.*, a.status AS account_status, a.paused_until AS account_paused_until, "
+        f"a.pace_factor AS account_pace_factor FROM (SELECT {CLAIMED_COLUMNS} FROM recipients "
+        f"WHERE {where} ORDER BY id LIMIT ?) r JOIN accounts a ON a.id = ? ORDER BY r.id",
+        [*params, limit, account_id],
+        conn,
     )
-    return [Claimed(*list(row.values())[:-1], opted_out=bool(row["opted_out"])) for row in rows]
+    if not rows:
+        return Claim([])
+    claimed = [Claimed(*list(row.values())[:7], opted_out=bool(row["opted_out"])) for row in rows]
+    last = rows[-1]
+    paused_until = last["account_paused_until"]
+    if isinstance(paused_until, str):  # SQLite: as the ORM stored it
+        paused_until = datetime.fromisoformat(paused_until)
+    account = AccountNow(AccountStatus(last["account_status"]), paused_until, last["account_pace_factor"])
+    return Claim(claimed, account)
 
 
-async def claim(account_id: str, running: list[Running], now: datetime, limit: int) -> list[Claimed]:
+async def claim(account_id: str, running: list[Running], now: datetime, limit: int) -> Claim:
     """Mark up to `limit` recipients due for this account SENDING as its own, from the first of the
-    `running` contracts that has any inside its window, and return them.
+    `running` contracts that has any inside its window, and return them with the account as it
+    stands. `running` is kept in turn order: the contract served moves to the back, and one found
+    paused or deleted since it was listed is dropped.
 
     The claim's first write marks the contract IN_PROGRESS, only if it is still running: that write
     and a pause or delete's status change wait for each other, so rows are never claimed for a
     contract that a delete has already cancelled (the delete then waits for claimed rows). It also
     orders the claims of the pool's accounts, so the rows chosen after it are nobody else's."""
-    for contract in running:
+    for contract in list(running):
         contract_id, zones = contract.contract_id, contract.open_zones(now)
         if zones is not None and len(zones) == len(contract.time_zones or []):
             zones = None  # every recipient's window is open: no filter to apply
@@ -229,13 +259,14 @@ async def claim(account_id: str, running: list[Running], now: datetime, limit: i
         where, params = _due(contract_id, account_id, now, zones)
         # Look before taking the contract's lock, to pass over contracts with nothing due; with one
         # contract alone there is nothing to choose, and the claim looks under the lock.
-        if len(running) > 1 and not await _select_due(where, params, 1):
+        if len(running) > 1 and not (await _select_due(account_id, where, params, 1)).rows:
             continue
         async with in_transaction() as conn:
             if not await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, ACTIVE_CONTRACT, conn):
-                continue  # paused or cancelled since it was listed
-            due = await _select_due(where, params, limit, conn)
-            ids = [r.id for r in due]
+                running.remove(contract)  # paused or cancelled since it was listed
+                continue
+            due = await _select_due(account_id, where, params, limit, conn)
+            ids = [r.id for r in due.rows]
             moved = await Recipient.change_status(
                 contract_id,
                 RecipientStatus.QUEUED,
@@ -250,15 +281,18 @@ async def claim(account_id: str, running: list[Running], now: datetime, limit: i
                     [now, contract_id, account_id],
                     conn,
                 )
-        if due and moved == len(due):  # the contract's row lock kept the rows as they were read
+                running.remove(contract)
+                running.append(contract)
+        if ids and moved == len(ids):  # the contract's row lock kept the rows as they were read
             return due
         if moved:
             return await _select_due(
+                account_id,
                 f"id IN ({marks(ids)}) AND status = ? AND account_id = ?",
                 [*ids, RecipientStatus.SENDING.value, account_id],
                 len(ids),
             )
-    return []
+    return Claim([])
 
 
 async def unclaim(contract_id: str, recipient_ids: list[int]) -> None:

@@ -1,13 +1,14 @@
-"""A worker drives many paced accounts at once: what they wait through (gaps, typing) holds none of
-taskiq's task slots, their leases are renewed together, and a lease taken by another worker stops
-the driver that lost it."""
+"""A worker drives many paced accounts at once: what they wait through (gaps, typing, breaks) holds
+none of taskiq's task slots, their leases are renewed together, a lease taken by another worker
+stops the driver that lost it, and a driver learns of a contract started or a log-out without
+re-reading its account on a timer."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 
-from models import Account
+from models import Account, Recipient, RecipientStatus, SandboxDelivery
 from services import contracts, lease
 from tasks.drivers import Drivers
 from tests.conftest import wait_until
@@ -62,3 +63,43 @@ async def test_a_driver_whose_lease_was_taken_is_stopped(db) -> None:
 
 async def _done(task: asyncio.Task) -> bool:
     return task.done()
+
+
+QUICK_PACE = {"GAP_MIN_S": "0.3", "GAP_MAX_S": "0.6", "BREAK_EVERY": "1000", "TYPING_MAX_S": "1"}
+
+
+async def sent_by(account_id: str) -> int:
+    return await SandboxDelivery.filter(account_id=account_id).count()
+
+
+async def test_a_paced_driver_takes_up_a_contract_started_while_it_sends_another(client, processes) -> None:
+    processes("worker", **QUICK_PACE)
+    account = await new_account(client, name="busy")
+    first = await new_contract(client, account, n=200)
+    await contracts.start_contract(first)
+    await wait_until(lambda: _sent(first, 3), timeout=30, what="the first contract under way")
+    second = await new_contract(client, account, n=5)
+    await contracts.start_contract(second)  # kicks the account: its driver re-reads its contracts
+    await wait_until(lambda: _sent(second, 1), timeout=15, what="the second contract's first send")
+
+
+async def test_a_paced_driver_stops_at_its_next_claim_once_its_account_is_logged_out(
+    client, processes
+) -> None:
+    processes("worker", **QUICK_PACE)
+    leaving, staying = [await new_account(client, name=name) for name in ("leaving", "staying")]
+    contract = await new_contract(client, leaving, n=200, accountIds=[leaving, staying])
+    await contracts.start_contract(contract)
+    await wait_until(lambda: _sent(contract, 6), timeout=30, what="sending under way")
+    assert (await client.post(f"/api/accounts/{leaving}/logout")).json()["status"] == "LOGGED_OUT"
+    at_logout, other_at_logout = await sent_by(leaving), await sent_by(staying)
+
+    async def pool_went_on() -> bool:
+        return await sent_by(staying) >= other_at_logout + 4
+
+    await wait_until(pool_went_on, timeout=30, what="the rest of the pool sending on")
+    assert await sent_by(leaving) <= at_logout + 1, "at most the message being typed left after"
+
+
+async def _sent(contract_id: str, n: int) -> bool:
+    return await Recipient.filter(contract_id=contract_id, status=RecipientStatus.SENT).count() >= n
