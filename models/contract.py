@@ -137,7 +137,7 @@ class Recipient(Model):
         caller's transaction `conn`. Every status change goes through here, so the counts always
         equal the rows. Returns how many recipients moved.
 
-        Raw SQL, two statements: this is the hot path of every claim and every recorded outcome."""
+        Raw SQL: this is the hot path of every claim and every recorded outcome."""
         if ids is not None and not ids:
             return 0
         sets, params = assignments({"status": to, **values})
@@ -150,12 +150,14 @@ class Recipient(Model):
             params += list(ids)
         moved = await changed(f"UPDATE recipients SET {sets} WHERE {where}", params, conn)
         if moved and from_ != to:
-            await changed(  # both counts in one statement, so every mover locks them in one order
-                "UPDATE contract_status_counts SET n = n + (CASE WHEN status = ? THEN 1 ELSE -1 END) * ? "
-                "WHERE contract_id = ? AND status IN (?, ?)",
-                [to.value, moved, contract_id, from_.value, to.value],
-                conn,
-            )
+            # One statement each, in one order for every mover: a statement locks rows in the order
+            # its plan meets them, which a sequential scan does not keep.
+            for status, delta in sorted([(from_.value, -moved), (to.value, moved)]):
+                await changed(
+                    "UPDATE contract_status_counts SET n = n + ? WHERE contract_id = ? AND status = ?",
+                    [delta, contract_id, status],
+                    conn,
+                )
         return moved
 
 

@@ -47,8 +47,8 @@ IDLE_RECHECK = timedelta(seconds=60)
 # How long a paced driver trusts its list of running contracts: a claim drops any paused or deleted
 # since, and one started since is seen at the latest this much later, or at once if nothing else is
 # due. A driver that is told to look again (tasks/drivers.py: a start kicks the pool's accounts)
-# re-reads it then, and otherwise only every RELIST_TOLD_S: with 10,000 accounts driven, re-reading
-# every 30 s cost about 650 statements a second.
+# starts over then, and otherwise re-reads it only every RELIST_TOLD_S: with 10,000 accounts
+# driven, re-reading every 30 s cost about 650 statements a second.
 RELIST_S = 30.0
 RELIST_TOLD_S = 300.0
 
@@ -68,7 +68,8 @@ async def drive(
     look_again: asyncio.Event | None = None,
 ) -> bool:
     """Send until the budget is spent or nothing is due; True if more is due right away.
-    `look_again`, when given, is set when the account's contracts may have changed (one started)."""
+    `look_again`, when given, is set when the account was kicked (a contract started, its settings
+    changed): the driver then returns at once, for its caller to read the account again."""
     rng = random.Random()
     state = PacingState.load(account.pacing_state)
     age_days = (clock.now() - account.created_at).total_seconds() / 86400
@@ -82,30 +83,33 @@ async def drive(
     running: list[outbox.Running] = []
     listed_at: float | None = None
     relist_s = (RELIST_S if look_again is None else RELIST_TOLD_S) if account.use_limits else 0.0
+    # A driver told of changes (tasks/drivers.py) waits through breaks: waiting costs next to
+    # nothing, where letting go and being adopted again cost a dozen statements and a trip through
+    # the queue. One that is not (a session host's) lets go, and re-reads its account, at each.
+    hold_s = s.hold_wait_s if look_again is not None else s.task_budget_s
     while True:
         now = clock.now()
         if account.use_limits:
             due = next_send_at(state, now.timestamp(), daily_cap(age_days, s, account.warmup_plan), s)
             wait = due - now.timestamp()
             if wait > 0:
-                # Waiting here costs next to nothing; letting go and being adopted again costs a
-                # dozen statements and a trip through the queue.
-                if wait > s.hold_wait_s:
+                if wait > hold_s:
                     await _schedule(account.id, token, datetime.fromtimestamp(due, UTC))
                     return False
                 await clock.sleep(wait)
                 continue
-        told = look_again is not None and look_again.is_set()
-        listed_now = told or listed_at is None or clock.monotonic() - listed_at > relist_s
+        if look_again is not None and look_again.is_set():
+            return False  # kicked: a contract started or its settings changed; driven again at once
+        listed_now = listed_at is None or clock.monotonic() - listed_at > relist_s
         if listed_now:  # back to back (relist_s 0), its contracts take turns by batch
-            if look_again is not None:
-                look_again.clear()
             running, listed_at = await outbox.active_contracts(account.id), clock.monotonic()
         claim = await outbox.claim(account.id, running, now, batch_size)
         batch = claim.rows
         if claim.account is not None and await _stands_down(account, token, claim.account, now):
-            await outbox.unclaim(batch[0].contract_id, [r.id for r in batch])
-            return False  # logged out, or paused by a health rule, since it was read
+            # Logged out, or paused by a health rule, since it was read: the rows it holds went to
+            # the pool then, and these (perhaps among them) follow.
+            await outbox.unclaim(batch[0].contract_id, [r.id for r in batch], release=True)
+            return False
         if not batch and not listed_now:
             listed_at = None  # a contract may have started since the list was made: look again
             continue

@@ -33,8 +33,8 @@ class Drivers:
     def __init__(self) -> None:
         self.running: dict[str, asyncio.Task[None]] = {}
         self.tokens: dict[str, str] = {}
-        # Set when the account is kicked while driven here (a contract started): its driver re-reads
-        # its contracts, and looks again before it lets go.
+        # Set when the account is kicked while driven here (a contract started, its settings
+        # changed): its driver reads the account and its contracts again.
         self.look_again: dict[str, asyncio.Event] = {}
 
     async def adopt(self, account_id: str) -> None:

@@ -295,10 +295,13 @@ async def claim(account_id: str, running: list[Running], now: datetime, limit: i
     return Claim([])
 
 
-async def unclaim(contract_id: str, recipient_ids: list[int]) -> None:
+async def unclaim(contract_id: str, recipient_ids: list[int], *, release: bool = False) -> None:
+    """Put claimed rows back, unsent; `release` also gives them to the whole pool (the account
+    stands down: logged out or paused since it claimed them)."""
+    values = {"account_id": None} if release else {}
     async with in_transaction() as conn:
         await Recipient.change_status(
-            contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn, ids=recipient_ids
+            contract_id, RecipientStatus.SENDING, RecipientStatus.QUEUED, conn, ids=recipient_ids, **values
         )
 
 
