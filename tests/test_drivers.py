@@ -9,7 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from models import Account, Recipient, RecipientStatus, SandboxDelivery
-from services import contracts, lease
+from services import contracts, lease, session_events
 from tasks.drivers import Drivers
 from tests.conftest import wait_until
 from tests.helpers import new_account, new_contract
@@ -88,14 +88,26 @@ async def test_a_paced_driver_stops_at_its_next_claim_once_its_account_is_logged
 ) -> None:
     processes("worker", **QUICK_PACE)
     leaving, staying = [await new_account(client, name=name) for name in ("leaving", "staying")]
-    contract = await new_contract(client, leaving, n=24, accountIds=[leaving, staying])
+    contract = await new_contract(client, leaving, n=14, accountIds=[leaving, staying])
     await contracts.start_contract(contract)
     await wait_until(lambda: _sent(contract, 6), timeout=30, what="sending under way")
     assert (await client.post(f"/api/accounts/{leaving}/logout")).json()["status"] == "LOGGED_OUT"
     at_logout = await sent_by(leaving)
-    await wait_until(lambda: _sent(contract, 24), timeout=90, what="the rest of the pool sending all")
+    await wait_until(lambda: _sent(contract, 14), timeout=90, what="the rest of the pool sending all")
     assert await sent_by(leaving) <= at_logout + 1, "at most the message being typed left after"
-    assert await sent_by(leaving) + await sent_by(staying) == 24, "each recipient sent once"
+    assert await sent_by(leaving) + await sent_by(staying) == 14, "each recipient sent once"
+
+
+async def test_a_driver_paused_by_a_health_rule_leaves_what_it_claimed_to_the_pool(client, processes) -> None:
+    processes("worker", **QUICK_PACE)
+    resting, working = [await new_account(client, name=name) for name in ("resting", "working")]
+    contract = await new_contract(client, resting, n=14, accountIds=[resting, working])
+    await contracts.start_contract(contract)
+    await wait_until(lambda: _sent(contract, 6), timeout=30, what="sending under way")
+    await session_events.rest(resting, "simulated: too many failures", seconds=3600)
+    at_pause = await sent_by(resting)
+    await wait_until(lambda: _sent(contract, 14), timeout=90, what="the other account sending the rest")
+    assert await sent_by(resting) <= at_pause + 1, "at most the message being typed left after"
 
 
 async def _sent(contract_id: str, n: int) -> bool:
