@@ -1,9 +1,10 @@
 """drive: the loop that sends an account's messages. Safe to run twice, re-schedules itself.
 
 Holding the account's lease, it sends what is due (pacing permitting) and records each outcome. It
-waits through pauses of up to `hold_wait_s` (a pacing gap, typing, a break); before a longer one (a
-daily cap, quiet hours, nothing to send) it stores `next_due_at` and lets go, and the reconcile
-schedule has it driven again then. Sending back to back (limits off), it lets go after
+waits through pauses of up to `hold_wait_s` (a pacing gap, typing, a break; under a session host,
+which cannot tell it of changes, `task_budget_s`); before a longer one (a daily cap, quiet hours,
+nothing to send) it stores `next_due_at` and lets go, and the reconcile schedule has it driven
+again then. Sending back to back (limits off), it lets go after
 `task_budget_s` and asks for its continuation, which any worker may take.
 """
 
