@@ -22,6 +22,7 @@ from services.timezones import SendWindow
 from wa import registry
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
+RUNNING = [status.value for status in ACTIVE_CONTRACT]  # the started contracts' statuses, for raw SQL
 FINAL = {RecipientStatus.SENT: "sent", RecipientStatus.FAILED: "failed", RecipientStatus.SKIPPED: "skipped"}
 
 
@@ -66,12 +67,11 @@ class Running:
 async def active_contracts(account_id: str) -> list[Running]:
     """The started contracts whose pool holds the account, the one it served least recently first:
     they share the account's pacing in turns."""
-    statuses = [status.value for status in ACTIVE_CONTRACT]
     rows = await execute(
         "SELECT ca.contract_id, c.send_window, c.time_zones FROM contract_accounts ca "
         "JOIN contracts c ON c.id = ca.contract_id "
-        f"WHERE ca.account_id = ? AND c.status IN ({marks(statuses)}) ORDER BY ca.turn_at, ca.contract_id",
-        [account_id, *statuses],
+        f"WHERE ca.account_id = ? AND c.status IN ({marks(RUNNING)}) ORDER BY ca.turn_at, ca.contract_id",
+        [account_id, *RUNNING],
     )
     running = []
     for row in rows:
@@ -87,9 +87,8 @@ def _json(value: object) -> object:
 
 async def is_running(contract_id: str) -> bool:
     """Whether the contract is still started (not paused, cancelled or finished since)."""
-    statuses = [status.value for status in ACTIVE_CONTRACT]
-    sql = f"SELECT 1 FROM contracts WHERE id = ? AND status IN ({marks(statuses)})"
-    return bool(await execute(sql, [contract_id, *statuses]))
+    sql = f"SELECT 1 FROM contracts WHERE id = ? AND status IN ({marks(RUNNING)})"
+    return bool(await execute(sql, [contract_id, *RUNNING]))
 
 
 async def requeue_orphans(account: Account, contract_ids: list[str] | None = None) -> int:
