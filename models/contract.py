@@ -1,4 +1,6 @@
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,7 +10,7 @@ from tortoise.models import Model
 
 from models.enums import ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH, new_id
-from models.sql import assignments, changed, marks
+from models.sql import assignments, changed, marks, returning, values_list
 
 
 def _contract_id() -> str:
@@ -159,6 +161,53 @@ class Recipient(Model):
                     conn,
                 )
         return moved
+
+
+@dataclass(frozen=True, slots=True)
+class Settling:
+    """A recipient leaving SENDING after an attempt: its new status, and what goes with it."""
+
+    id: int
+    to: RecipientStatus  # SENT, FAILED, SKIPPED, or QUEUED for a retry at `retry_at`
+    error: str | None = None
+    retry_at: datetime | None = None
+    sent_at: datetime | None = None
+
+
+async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient) -> list[dict]:
+    """Move recipients still SENDING, each to its own status, with one more attempt counted, and
+    their contracts' status counts with them, in the caller's transaction `conn`: two statements
+    however many rows and contracts (the drivers of a worker record their outcomes together).
+    Returns the rows moved: their id, contract_id, account_id and status."""
+    if not rows:
+        return []
+    values, params = values_list(
+        [(r.id, r.to, r.error, r.retry_at, r.sent_at) for r in rows],
+        ("bigint", "text", "text", "timestamptz", "timestamptz"),
+    )
+    moved = await returning(
+        "UPDATE recipients SET status = v.column2, error_message = v.column3, next_attempt_at = v.column4, "
+        "sent_at = COALESCE(v.column5, recipients.sent_at), attempts = recipients.attempts + 1 "
+        f"FROM ({values}) AS v WHERE recipients.id = v.column1 AND recipients.status = ? "
+        "RETURNING recipients.id, recipients.contract_id, recipients.account_id, recipients.status",
+        [*params, RecipientStatus.SENDING.value],
+        conn,
+    )
+    if not moved:
+        return []
+    deltas: Counter[tuple[str, str]] = Counter()
+    for row in moved:
+        deltas[(row["contract_id"], RecipientStatus.SENDING.value)] -= 1
+        deltas[(row["contract_id"], row["status"])] += 1
+    # In (contract, status) order, as change_status moves them: one lock order for every mover.
+    values, params = values_list(sorted((*k, n) for k, n in deltas.items()), ("text", "text", "integer"))
+    await changed(
+        f"UPDATE contract_status_counts SET n = n + v.column3 FROM ({values}) AS v "
+        "WHERE contract_status_counts.contract_id = v.column1 AND contract_status_counts.status = v.column2",
+        params,
+        conn,
+    )
+    return moved
 
 
 class StatusCount(Model):

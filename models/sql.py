@@ -23,8 +23,11 @@ def chunked(items: Sequence[T], size: int = LIST_CHUNK) -> Iterator[Sequence[T]]
 
 
 def _placeholders(sql: str, dialect: str) -> str:
+    """`?` placeholders as the database takes them. A type given to one (`?::bigint`, which a
+    VALUES list needs on PostgreSQL, where its parameters would otherwise be text) is dropped for
+    SQLite, which stores what it is given."""
     if dialect != "postgres":
-        return sql
+        return re.sub(r"::\w+", "", sql)
     counter = itertools.count(1)
     return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
@@ -41,6 +44,24 @@ async def changed(sql: str, params: list[Any], conn: BaseDBAsyncClient | None = 
     conn = conn or connections.get("default")
     count, _ = await conn.execute_query(_placeholders(sql, conn.capabilities.dialect), params)
     return count
+
+
+async def returning(sql: str, params: list[Any], conn: BaseDBAsyncClient) -> list[dict]:
+    """Run an UPDATE … RETURNING written with `?` placeholders; the rows it changed, as it returned
+    them (the ORM's client returns no rows for an UPDATE on PostgreSQL)."""
+    sql = _placeholders(sql, conn.capabilities.dialect)
+    if conn.capabilities.dialect != "postgres":
+        _, rows = await conn.execute_query(sql, params)
+        return [dict(r) for r in rows]
+    async with conn.acquire_connection() as raw:
+        return [dict(r) for r in await raw.fetch(sql, *params)]
+
+
+def values_list(rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple[str, list[Any]]:
+    """A VALUES list of `rows` (its columns column1, column2, … on either database), each column
+    typed for PostgreSQL, and its parameters as the ORM would store them."""
+    row = "(" + ", ".join(f"?::{t}" for t in types) + ")"
+    return "VALUES " + ", ".join([row] * len(rows)), [_stored(v) for r in rows for v in r]
 
 
 def marks(values: Sequence[object]) -> str:

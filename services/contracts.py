@@ -30,7 +30,6 @@ from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
 from services import estimates, phones, pools
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError, validate
-from services.queue import kick_account
 from services.timezones import SendWindowIn, ZoneRule, in_utc
 from settings import get_settings
 
@@ -370,11 +369,7 @@ async def start_contract(contract_id: str) -> Contract:
         if not moved:
             return await get_contract(contract_id)
         await Recipient.change_status(contract_id, RecipientStatus.PENDING, RecipientStatus.QUEUED, conn)
-    # Due now: an idle account may have been told to look again only after a while (a worker
-    # holding its session drives it when due; the others are kicked).
-    await Account.filter(id__in=pool).update(next_due_at=None)
-    for account_id in pool:
-        await kick_account(account_id)
+    await pools.wake(pool)  # an idle account may have been told to look again only after a while
     return await get_contract(contract_id)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q, Subquery
@@ -17,7 +17,8 @@ from tortoise.expressions import Q, Subquery
 from models import Account, AccountStatus, Contract, PoolMember, Recipient, RecipientStatus
 from models.enums import ACTIVE_CONTRACT
 from services.errors import InvalidInput, NotFound, Problem
-from services.queue import kick_account
+from services.queue import KICK_AGAIN_S, kick_account
+from wa import registry
 
 MAX_POOL = 100
 # An account in one of these cannot send until it is paired again: its recipients move on at once.
@@ -115,10 +116,21 @@ async def release(account_id: str) -> int:
         .distinct()
         .values_list("account_id", flat=True)
     )
-    await Account.filter(id__in=others).update(next_due_at=None)
-    for other in others:
-        await kick_account(other)
+    await wake(others)
     return moved
+
+
+async def wake(account_ids: list[str]) -> None:
+    """Have the accounts look for something to send now, however long they were told to wait. The
+    worker holding a session drives its account when due; the others are kicked, and kicked again
+    by reconcile only if no worker has taken them a while later (their kick was lost, or waits in
+    the stream behind others): at once, that would be a second kick for every start."""
+    kicked = registry.names(task_driven=True)
+    await Account.filter(id__in=account_ids).exclude(transport__in=kicked).update(next_due_at=None)
+    again = datetime.now(UTC) + timedelta(seconds=KICK_AGAIN_S)
+    await Account.filter(id__in=account_ids, transport__in=kicked).update(next_due_at=again)
+    for account_id in account_ids:
+        await kick_account(account_id)
 
 
 async def stranded(contract_ids: list[str]) -> list[str]:

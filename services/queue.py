@@ -21,6 +21,7 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -84,6 +85,10 @@ def build_broker(**overrides: Any) -> ResilientStreamBroker:
 
 broker = build_broker()
 
+# A kicked account is not kicked again for this long (tasks/reconcile.py): until a worker takes it,
+# its kick may be waiting in the stream, or have been lost with Redis.
+KICK_AGAIN_S = 5
+
 
 async def kick_account(account_id: str) -> None:
     """Ask a worker to drive the account now. Best effort, bounded in time: when Redis is away the
@@ -93,3 +98,27 @@ async def kick_account(account_id: str) -> None:
             await AsyncKicker(task_name="drive_account", broker=broker, labels={}).kiq(account_id)
     except Exception as exc:  # noqa: BLE001
         log.warning("could not kick account %s now (%s); reconcile will", account_id, exc)
+
+
+async def waiting_s() -> float:
+    """How long the oldest kick no worker has read yet has waited in the stream: 0 when none waits,
+    or Redis cannot say (it is away). Entry ids are the times Redis added them (any version; a
+    group's `lag` is Redis 7's only, and the embedded Redis is older)."""
+    try:
+        async with asyncio.timeout(get_settings().kick_timeout_s):
+            async with Redis(connection_pool=broker.connection_pool) as redis:
+                group = broker.consumer_group_name.encode()
+                groups = await redis.xinfo_groups(broker.queue_name)
+                last = next((g["last-delivered-id"] for g in groups if g["name"] == group), None)
+                if last is None:
+                    return 0.0
+                ms, seq = (int(part) for part in last.split(b"-"))
+                oldest = await redis.xrange(broker.queue_name, min=f"{ms}-{seq + 1}", count=1)
+                if not oldest:
+                    return 0.0
+                now_s, now_us = await redis.time()
+    except Exception as exc:  # noqa: BLE001 - best effort: kicking goes on as if none waited
+        log.warning("could not read how long kicks wait in the stream (%s)", exc)
+        return 0.0
+    added_ms = int(oldest[0][0].split(b"-")[0])
+    return max(0.0, now_s + now_us / 1e6 - added_ms / 1000)

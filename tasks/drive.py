@@ -134,14 +134,8 @@ async def drive(
             state = after_send(state, sent_at.timestamp(), rng, s, account.pace_factor)
         # These messages are out: if the database is restarting, wait for it rather than leave them
         # SENDING, which would have them sent again (same message id) once the lease runs out.
-        record = functools.partial(
-            outbox.record,
-            account.id,
-            token,
-            outcomes,
-            sent_at,
-            pacing_state=state.dump(),
-        )
+        done = outbox.Record(account.id, token, outcomes, sent_at, state.dump())
+        record = functools.partial(outbox.record, done, grouped=account.use_limits)
         what = f"recording {len(outcomes)} outcomes of {account.id}"
         await while_unavailable(record, budget_s=s.db_outage_wait_s, what=what)
         if stopped is not None:

@@ -96,11 +96,13 @@ class Drivers:
                     self.running[account_id].cancel()
 
     async def stop(self) -> None:
-        """Stop every driver (as a crash would, between two database writes) and let go of its lease."""
+        """Stop every driver (as a crash would, between two database writes) and let go of its
+        lease; what the drivers sent and wait to record with others is written first."""
         tasks = list(self.running.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await outbox.RECORDS.drain()
 
 
 DRIVERS = Drivers()

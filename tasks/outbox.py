@@ -6,7 +6,7 @@ Every function runs under the account's lease; writes that record outcomes are f
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,10 +15,12 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
+from models.contract import Settling, settle
 from models.enums import ACTIVE_CONTRACT
-from models.sql import changed, execute, marks
-from services.lease import fenced_update
+from models.sql import changed, execute, marks, returning, values_list
+from services.lease import LeaseLost
 from services.timezones import SendWindow
+from tasks.group_commit import GroupCommit
 from wa import registry
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
@@ -131,7 +133,8 @@ async def requeue_orphans(account: Account, contract_ids: list[str] | None = Non
                 failed = await _move(
                     contract_id, unknown, RecipientStatus.FAILED, conn, error_message=UNCERTAIN
                 )
-            await _count_account(account.id, contract_id, {"sent": sent, "failed": failed}, conn)
+            counts = Counter(sent=sent, failed=failed)
+            await _count_accounts({(contract_id, account.id): counts}, conn)
     return moved
 
 
@@ -147,18 +150,20 @@ async def _move(
     )
 
 
-async def _count_account(
-    account_id: str, contract_id: str, counts: dict[str, int], conn: BaseDBAsyncClient
-) -> None:
-    """Add final outcomes to what the account has sent of the contract (stats' per-account progress)."""
-    added = {field: n for field, n in counts.items() if n}
-    if added:
-        sets = ", ".join(f"{field} = {field} + ?" for field in added)
-        await changed(
-            f"UPDATE contract_accounts SET {sets} WHERE contract_id = ? AND account_id = ?",
-            [*added.values(), contract_id, account_id],
-            conn,
-        )
+async def _count_accounts(counts: dict[tuple[str, str], Counter[str]], conn: BaseDBAsyncClient) -> None:
+    """Add final outcomes, by (contract, account), to what each account has sent of each contract
+    (stats' per-account progress)."""
+    rows = [(*key, n["sent"], n["failed"], n["skipped"]) for key, n in sorted(counts.items()) if n.total()]
+    if not rows:
+        return
+    values, params = values_list(rows, ("text", "text", "integer", "integer", "integer"))
+    await changed(
+        "UPDATE contract_accounts SET sent = sent + v.column3, failed = failed + v.column4, "
+        f"skipped = skipped + v.column5 FROM ({values}) AS v "
+        "WHERE contract_accounts.contract_id = v.column1 AND contract_accounts.account_id = v.column2",
+        params,
+        conn,
+    )
 
 
 UNCERTAIN = "may have been sent before a worker crashed; not sent again (resendUncertain is off)"
@@ -304,58 +309,94 @@ async def unclaim(contract_id: str, recipient_ids: list[int], *, release: bool =
         )
 
 
-async def record(
-    account_id: str, token: str, outcomes: list[Outcome], now: datetime, **account_values: object
-) -> None:
-    """Write outcomes and the account's new pacing state in one transaction, fenced by the lease."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for o in outcomes:
-        groups[(o.contract_id, o.status, o.error, o.retry_at)].append(o.recipient_id)
+@dataclass(frozen=True)
+class Record:
+    """What a driver writes once it has sent: the outcomes, and its account's new pacing state."""
+
+    account_id: str
+    token: str  # its lease: the writes are fenced by it
+    outcomes: list[Outcome]
+    at: datetime
+    pacing_state: dict
+
+
+# Paced drivers record together (tasks/group_commit.py); one sending back to back records alone,
+# its batches already a transaction each, which a tenth of a second's wait would slow.
+RECORDS: GroupCommit[Record] = GroupCommit(lambda records: record_all(records), linger_s=0.1)
+
+
+async def record(r: Record, *, grouped: bool = False) -> None:
+    """Write the outcomes and the account's pacing state, fenced by its lease (LeaseLost if it is
+    held by another now), in one transaction: with other drivers' if `grouped`."""
+    if grouped:
+        await RECORDS(r)
+        return
+    (lost,) = await record_all([r])
+    if lost is not None:
+        raise lost
+
+
+async def record_all(records: list[Record]) -> list[LeaseLost | None]:
+    """Write many drivers' records in one transaction, in a few statements for them all; for each,
+    LeaseLost if its account's lease is another's now (nothing of it is written), else None."""
+    in_order = sorted(records, key=lambda r: r.account_id)  # one lock order for the accounts' rows
     async with in_transaction() as conn:
-        await fenced_update(account_id, token, conn, **account_values)
-        for (contract_id, status, error, retry_at), ids in groups.items():
-            values: dict[str, object] = {"error_message": error, "next_attempt_at": retry_at}
-            if status == RecipientStatus.SENT:
-                values["sent_at"] = now
-            await Recipient.change_status(
-                contract_id, RecipientStatus.SENDING, status, conn, ids=ids, attempted=True, **values
-            )
-        for contract_id, counts in _final_counts(outcomes).items():
-            await _count_account(account_id, contract_id, counts, conn)
-        await _count_minute(account_id, outcomes, now, conn)
-
-
-def _final_counts(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
-    """Per contract, how many outcomes were sent, failed and skipped (a retry later is none of those)."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"sent": 0, "failed": 0, "skipped": 0})
-    for o in outcomes:
-        if o.status in FINAL:
-            counts[o.contract_id][FINAL[o.status]] += 1
-    return counts
-
-
-async def _count_minute(
-    account_id: str, outcomes: list[Outcome], now: datetime, conn: BaseDBAsyncClient
-) -> None:
-    """Add the outcomes to their contract's count for this account and minute (the dashboard's chart,
-    each account's sends today, and its health figures): final ones as sent or failed, transient
-    errors (retried later) as retried."""
-    minute = now.replace(second=0, microsecond=0)
-    columns = {RecipientStatus.SENT: 0, RecipientStatus.FAILED: 1, RecipientStatus.QUEUED: 2}
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for o in outcomes:
-        if o.status in columns:
-            counts[o.contract_id][columns[o.status]] += 1
-    for contract_id, (sent, failed, retried) in counts.items():
-        await execute(  # only for a contract still there: a deleted one leaves no row behind
-            "INSERT INTO send_minutes (contract_id, account_id, minute, sent, failed, retried) "
-            "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM contracts WHERE id = ?) "
-            "ON CONFLICT (contract_id, account_id, minute) DO UPDATE "
-            "SET sent = send_minutes.sent + excluded.sent, failed = send_minutes.failed + excluded.failed, "
-            "retried = send_minutes.retried + excluded.retried",
-            [contract_id, account_id, minute, sent, failed, retried, contract_id],
+        values, params = values_list(
+            [(r.account_id, r.token, r.pacing_state) for r in in_order], ("text", "text", "jsonb")
+        )
+        held = await returning(
+            f"UPDATE accounts SET pacing_state = v.column3 FROM ({values}) AS v "
+            "WHERE accounts.id = v.column1 AND accounts.lease_owner = v.column2 RETURNING accounts.id",
+            params,
             conn,
         )
+        holding = {row["id"] for row in held}
+        minute_of: dict[int, datetime] = {}
+        settling = []
+        for r in in_order:
+            if r.account_id not in holding:
+                continue
+            for o in r.outcomes:
+                sent_at = r.at if o.status == RecipientStatus.SENT else None
+                settling.append(Settling(o.recipient_id, o.status, o.error, o.retry_at, sent_at))
+                minute_of[o.recipient_id] = r.at.replace(second=0, microsecond=0)
+        moved = await settle(settling, conn)
+        counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for row in moved:
+            status = RecipientStatus(row["status"])
+            if status in FINAL:
+                counts[(row["contract_id"], row["account_id"])][FINAL[status]] += 1
+        await _count_accounts(counts, conn)
+        await _count_minutes(moved, minute_of, conn)
+    return [None if r.account_id in holding else LeaseLost(r.account_id) for r in records]
+
+
+async def _count_minutes(moved: list[dict], minute_of: dict[int, datetime], conn: BaseDBAsyncClient) -> None:
+    """Add the rows moved to their contract's count for their account and minute (the dashboard's
+    chart, each account's sends today, and its health figures): final ones as sent or failed,
+    transient errors (retried later) as retried."""
+    columns = {RecipientStatus.SENT: 0, RecipientStatus.FAILED: 1, RecipientStatus.QUEUED: 2}
+    counts: dict[tuple[str, str, datetime], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in moved:
+        status = RecipientStatus(row["status"])
+        if status in columns:
+            counts[(row["contract_id"], row["account_id"], minute_of[row["id"]])][columns[status]] += 1
+    if not counts:
+        return
+    values, params = values_list(
+        [(*key, *n) for key, n in sorted(counts.items())],
+        ("text", "text", "timestamptz", "integer", "integer", "integer"),
+    )
+    await execute(  # only for a contract still there: a deleted one leaves no row behind
+        "INSERT INTO send_minutes (contract_id, account_id, minute, sent, failed, retried) "
+        f"SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM ({values}) AS v "
+        "WHERE EXISTS (SELECT 1 FROM contracts WHERE id = v.column1) "
+        "ON CONFLICT (contract_id, account_id, minute) DO UPDATE "
+        "SET sent = send_minutes.sent + excluded.sent, failed = send_minutes.failed + excluded.failed, "
+        "retried = send_minutes.retried + excluded.retried",
+        params,
+        conn,
+    )
 
 
 async def next_retry_at(account_id: str, contract_ids: list[str], now: datetime) -> datetime | None:

@@ -19,12 +19,16 @@ from models import Account, PoolMember, RecipientStatus, StatusCount
 from models.enums import ACTIVE_CONTRACT
 from models.sql import chunked
 from services import account_health, contracts, lease, pools
-from services.queue import broker, kick_account
+from services.queue import KICK_AGAIN_S, broker, kick_account, waiting_s
 from settings import get_settings
 from tasks import outbox
 from tasks.drive import task_driven
 
-KICK_AGAIN_S = 5
+# An account kicked while kicks wait unread in the stream is kicked again only once as long again
+# has passed (its kick is likely read by then), at most this much later: kicking every
+# KICK_AGAIN_S regardless had the stream grow without end at 10,000 accounts (166,000 kicks behind,
+# most of them repeats of kicks still waiting).
+KICK_BACKOFF_MAX_S = 120
 HEALTH_EVERY_S = 10  # the rules sum the window of every busy account: applied this often, not every tick
 _health_due = [0.0]  # when this worker next applies them (monotonic seconds)
 
@@ -69,10 +73,14 @@ async def reconcile() -> int:
 
 
 async def kick_due(now: datetime) -> int:
-    """Kick the accounts due, each once per KICK_AGAIN_S: until a worker takes it (its kick may wait
-    behind thousands in the stream, or be lost with Redis) it is not due again before then."""
+    """Kick the accounts due, each once per KICK_AGAIN_S, or less often while kicks wait in the
+    stream: until a worker takes it (its kick may wait behind thousands, or be lost with Redis) it is
+    not due again before then."""
     due = await accounts_due(now)
-    again = now + timedelta(seconds=KICK_AGAIN_S)
+    if not due:
+        return 0
+    behind_s = min(await waiting_s(), KICK_BACKOFF_MAX_S)
+    again = now + timedelta(seconds=KICK_AGAIN_S + behind_s)
     for chunk in chunked(due):
         await Account.filter(lease.unheld(now), id__in=chunk).update(next_due_at=again)
     for account_id in due:

@@ -115,3 +115,42 @@ async def test_many_tickers_kick_reconcile_about_once_a_second(redis_server, mon
         kicks = await r.xlen(broker.queue_name)
     assert 3 <= kicks <= 6, f"3 tickers at 0.5 s over 2.2 s should elect ~5 kicks, saw {kicks}"
     await broker.shutdown()
+
+
+async def test_a_start_kicks_each_account_once_and_reconcile_again_only_later(
+    client, redis_server, monkeypatch
+) -> None:
+    """A kick may wait in the stream: reconcile kicks an account again only KICK_AGAIN_S after it was
+    kicked (a lost kick is retried), and later still by as long as the oldest unread kick has
+    waited, so that an overloaded stream does not fill with repeats (it grew without end at 10,000
+    accounts)."""
+    from datetime import UTC, datetime, timedelta
+
+    from models import Account
+    from tasks import reconcile
+    from tests.helpers import new_account, new_contract
+
+    broker = make_broker(maxlen=10_000)
+    await broker.startup()
+    monkeypatch.setattr(queue, "broker", broker)
+    account = await new_account(client, transport="sandbox")
+    contract = await new_contract(client, account)
+    assert await queue.waiting_s() == 0
+    async with Redis.from_url(redis_server.url) as r:  # kicks of other accounts, unread for 30 s
+        (now_s, _) = await r.time()
+        for i in range(100):
+            await r.xadd(broker.queue_name, {"data": f"other {i}"}, id=f"{(now_s - 30) * 1000}-{i}")
+    started = datetime.now(UTC)
+    assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+    async with Redis.from_url(redis_server.url) as r:
+        assert await r.xlen(broker.queue_name) == 101, "the start kicked the account once"
+    assert await reconcile.kick_due(datetime.now(UTC)) == 0, "not kicked again at the next tick"
+
+    assert 29 < await queue.waiting_s() < 40
+    later = started + timedelta(seconds=queue.KICK_AGAIN_S + 1)
+    assert await reconcile.kick_due(later) == 1, "no worker took it: its kick is retried"
+    (due,) = await Account.filter(id=account).values_list("next_due_at", flat=True)
+    assert due >= later + timedelta(seconds=queue.KICK_AGAIN_S + 29), (
+        "and then not before the backlog is read"
+    )
+    await broker.shutdown()

@@ -1,0 +1,98 @@
+"""Group commit: paced drivers record their outcomes together, one transaction per tick, and each
+still gets its own result (its lease lost, the database away)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from models import Account, PoolMember, Recipient, RecipientStatus, SendMinute, StatusCount
+from services import lease
+from tasks import outbox
+from tasks.group_commit import GroupCommit
+from tests.helpers import new_account, new_contract
+
+
+async def test_writes_waiting_together_are_made_in_one_call_and_each_gets_its_own_result() -> None:
+    calls: list[list[int]] = []
+
+    async def write_all(items: list[int]) -> list[BaseException | None]:
+        calls.append(items)
+        return [ValueError(i) if i == 2 else None for i in items]
+
+    group = GroupCommit(write_all, linger_s=0.05)
+    results = await asyncio.gather(*(group(i) for i in range(4)), return_exceptions=True)
+    assert calls == [[0, 1, 2, 3]]
+    assert [type(r) for r in results] == [type(None), type(None), ValueError, type(None)]
+    await group(9)
+    assert calls[-1] == [9], "a write after the batch waits for the next one"
+
+
+async def test_a_batch_that_fails_is_written_item_by_item_so_one_bad_item_fails_alone() -> None:
+    written: list[int] = []
+
+    async def write_all(items: list[int]) -> list[BaseException | None]:
+        if 13 in items:
+            raise RuntimeError("deadlock detected")
+        written.extend(items)
+        return [None] * len(items)
+
+    group = GroupCommit(write_all, linger_s=0.05)
+    results = await asyncio.gather(*(group(i) for i in (12, 13, 14)), return_exceptions=True)
+    assert [type(r) for r in results] == [type(None), RuntimeError, type(None)]
+    assert written == [12, 14]
+
+
+async def test_most_waiting_are_written_at_once_without_the_linger() -> None:
+    async def write_all(items: list[int]) -> list[BaseException | None]:
+        return [None] * len(items)
+
+    group = GroupCommit(write_all, linger_s=60, most=3)
+    await asyncio.wait_for(asyncio.gather(*(group(i) for i in range(3))), timeout=5)
+
+
+async def claimed(client, n_accounts: int) -> list[tuple[str, str, int]]:
+    """Accounts that each hold their lease and one recipient SENDING: (account, token, recipient)."""
+    held = []
+    for _ in range(n_accounts):
+        account = await new_account(client, transport="sandbox")
+        contract = await new_contract(client, account, n=2)
+        assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+        token = await lease.acquire(account, datetime.now(UTC), ttl_s=60)
+        assert token is not None
+        running = await outbox.active_contracts(account)
+        (row,) = (await outbox.claim(account, running, datetime.now(UTC), 1)).rows
+        held.append((account, token, row.id))
+    return held
+
+
+async def test_records_of_many_accounts_in_one_transaction_and_a_lost_lease_writes_nothing_of_its_own(
+    client,
+) -> None:
+    (a, token_a, ra), (b, _, rb), (c, token_c, rc) = await claimed(client, 3)
+    at = datetime.now(UTC)
+    records = [
+        outbox.Record(a, token_a, [outbox.Outcome("x", ra, RecipientStatus.SENT)], at, {"sent": 1}),
+        outbox.Record(b, "another's token", [outbox.Outcome("x", rb, RecipientStatus.SENT)], at, {"sent": 9}),
+        outbox.Record(
+            c, token_c, [outbox.Outcome("x", rc, RecipientStatus.FAILED, "Invalid number")], at, {"sent": 2}
+        ),
+    ]
+    results = dict(zip((a, b, c), await outbox.record_all(records), strict=True))
+    assert results[a] is None and results[c] is None
+    assert isinstance(results[b], lease.LeaseLost)
+
+    rows = dict(await Recipient.filter(id__in=[ra, rb, rc]).values_list("id", "status"))
+    assert rows == {ra: RecipientStatus.SENT, rb: RecipientStatus.SENDING, rc: RecipientStatus.FAILED}
+    assert (await Recipient.get(id=ra)).sent_at is not None
+    assert (await Recipient.get(id=rc)).error_message == "Invalid number"
+    assert (await Account.get(id=a)).pacing_state == {"sent": 1}
+    assert (await Account.get(id=b)).pacing_state != {"sent": 9}, "a lost lease writes no pacing either"
+    for account, (sent, failed) in {a: (1, 0), b: (0, 0), c: (0, 1)}.items():
+        (contract,) = await PoolMember.filter(account_id=account).values_list("contract_id", flat=True)
+        counts = dict(await StatusCount.filter(contract_id=contract).values_list("status", "n"))
+        assert (counts["SENT"], counts["FAILED"], counts["SENDING"]) == (sent, failed, 1 - sent - failed)
+        pool = await PoolMember.get(account_id=account)
+        assert (pool.sent, pool.failed) == (sent, failed)
+        minutes = await SendMinute.filter(account_id=account).values_list("sent", "failed")
+        assert minutes == ([(sent, failed)] if sent or failed else [])
