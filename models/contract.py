@@ -193,21 +193,28 @@ async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient) -> list[dict
         [*params, RecipientStatus.SENDING.value],
         conn,
     )
-    if not moved:
-        return []
     deltas: Counter[tuple[str, str]] = Counter()
     for row in moved:
         deltas[(row["contract_id"], RecipientStatus.SENDING.value)] -= 1
         deltas[(row["contract_id"], row["status"])] += 1
-    # In (contract, status) order, as change_status moves them: one lock order for every mover.
-    values, params = values_list(sorted((*k, n) for k, n in deltas.items()), ("text", "text", "integer"))
+    await move_counts(deltas, conn)
+    return moved
+
+
+async def move_counts(deltas: Counter[tuple[str, str]], conn: BaseDBAsyncClient) -> None:
+    """Add to the status counts, by (contract, status), of rows moved in the caller's transaction:
+    one statement for all, in (contract, status) order as change_status moves them (one lock order
+    for every mover)."""
+    rows = sorted((*key, n) for key, n in deltas.items() if n)
+    if not rows:
+        return
+    values, params = values_list(rows, ("text", "text", "integer"))
     await changed(
         f"UPDATE contract_status_counts SET n = n + v.column3 FROM ({values}) AS v "
         "WHERE contract_status_counts.contract_id = v.column1 AND contract_status_counts.status = v.column2",
         params,
         conn,
     )
-    return moved
 
 
 class StatusCount(Model):

@@ -79,6 +79,10 @@ async def drive(
     # gets one message at a time, so a crash leaves at most one row whose fate is unknown.
     batched = not account.use_limits and registry.transport(account.transport).takes_our_ids
     batch_size = min(8, s.batch_size) if batched else 1
+    # Paced, claims and records wait a tenth of a second to be written with other drivers'
+    # (tasks/group_commit.py); back to back that wait would slow it, and under a simulated clock it
+    # would be real time that holds the simulated time still.
+    grouped = account.use_limits and clock is REAL
     if await _resting(account, token, clock.now()):
         return False
     running: list[outbox.Running] = []
@@ -104,7 +108,7 @@ async def drive(
         listed_now = listed_at is None or clock.monotonic() - listed_at > relist_s
         if listed_now:  # back to back (relist_s 0), its contracts take turns by batch
             running, listed_at = await outbox.active_contracts(account.id), clock.monotonic()
-        claim = await outbox.claim(account.id, running, now, batch_size)
+        claim = await outbox.claim(account.id, running, now, batch_size, grouped=grouped)
         batch = claim.rows
         if claim.account is not None and await _stands_down(account, token, claim.account, now):
             # Logged out, or paused by a health rule, since it was read: the rows it holds went to
@@ -135,7 +139,7 @@ async def drive(
         # These messages are out: if the database is restarting, wait for it rather than leave them
         # SENDING, which would have them sent again (same message id) once the lease runs out.
         done = outbox.Record(account.id, token, outcomes, sent_at, state.dump())
-        record = functools.partial(outbox.record, done, grouped=account.use_limits)
+        record = functools.partial(outbox.record, done, grouped=grouped)
         what = f"recording {len(outcomes)} outcomes of {account.id}"
         await while_unavailable(record, budget_s=s.db_outage_wait_s, what=what)
         if stopped is not None:

@@ -16,33 +16,35 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Writes all the items given in one transaction; for each, None or the error that is its own (a
-# lease lost). Raising fails the whole batch: each item is then written alone.
-WriteAll = Callable[[list[T]], Awaitable[list[BaseException | None]]]
+R = TypeVar("R")
+# Writes all the items given in one transaction; for each, what it gives back, or the error that is
+# its own (a lease lost). Raising fails the whole batch: each item is then written alone.
+WriteAll = Callable[[list[T]], Awaitable[list[R | BaseException]]]
 
 
-class GroupCommit(Generic[T]):
-    """`await group(item)` returns once the item is written, with the others waiting then, in one
-    call of `write_all` started `linger_s` after the first of them (or at once, `most` waiting)."""
+class GroupCommit(Generic[T, R]):
+    """`await group(item)` returns once the item is written (what `write_all` gave back for it),
+    with the others waiting then, in one call of `write_all` started `linger_s` after the first of
+    them (or at once, `most` waiting)."""
 
-    def __init__(self, write_all: WriteAll[T], linger_s: float, most: int = 200) -> None:
+    def __init__(self, write_all: WriteAll[T, R], linger_s: float, most: int = 200) -> None:
         self.write_all, self.linger_s, self.most = write_all, linger_s, most
-        self._waiting: list[tuple[T, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._writing: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def __call__(self, item: T) -> None:
+    async def __call__(self, item: T) -> R:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests run one each): nothing of the old
             self._loop, self._waiting, self._timer, self._writing = loop, [], None, set()
-        done: asyncio.Future[None] = loop.create_future()
+        done: asyncio.Future[R] = loop.create_future()
         self._waiting.append((item, done))
         if len(self._waiting) >= self.most:
             self._write_now()
         elif self._timer is None:
             self._timer = loop.call_later(self.linger_s, self._write_now)
-        await done
+        return await done
 
     async def drain(self) -> None:
         """Write what waits now, and wait for every write under way (a worker stopping)."""
@@ -60,27 +62,28 @@ class GroupCommit(Generic[T]):
             self._writing.add(task)
             task.add_done_callback(self._writing.discard)
 
-    async def _write(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
+    async def _write(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         items = [item for item, _ in batch]
+        results: list[R | BaseException]
         try:
-            errors = await self.write_all(items)
+            results = await self.write_all(items)
         except Exception as exc:  # noqa: BLE001 - handed to the writers, one by one
             if len(items) == 1:
-                errors = [exc]
+                results = [exc]
             else:
                 log.warning("writing %d together failed (%s); writing each alone", len(items), exc)
-                errors = [await self._alone(item) for item in items]
-        for (_, done), error in zip(batch, errors, strict=True):
+                results = [await self._alone(item) for item in items]
+        for (_, done), result in zip(batch, results, strict=True):
             if done.done():  # its writer was cancelled (a worker stopping): written all the same
                 continue
-            if error is None:
-                done.set_result(None)
+            if isinstance(result, BaseException):
+                done.set_exception(result)
             else:
-                done.set_exception(error)
+                done.set_result(result)
 
-    async def _alone(self, item: T) -> BaseException | None:
+    async def _alone(self, item: T) -> R | BaseException:
         try:
-            (error,) = await self.write_all([item])
+            (result,) = await self.write_all([item])
         except Exception as exc:  # noqa: BLE001 - its own writer gets it
             return exc
-        return error
+        return result

@@ -15,7 +15,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
-from models.contract import Settling, settle
+from models.contract import Settling, move_counts, settle
 from models.enums import ACTIVE_CONTRACT
 from models.sql import changed, execute, marks, returning, values_list
 from services.lease import LeaseLost
@@ -223,19 +223,23 @@ def _due(contract_id: str, account_id: str, now: datetime, zones: list[str] | No
     return where, params
 
 
-async def _select_due(
-    account_id: str, where: str, params: list, limit: int, conn: BaseDBAsyncClient | None = None
-) -> Claim:
-    rows = await execute(
-        "SELECT r.*, a.status AS account_status, a.paused_until AS account_paused_until, "
+def _due_select(where: str) -> str:
+    """A SELECT of the rows `where` says are due (its parameters: the ask's number, the where's,
+    the limit, the account's id), with the claiming account as it stands on each."""
+    return (
+        "SELECT ?::integer AS ask, r.*, a.status AS account_status, a.paused_until AS account_paused_until, "
         f"a.pace_factor AS account_pace_factor FROM (SELECT {CLAIMED_COLUMNS} FROM recipients "
-        f"WHERE {where} ORDER BY id LIMIT ?) r JOIN accounts a ON a.id = ? ORDER BY r.id",
-        [*params, limit, account_id],
-        conn,
+        f"WHERE {where} ORDER BY id LIMIT ?) r JOIN accounts a ON a.id = ?"
     )
+
+
+def _claim_of(rows: list[dict]) -> Claim:
+    """The rows of one ask as a Claim: the recipients in id order, the account as the last found it."""
     if not rows:
         return Claim([])
-    claimed = [Claimed(*list(row.values())[:7], opted_out=bool(row["opted_out"])) for row in rows]
+    rows = sorted(rows, key=lambda row: row["id"])
+    columns = ("id", "contract_id", "phone_number", "message", "message_id", "attempts", "time_zone")
+    claimed = [Claimed(*(row[c] for c in columns), opted_out=bool(row["opted_out"])) for row in rows]
     last = rows[-1]
     paused_until = last["account_paused_until"]
     if isinstance(paused_until, str):  # SQLite: as the ORM stored it
@@ -244,16 +248,35 @@ async def _select_due(
     return Claim(claimed, account)
 
 
-async def claim(account_id: str, running: list[Running], now: datetime, limit: int) -> Claim:
+async def _any_due(account_id: str, where: str, params: list) -> bool:
+    return bool(await execute(_due_select(where), [0, *params, 1, account_id]))
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One driver's claim on one contract: up to `limit` of the rows `where` says are due for it."""
+
+    account_id: str
+    contract_id: str
+    where: str
+    params: list
+    limit: int
+    now: datetime
+    turn: bool  # the account serves several contracts: this one goes to the back of their turns
+
+
+# Paced drivers claim together, as they record (tasks/group_commit.py); back to back, alone.
+CLAIMS: GroupCommit[Ask, Claim | None] = GroupCommit(lambda asks: claim_all(asks), linger_s=0.1)
+
+
+async def claim(
+    account_id: str, running: list[Running], now: datetime, limit: int, *, grouped: bool = False
+) -> Claim:
     """Mark up to `limit` recipients due for this account SENDING as its own, from the first of the
     `running` contracts that has any inside its window, and return them with the account as it
-    stands. `running` is kept in turn order: the contract served moves to the back, and one found
-    paused or deleted since it was listed is dropped.
-
-    The claim's first write marks the contract IN_PROGRESS, only if it is still running: that write
-    and a pause or delete's status change wait for each other, so rows are never claimed for a
-    contract that a delete has already cancelled (the delete then waits for claimed rows). It also
-    orders the claims of the pool's accounts, so the rows chosen after it are nobody else's."""
+    stands; with other drivers' claims in one transaction if `grouped`. `running` is kept in turn
+    order: the contract served moves to the back, and one found paused or deleted since it was
+    listed is dropped."""
     for contract in list(running):
         contract_id, zones = contract.contract_id, contract.open_zones(now)
         if zones is not None and len(zones) == len(contract.time_zones or []):
@@ -263,40 +286,93 @@ async def claim(account_id: str, running: list[Running], now: datetime, limit: i
         where, params = _due(contract_id, account_id, now, zones)
         # Look before taking the contract's lock, to pass over contracts with nothing due; with one
         # contract alone there is nothing to choose, and the claim looks under the lock.
-        if len(running) > 1 and not (await _select_due(account_id, where, params, 1)).rows:
+        if len(running) > 1 and not await _any_due(account_id, where, params):
             continue
-        async with in_transaction() as conn:
-            if not await Contract.transition(contract_id, ContractStatus.IN_PROGRESS, ACTIVE_CONTRACT, conn):
-                running.remove(contract)  # paused or cancelled since it was listed
-                continue
-            due = await _select_due(account_id, where, params, limit, conn)
-            ids = [r.id for r in due.rows]
-            moved = await Recipient.change_status(
-                contract_id,
-                RecipientStatus.QUEUED,
-                RecipientStatus.SENDING,
-                conn,
-                ids=ids,
-                account_id=account_id,
-            )
-            if len(running) > 1:  # the turns of an account's contracts (one alone needs none)
-                await changed(
-                    "UPDATE contract_accounts SET turn_at = ? WHERE contract_id = ? AND account_id = ?",
-                    [now, contract_id, account_id],
-                    conn,
-                )
-                running.remove(contract)
-                running.append(contract)
-        if ids and moved == len(ids):  # the contract's row lock kept the rows as they were read
-            return due
-        if moved:
-            return await _select_due(
-                account_id,
-                f"id IN ({marks(ids)}) AND status = ? AND account_id = ?",
-                [*ids, RecipientStatus.SENDING.value, account_id],
-                len(ids),
-            )
+        ask = Ask(account_id, contract_id, where, params, limit, now, turn=len(running) > 1)
+        got = await CLAIMS(ask) if grouped else (await claim_all([ask]))[0]
+        if got is None:
+            running.remove(contract)  # paused or cancelled since it was listed
+            continue
+        if ask.turn:
+            running.remove(contract)
+            running.append(contract)
+        if got.rows:
+            return got
     return Claim([])
+
+
+async def claim_all(asks: list[Ask]) -> list[Claim | None]:
+    """Claim for many drivers in one transaction of a few statements, whatever their number: for
+    each ask its Claim, or None when its contract is no longer running (paused or cancelled).
+
+    The first write marks the asks' contracts IN_PROGRESS, only those still running, in id order:
+    that write and a pause or delete's status change wait for each other, so rows are never claimed
+    for a contract that a delete has already cancelled (the delete then waits for claimed rows). It
+    also orders the claims of a pool's accounts, so the rows chosen after it are nobody else's; two
+    asks on one contract here get rows of their own."""
+    contract_ids = sorted({a.contract_id for a in asks})
+    async with in_transaction() as conn:
+        started = await returning(
+            f"UPDATE contracts SET status = ?, updated_at = ? WHERE id IN ({marks(contract_ids)}) "
+            f"AND status IN ({marks(RUNNING)}) RETURNING id",
+            [ContractStatus.IN_PROGRESS.value, datetime.now(UTC), *contract_ids, *RUNNING],
+            conn,
+        )
+        running = {row["id"] for row in started}
+        live = [i for i, a in enumerate(asks) if a.contract_id in running]
+        found = await _due_for(asks, live, conn)
+        ids = [(row["id"], asks[i].account_id) for i in live for row in found[i]]
+        taken = set()
+        if ids:
+            values, params = values_list(ids, ("bigint", "text"))
+            moved = await returning(
+                f"UPDATE recipients SET status = ?, account_id = v.column2 FROM ({values}) AS v "
+                "WHERE recipients.id = v.column1 AND recipients.status = ? "
+                "RETURNING recipients.id, recipients.contract_id",
+                [RecipientStatus.SENDING.value, *params, RecipientStatus.QUEUED.value],
+                conn,
+            )
+            taken = {row["id"] for row in moved}
+            deltas: Counter[tuple[str, str]] = Counter()
+            for row in moved:
+                deltas[(row["contract_id"], RecipientStatus.QUEUED.value)] -= 1
+                deltas[(row["contract_id"], RecipientStatus.SENDING.value)] += 1
+            await move_counts(deltas, conn)
+        turns = [(asks[i].contract_id, asks[i].account_id, asks[i].now) for i in live if asks[i].turn]
+        if turns:  # the turns of an account's contracts (one alone needs none)
+            values, params = values_list(turns, ("text", "text", "timestamptz"))
+            await changed(
+                f"UPDATE contract_accounts SET turn_at = v.column3 FROM ({values}) AS v WHERE "
+                "contract_accounts.contract_id = v.column1 AND contract_accounts.account_id = v.column2",
+                params,
+                conn,
+            )
+    claims: list[Claim | None] = [None] * len(asks)
+    for i in live:
+        claims[i] = _claim_of([row for row in found[i] if row["id"] in taken])
+    return claims
+
+
+async def _due_for(asks: list[Ask], live: list[int], conn: BaseDBAsyncClient) -> dict[int, list[dict]]:
+    """The rows due for each live ask, in one statement (a SELECT per ask, UNION ALL): each ask's
+    first `limit` rows, none of them an earlier ask's (asks on one contract see the same rows)."""
+    branches, params = [], []
+    ahead: Counter[str] = Counter()
+    for i in live:
+        a = asks[i]
+        branches.append(_due_select(a.where))
+        params += [i, *a.params, a.limit + ahead[a.contract_id], a.account_id]
+        ahead[a.contract_id] += a.limit
+    rows = await execute(" UNION ALL ".join(branches), params, conn) if branches else []
+    by_ask: dict[int, list[dict]] = defaultdict(list)
+    for row in sorted(rows, key=lambda row: (row["ask"], row["id"])):
+        by_ask[row["ask"]].append(row)
+    found, taken = {}, set()
+    for i in live:
+        mine = [row for row in by_ask[i] if row["id"] not in taken][: asks[i].limit]
+        taken |= {row["id"] for row in mine}
+        found[i] = mine
+    return found
 
 
 async def unclaim(contract_id: str, recipient_ids: list[int], *, release: bool = False) -> None:
@@ -322,7 +398,7 @@ class Record:
 
 # Paced drivers record together (tasks/group_commit.py); one sending back to back records alone,
 # its batches already a transaction each, which a tenth of a second's wait would slow.
-RECORDS: GroupCommit[Record] = GroupCommit(lambda records: record_all(records), linger_s=0.1)
+RECORDS: GroupCommit[Record, None] = GroupCommit(lambda records: record_all(records), linger_s=0.1)
 
 
 async def record(r: Record, *, grouped: bool = False) -> None:

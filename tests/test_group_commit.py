@@ -10,7 +10,7 @@ from models import Account, PoolMember, Recipient, RecipientStatus, SendMinute, 
 from services import lease
 from tasks import outbox
 from tasks.group_commit import GroupCommit
-from tests.helpers import new_account, new_contract
+from tests.helpers import new_account, new_contract, recipients
 
 
 async def test_writes_waiting_together_are_made_in_one_call_and_each_gets_its_own_result() -> None:
@@ -96,3 +96,28 @@ async def test_records_of_many_accounts_in_one_transaction_and_a_lost_lease_writ
         assert (pool.sent, pool.failed) == (sent, failed)
         minutes = await SendMinute.filter(account_id=account).values_list("sent", "failed")
         assert minutes == ([(sent, failed)] if sent or failed else [])
+
+
+async def test_claims_made_together_give_a_pools_accounts_rows_of_their_own_and_none_of_a_paused_contract(
+    client,
+) -> None:
+    a, b, c = [await new_account(client, transport="sandbox") for _ in range(3)]
+    body = {"accountIds": [a, b], "name": "pool", "recipients": recipients(3)}
+    pool = (await client.post("/api/contracts", json=body)).json()["id"]
+    alone = await new_contract(client, c)
+    for contract in (pool, alone):
+        assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+    listed = {account: await outbox.active_contracts(account) for account in (a, b, c)}
+    assert (await client.post(f"/api/contracts/{alone}/pause")).status_code == 200
+
+    now = datetime.now(UTC)
+    got_a, got_b, got_c = await asyncio.gather(
+        *(outbox.claim(account, listed[account], now, 2, grouped=True) for account in (a, b, c))
+    )
+    ids_a, ids_b = {r.id for r in got_a.rows}, {r.id for r in got_b.rows}
+    assert len(ids_a) + len(ids_b) == 3 and not ids_a & ids_b, "each row claimed by one account"
+    assert got_c.rows == [] and listed[c] == [], "the paused contract is dropped from the list"
+    owners = dict(await Recipient.filter(contract_id=pool).values_list("id", "account_id"))
+    assert owners == {**dict.fromkeys(ids_a, a), **dict.fromkeys(ids_b, b)}
+    counts = dict(await StatusCount.filter(contract_id=pool).values_list("status", "n"))
+    assert (counts["QUEUED"], counts["SENDING"]) == (0, 3)
