@@ -10,7 +10,7 @@ from tortoise.models import Model
 
 from models.enums import ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH, new_id
-from models.sql import assignments, changed, marks, returning, values_list
+from models.sql import assignments, changed, marks, returning, update_from, values_list
 
 
 def _contract_id() -> str:
@@ -208,12 +208,9 @@ async def move_counts(deltas: Counter[tuple[str, str]], conn: BaseDBAsyncClient)
     rows = sorted((*key, n) for key, n in deltas.items() if n)
     if not rows:
         return
-    values, params = values_list(rows, ("text", "text", "integer"))
-    await changed(
-        f"UPDATE contract_status_counts SET n = n + v.column3 FROM ({values}) AS v "
-        "WHERE contract_status_counts.contract_id = v.column1 AND contract_status_counts.status = v.column2",
-        params,
-        conn,
+    types = ("text", "text", "integer")
+    await update_from(
+        "contract_status_counts", ("contract_id", "status"), "n = n + v.column3", rows, types, conn
     )
 
 

@@ -64,6 +64,22 @@ def values_list(rows: Sequence[Sequence[object]], types: Sequence[str]) -> tuple
     return "VALUES " + ", ".join([row] * len(rows)), [_stored(v) for r in rows for v in r]
 
 
+async def update_from(
+    table: str,
+    keys: Sequence[str],
+    sets: str,
+    rows: Sequence[Sequence[object]],
+    types: Sequence[str],
+    conn: BaseDBAsyncClient,
+) -> int:
+    """UPDATE `table`'s rows whose `keys` equal the first values of each of `rows`, setting `sets`,
+    which names the rest of a row's values v.column<n>; in the order of `rows` (sort them: one lock
+    order for every writer). How many rows it changed."""
+    values, params = values_list(rows, types)
+    match = " AND ".join(f"{table}.{key} = v.column{i}" for i, key in enumerate(keys, 1))
+    return await changed(f"UPDATE {table} SET {sets} FROM ({values}) AS v WHERE {match}", params, conn)
+
+
 def marks(values: Sequence[object]) -> str:
     """The placeholders of an IN list of `values`."""
     return ", ".join("?" * len(values))

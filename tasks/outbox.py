@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
 from models.contract import Settling, move_counts, settle
 from models.enums import ACTIVE_CONTRACT
-from models.sql import changed, execute, marks, returning, values_list
+from models.sql import execute, marks, returning, update_from, values_list
 from services.lease import LeaseLost
 from services.timezones import SendWindow
 from tasks.group_commit import GroupCommit
@@ -25,6 +25,7 @@ from wa import registry
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
 RUNNING = [status.value for status in ACTIVE_CONTRACT]  # the started contracts' statuses, for raw SQL
+POOL_KEY = ("contract_id", "account_id")  # a contract_accounts row
 FINAL = {RecipientStatus.SENT: "sent", RecipientStatus.FAILED: "failed", RecipientStatus.SKIPPED: "skipped"}
 
 
@@ -156,14 +157,9 @@ async def _count_accounts(counts: dict[tuple[str, str], Counter[str]], conn: Bas
     rows = [(*key, n["sent"], n["failed"], n["skipped"]) for key, n in sorted(counts.items()) if n.total()]
     if not rows:
         return
-    values, params = values_list(rows, ("text", "text", "integer", "integer", "integer"))
-    await changed(
-        "UPDATE contract_accounts SET sent = sent + v.column3, failed = failed + v.column4, "
-        f"skipped = skipped + v.column5 FROM ({values}) AS v "
-        "WHERE contract_accounts.contract_id = v.column1 AND contract_accounts.account_id = v.column2",
-        params,
-        conn,
-    )
+    sets = "sent = sent + v.column3, failed = failed + v.column4, skipped = skipped + v.column5"
+    types = ("text", "text", "integer", "integer", "integer")
+    await update_from("contract_accounts", POOL_KEY, sets, rows, types, conn)
 
 
 UNCERTAIN = "may have been sent before a worker crashed; not sent again (resendUncertain is off)"
@@ -340,13 +336,8 @@ async def claim_all(asks: list[Ask]) -> list[Claim | None]:
             await move_counts(deltas, conn)
         turns = [(asks[i].contract_id, asks[i].account_id, asks[i].now) for i in live if asks[i].turn]
         if turns:  # the turns of an account's contracts (one alone needs none)
-            values, params = values_list(turns, ("text", "text", "timestamptz"))
-            await changed(
-                f"UPDATE contract_accounts SET turn_at = v.column3 FROM ({values}) AS v WHERE "
-                "contract_accounts.contract_id = v.column1 AND contract_accounts.account_id = v.column2",
-                params,
-                conn,
-            )
+            types = ("text", "text", "timestamptz")
+            await update_from("contract_accounts", POOL_KEY, "turn_at = v.column3", turns, types, conn)
     claims: list[Claim | None] = [None] * len(asks)
     for i in live:
         claims[i] = _claim_of([row for row in found[i] if row["id"] in taken])
