@@ -136,7 +136,8 @@ class Recipient(Model):
     ) -> int:
         """Move the contract's recipients in `from_` (only `ids`, if given) to `to`, setting `values`
         (and counting one more attempt if `attempted`), and its status counts with them, in the
-        caller's transaction `conn`. Every status change goes through here, so the counts always
+        caller's transaction `conn`. Every status change goes through here (or `settle` and
+        `move_counts`, for many contracts at once), so the counts always
         equal the rows. Returns how many recipients moved.
 
         Raw SQL: this is the hot path of every claim and every recorded outcome."""
@@ -203,8 +204,8 @@ async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient) -> list[dict
 
 async def move_counts(deltas: Counter[tuple[str, str]], conn: BaseDBAsyncClient) -> None:
     """Add to the status counts, by (contract, status), of rows moved in the caller's transaction:
-    one statement for all, in (contract, status) order as change_status moves them (one lock order
-    for every mover)."""
+    one statement for all, its list in (contract, status) order as change_status moves them (the
+    lock order too where the plan follows the list, as for a few rows)."""
     rows = sorted((*key, n) for key, n in deltas.items() if n)
     if not rows:
         return

@@ -73,8 +73,9 @@ async def update_from(
     conn: BaseDBAsyncClient,
 ) -> int:
     """UPDATE `table`'s rows whose `keys` equal the first values of each of `rows`, setting `sets`,
-    which names the rest of a row's values v.column<n>; in the order of `rows` (sort them: one lock
-    order for every writer). How many rows it changed."""
+    which names the rest of a row's values v.column<n>. Sort `rows`: where the plan follows the
+    list (an index nested loop, as for a few rows), that is the order the rows are locked in. How
+    many rows it changed."""
     values, params = values_list(rows, types)
     match = " AND ".join(f"{table}.{key} = v.column{i}" for i, key in enumerate(keys, 1))
     return await changed(f"UPDATE {table} SET {sets} FROM ({values}) AS v WHERE {match}", params, conn)

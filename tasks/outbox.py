@@ -261,8 +261,18 @@ class Ask:
     turn: bool  # the account serves several contracts: this one goes to the back of their turns
 
 
-# Paced drivers claim together, as they record (tasks/group_commit.py); back to back, alone.
-CLAIMS: GroupCommit[Ask, Claim | None] = GroupCommit(lambda asks: claim_all(asks), linger_s=0.1)
+async def _put_back(_: Ask, claim: Claim | None) -> None:
+    """Rows claimed for a driver that was stopped while its claim was being made: unsent, back."""
+    if claim is not None and claim.rows:
+        await unclaim(claim.rows[0].contract_id, [r.id for r in claim.rows])
+
+
+# Paced drivers claim together, as they record (tasks/group_commit.py); back to back, alone. At
+# most 100 at once: an ask binds 7 parameters and its contract's open time zones (a few hundred at
+# the very most), and either database takes some 32,000 in one statement.
+CLAIMS: GroupCommit[Ask, Claim | None] = GroupCommit(
+    lambda asks: claim_all(asks), linger_s=0.1, most=100, undo=_put_back
+)
 
 
 async def claim(
@@ -301,7 +311,7 @@ async def claim_all(asks: list[Ask]) -> list[Claim | None]:
     """Claim for many drivers in one transaction of a few statements, whatever their number: for
     each ask its Claim, or None when its contract is no longer running (paused or cancelled).
 
-    The first write marks the asks' contracts IN_PROGRESS, only those still running, in id order:
+    The first write marks the asks' contracts IN_PROGRESS, only those still running:
     that write and a pause or delete's status change wait for each other, so rows are never claimed
     for a contract that a delete has already cancelled (the delete then waits for claimed rows). It
     also orders the claims of a pool's accounts, so the rows chosen after it are nobody else's; two
@@ -334,7 +344,7 @@ async def claim_all(asks: list[Ask]) -> list[Claim | None]:
                 deltas[(row["contract_id"], RecipientStatus.QUEUED.value)] -= 1
                 deltas[(row["contract_id"], RecipientStatus.SENDING.value)] += 1
             await move_counts(deltas, conn)
-        turns = [(asks[i].contract_id, asks[i].account_id, asks[i].now) for i in live if asks[i].turn]
+        turns = sorted((asks[i].contract_id, asks[i].account_id, asks[i].now) for i in live if asks[i].turn)
         if turns:  # the turns of an account's contracts (one alone needs none)
             types = ("text", "text", "timestamptz")
             await update_from("contract_accounts", POOL_KEY, "turn_at = v.column3", turns, types, conn)
@@ -413,15 +423,16 @@ async def record_all(records: list[Record]) -> list[LeaseLost | None]:
         )
         held = await returning(
             f"UPDATE accounts SET pacing_state = v.column3 FROM ({values}) AS v "
-            "WHERE accounts.id = v.column1 AND accounts.lease_owner = v.column2 RETURNING accounts.id",
+            "WHERE accounts.id = v.column1 AND accounts.lease_owner = v.column2 "
+            "RETURNING accounts.id, accounts.lease_owner",
             params,
             conn,
         )
-        holding = {row["id"] for row in held}
+        holding = {(row["id"], row["lease_owner"]) for row in held}
         minute_of: dict[int, datetime] = {}
         settling = []
         for r in in_order:
-            if r.account_id not in holding:
+            if (r.account_id, r.token) not in holding:
                 continue
             for o in r.outcomes:
                 sent_at = r.at if o.status == RecipientStatus.SENT else None
@@ -435,7 +446,7 @@ async def record_all(records: list[Record]) -> list[LeaseLost | None]:
                 counts[(row["contract_id"], row["account_id"])][FINAL[status]] += 1
         await _count_accounts(counts, conn)
         await _count_minutes(moved, minute_of, conn)
-    return [None if r.account_id in holding else LeaseLost(r.account_id) for r in records]
+    return [None if (r.account_id, r.token) in holding else LeaseLost(r.account_id) for r in records]
 
 
 async def _count_minutes(moved: list[dict], minute_of: dict[int, datetime], conn: BaseDBAsyncClient) -> None:

@@ -121,3 +121,47 @@ async def test_claims_made_together_give_a_pools_accounts_rows_of_their_own_and_
     assert owners == {**dict.fromkeys(ids_a, a), **dict.fromkeys(ids_b, b)}
     counts = dict(await StatusCount.filter(contract_id=pool).values_list("status", "n"))
     assert (counts["QUEUED"], counts["SENDING"]) == (0, 3)
+
+
+async def test_a_cancelled_writer_unwinds_only_once_its_item_is_written() -> None:
+    """A driver stopped while its record waits: what it sent is recorded before it lets go of its
+    lease."""
+    written: list[int] = []
+
+    async def write_all(items: list[int]) -> list[BaseException | None]:
+        await asyncio.sleep(0.05)
+        written.extend(items)
+        return [None] * len(items)
+
+    group = GroupCommit(write_all, linger_s=60)
+    writer = asyncio.create_task(group(1))
+    await asyncio.sleep(0.01)
+    writer.cancel()
+    (result,) = await asyncio.gather(writer, return_exceptions=True)
+    assert isinstance(result, asyncio.CancelledError)
+    assert written == [1], "written at once, not after the linger, and before the writer unwound"
+
+
+async def test_with_undo_a_cancelled_item_is_dropped_while_it_waits_and_undone_once_being_written() -> None:
+    """A driver stopped while its claim waits claims nothing; one stopped while its claim is being
+    made has the rows put back."""
+    written: list[int] = []
+    undone: list[tuple[int, str]] = []
+
+    async def write_all(items: list[int]) -> list[str | BaseException]:
+        await asyncio.sleep(0.05)
+        written.extend(items)
+        return [f"rows of {i}" for i in items]
+
+    async def undo(item: int, result: str) -> None:
+        undone.append((item, result))
+
+    group = GroupCommit(write_all, linger_s=0.05, undo=undo)
+    dropped, kept = asyncio.create_task(group(1)), asyncio.create_task(group(2))
+    await asyncio.sleep(0.01)
+    dropped.cancel()
+    await asyncio.sleep(0.07)  # the write of 2 is under way
+    kept.cancel()
+    results = await asyncio.gather(dropped, kept, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    assert written == [2] and undone == [(2, "rows of 2")]
