@@ -137,7 +137,7 @@ class Recipient(Model):
         """Move the contract's recipients in `from_` (only `ids`, if given) to `to`, setting `values`
         (and counting one more attempt if `attempted`), and its status counts with them, in the
         caller's transaction `conn`. Every status change goes through here (or `settle` and
-        `move_counts`, for many contracts at once), so the counts always
+        `count_moves`, for many contracts at once), so the counts always
         equal the rows. Returns how many recipients moved.
 
         Raw SQL: this is the hot path of every claim and every recorded outcome."""
@@ -194,18 +194,19 @@ async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient) -> list[dict
         [*params, RecipientStatus.SENDING.value],
         conn,
     )
-    deltas: Counter[tuple[str, str]] = Counter()
-    for row in moved:
-        deltas[(row["contract_id"], RecipientStatus.SENDING.value)] -= 1
-        deltas[(row["contract_id"], row["status"])] += 1
-    await move_counts(deltas, conn)
+    await count_moves(moved, RecipientStatus.SENDING, conn)
     return moved
 
 
-async def move_counts(deltas: Counter[tuple[str, str]], conn: BaseDBAsyncClient) -> None:
-    """Add to the status counts, by (contract, status), of rows moved in the caller's transaction:
-    one statement for all, its list in (contract, status) order as change_status moves them (the
-    lock order too where the plan follows the list, as for a few rows)."""
+async def count_moves(moved: Sequence[dict], from_: RecipientStatus, conn: BaseDBAsyncClient) -> None:
+    """Move the status counts with rows an UPDATE … RETURNING moved out of `from_` (each row's
+    contract_id and new status) in the caller's transaction: one statement for all, its list in
+    (contract, status) order as change_status moves them (the lock order too where the plan follows
+    the list, as for a few rows)."""
+    deltas: Counter[tuple[str, str]] = Counter()
+    for row in moved:
+        deltas[(row["contract_id"], from_.value)] -= 1
+        deltas[(row["contract_id"], row["status"])] += 1
     rows = sorted((*key, n) for key, n in deltas.items() if n)
     if not rows:
         return

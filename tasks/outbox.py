@@ -15,7 +15,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
-from models.contract import Settling, move_counts, settle
+from models.contract import Settling, count_moves, settle
 from models.enums import ACTIVE_CONTRACT
 from models.sql import execute, marks, returning, update_from, values_list
 from services.lease import LeaseLost
@@ -334,16 +334,12 @@ async def claim_all(asks: list[Ask]) -> list[Claim | None]:
             moved = await returning(
                 f"UPDATE recipients SET status = ?, account_id = v.column2 FROM ({values}) AS v "
                 "WHERE recipients.id = v.column1 AND recipients.status = ? "
-                "RETURNING recipients.id, recipients.contract_id",
+                "RETURNING recipients.id, recipients.contract_id, recipients.status",
                 [RecipientStatus.SENDING.value, *params, RecipientStatus.QUEUED.value],
                 conn,
             )
             taken = {row["id"] for row in moved}
-            deltas: Counter[tuple[str, str]] = Counter()
-            for row in moved:
-                deltas[(row["contract_id"], RecipientStatus.QUEUED.value)] -= 1
-                deltas[(row["contract_id"], RecipientStatus.SENDING.value)] += 1
-            await move_counts(deltas, conn)
+            await count_moves(moved, RecipientStatus.QUEUED, conn)
         turns = sorted((asks[i].contract_id, asks[i].account_id, asks[i].now) for i in live if asks[i].turn)
         if turns:  # the turns of an account's contracts (one alone needs none)
             types = ("text", "text", "timestamptz")
