@@ -12,14 +12,15 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
-from models import Account
-from models.sql import assignments, changed, chunked
+from models import Account, AccountStatus
+from models.sql import assignments, changed, chunked, marks, returning
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,27 @@ def unheld(now: datetime) -> Q:
 
 
 async def acquire(account_id: str, now: datetime, ttl_s: float) -> str | None:
+    taken = await take(account_id, now, ttl_s)
+    return taken[1] if taken is not None else None
+
+
+async def take(
+    account_id: str, now: datetime, ttl_s: float, connected_of: Sequence[str] | None = None
+) -> tuple[Account, str] | None:
+    """Acquire the account's lease and read it, in one statement (a worker adopts thousands of
+    accounts when their contracts start); with `connected_of`, only a connected account of one of
+    those transports. None if another holds it, or it is not such an account."""
     token = f"{holder_id()}/{uuid.uuid4().hex}"
-    taken = await Account.filter(unheld(now), id=account_id).update(
-        lease_owner=token, lease_until=expiry(now, ttl_s)
+    sql = (
+        "UPDATE accounts SET lease_owner = ?, lease_until = ? "
+        "WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)"
     )
-    return token if taken else None
+    params: list[object] = [token, expiry(now, ttl_s), account_id, now]
+    if connected_of is not None:
+        sql += f" AND status = ? AND transport IN ({marks(connected_of)})"
+        params += [AccountStatus.CONNECTED.value, *connected_of]
+    rows = await returning(f"{sql} RETURNING *", params, connections.get("default"))
+    return (Account._init_from_db(**rows[0]), token) if rows else None
 
 
 async def fenced_update(

@@ -79,9 +79,9 @@ async def drive(
     # gets one message at a time, so a crash leaves at most one row whose fate is unknown.
     batched = not account.use_limits and registry.transport(account.transport).takes_our_ids
     batch_size = min(8, s.batch_size) if batched else 1
-    # Paced, claims and records wait a tenth of a second to be written with other drivers'
-    # (tasks/group_commit.py); back to back that wait would slow it, and under a simulated clock it
-    # would be real time that holds the simulated time still.
+    # Paced, claims, the check after typing and records wait up to a tenth of a second to go with
+    # other drivers' (tasks/group_commit.py); back to back that wait would slow it, and under a
+    # simulated clock it would be real time that holds the simulated time still.
     grouped = account.use_limits and clock is REAL
     if await _resting(account, token, clock.now()):
         return False
@@ -126,7 +126,7 @@ async def drive(
         if account.use_limits and not batch[0].opted_out:
             first = batch[0]
             await sender.show_typing(first.phone_number, typing_seconds(first.message, s))
-            if not await _still_to_send(first, running, clock.now()):
+            if not await _still_to_send(first, running, clock.now(), grouped):
                 await outbox.unclaim(first.contract_id, [first.id])
                 continue
         started = clock.monotonic()
@@ -152,13 +152,13 @@ async def drive(
             return True
 
 
-async def _still_to_send(r: Claimed, running: list[outbox.Running], now: datetime) -> bool:
+async def _still_to_send(r: Claimed, running: list[outbox.Running], now: datetime, grouped: bool) -> bool:
     """After "typing…": whether the recipient may still be sent to (its contract was not paused or
     deleted meanwhile, and its window did not shut)."""
     (contract,) = [c for c in running if c.contract_id == r.contract_id]
     if not contract.is_open_for(r.time_zone, now):
         return False
-    return await outbox.is_running(r.contract_id)
+    return await outbox.is_running(r.contract_id, grouped=grouped)
 
 
 async def _next_wake(account_id: str, running: list[outbox.Running], now: datetime) -> datetime | None:

@@ -21,7 +21,7 @@ from services import lease
 from services.queue import broker, kick_account
 from settings import get_settings
 from tasks import outbox
-from tasks.drive import drive, task_driven
+from tasks.drive import drive
 from wa import registry
 
 log = logging.getLogger(__name__)
@@ -43,20 +43,21 @@ class Drivers:
         if account_id in self.running:
             self.look_again[account_id].set()
             return
-        if not await Account.exists(id=account_id, **task_driven()):
-            return  # driven by the worker holding its session (tasks/sessions.py), or not ready
-        token = await lease.acquire(account_id, datetime.now(UTC), get_settings().lease_ttl_s)
-        if token is None:
-            return
+        taken = await lease.take(
+            account_id, datetime.now(UTC), get_settings().lease_ttl_s, registry.names(task_driven=True)
+        )
+        if taken is None:  # held elsewhere, not connected, or driven by the worker holding its
+            return  # session (tasks/sessions.py)
+        account, token = taken
         self.tokens[account_id] = token
         self.look_again[account_id] = asyncio.Event()
-        self.running[account_id] = asyncio.create_task(self._drive(account_id, token))
+        self.running[account_id] = asyncio.create_task(self._drive(account, token))
 
-    async def _drive(self, account_id: str, token: str) -> None:
+    async def _drive(self, account: Account, token: str) -> None:
         s = get_settings()
+        account_id = account.id
         again = False
         try:
-            account = await Account.get(id=account_id)
             await outbox.requeue_orphans(account)
             look_again = self.look_again[account_id]
             while True:

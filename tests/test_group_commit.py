@@ -123,6 +123,18 @@ async def test_claims_made_together_give_a_pools_accounts_rows_of_their_own_and_
     assert (counts["QUEUED"], counts["SENDING"]) == (0, 3)
 
 
+async def test_running_checks_asked_together_answer_each_driver_for_its_own_contract(client) -> None:
+    account = await new_account(client, transport="sandbox")
+    started, paused, pending = [await new_contract(client, account) for _ in range(3)]
+    for contract in (started, paused):
+        assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+    assert (await client.post(f"/api/contracts/{paused}/pause")).status_code == 200
+
+    asked = [started, paused, started, pending, "no such contract"]
+    answers = await asyncio.gather(*(outbox.is_running(c, grouped=True) for c in asked))
+    assert answers == [True, False, True, False, False]
+
+
 async def test_a_cancelled_writer_unwinds_only_once_its_item_is_written() -> None:
     """A driver stopped while its record waits: what it sent is recorded before it lets go of its
     lease."""
