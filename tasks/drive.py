@@ -80,7 +80,7 @@ async def drive(
     batched = not account.use_limits and registry.transport(account.transport).takes_our_ids
     batch_size = min(8, s.batch_size) if batched else 1
     # Paced, claims, the check after typing and records wait up to a tenth of a second to go with
-    # other drivers' (tasks/group_commit.py); back to back that wait would slow it, and under a
+    # other drivers' (models/group_commit.py); back to back that wait would slow it, and under a
     # simulated clock it would be real time that holds the simulated time still.
     grouped = account.use_limits and clock is REAL
     if await _resting(account, token, clock.now()):

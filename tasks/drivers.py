@@ -99,7 +99,7 @@ class Drivers:
     async def stop(self) -> None:
         """Stop every driver (as a crash would, between two database writes) and let go of its
         lease; a driver waiting to record what it sent with others' records it first
-        (tasks/group_commit.py)."""
+        (models/group_commit.py)."""
         tasks = list(self.running.values())
         for task in tasks:
             task.cancel()

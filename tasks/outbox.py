@@ -17,10 +17,10 @@ from tortoise.transactions import in_transaction
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
 from models.contract import Settling, count_moves, settle
 from models.enums import ACTIVE_CONTRACT
+from models.group_commit import GroupCommit
 from models.sql import LIST_CHUNK, execute, marks, returning, update_from, values_list
 from services.lease import LeaseLost
 from services.timezones import SendWindow
-from tasks.group_commit import GroupCommit
 from wa import registry
 
 OPEN = (RecipientStatus.QUEUED, RecipientStatus.SENDING)
@@ -279,7 +279,7 @@ async def _put_back(_: Ask, claim: Claim | None) -> None:
         await unclaim(claim.rows[0].contract_id, [r.id for r in claim.rows])
 
 
-# Paced drivers claim together, as they record (tasks/group_commit.py); back to back, alone. At
+# Paced drivers claim together, as they record (models/group_commit.py); back to back, alone. At
 # most 100 at once: an ask binds 7 parameters and its contract's open time zones (a few hundred at
 # the very most), and either database takes some 32,000 in one statement.
 CLAIMS: GroupCommit[Ask, Claim | None] = GroupCommit(
@@ -405,7 +405,7 @@ class Record:
     pacing_state: dict
 
 
-# Paced drivers record together (tasks/group_commit.py); one sending back to back records alone,
+# Paced drivers record together (models/group_commit.py); one sending back to back records alone,
 # its batches already a transaction each, which a tenth of a second's wait would slow.
 RECORDS: GroupCommit[Record, None] = GroupCommit(lambda records: record_all(records), linger_s=0.1)
 

@@ -7,9 +7,9 @@ import asyncio
 from datetime import UTC, datetime
 
 from models import Account, PoolMember, Recipient, RecipientStatus, SendMinute, StatusCount
+from models.group_commit import GroupCommit
 from services import lease
 from tasks import outbox
-from tasks.group_commit import GroupCommit
 from tests.helpers import new_account, new_contract, recipients
 
 

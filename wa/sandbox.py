@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import zlib
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from models import Account, AccountStatus, SandboxDelivery
 from models.db import is_unavailable
+from models.group_commit import GroupCommit
 from models.sql import execute
 from wa.sender import (
     AccountUnavailable,
@@ -162,16 +164,30 @@ class SandboxSender:
 
 
 async def record_deliveries(account_id: str, messages: list[Message]) -> None:
-    """Insert the deliveries, or count one more attempt of an id already delivered (de-duplication),
-    in one statement for the batch."""
-    rows = ", ".join(["(?, ?, ?, 1, CURRENT_TIMESTAMP)"] * len(messages))
-    params = [value for m in messages for value in (m.message_id, account_id, m.phone)]
+    """Insert the deliveries, or count one more attempt of an id already delivered (de-duplication).
+    A batch in one statement; a single message (a paced account's) with the other accounts' of the
+    moment, in one transaction: a commit for each paced message was most of what the simulated
+    network cost the database with thousands of accounts."""
+    rows = [(m.message_id, account_id, m.phone) for m in messages]
+    if len(rows) == 1:
+        await DELIVERIES(rows[0])
+    else:
+        await _insert(rows)
+
+
+async def _insert(rows: list[tuple[str, str, str]]) -> list[None]:
+    attempts = Counter(message_id for message_id, _, _ in rows)
+    unique = list({row[0]: row for row in rows}.values())  # one row an id: ON CONFLICT takes no repeat
     await execute(
         "INSERT INTO sandbox_deliveries (message_id, account_id, phone_number, attempts, delivered_at) "
-        f"VALUES {rows} "
-        "ON CONFLICT (message_id) DO UPDATE SET attempts = sandbox_deliveries.attempts + 1",
-        params,
+        f"VALUES {', '.join(['(?, ?, ?, ?, CURRENT_TIMESTAMP)'] * len(unique))} "
+        "ON CONFLICT (message_id) DO UPDATE SET attempts = sandbox_deliveries.attempts + excluded.attempts",
+        [value for row in unique for value in (*row, attempts[row[0]])],
     )
+    return [None] * len(rows)
+
+
+DELIVERIES: GroupCommit[tuple[str, str, str], None] = GroupCommit(_insert, linger_s=0.05, most=100)
 
 
 def _sender(account: Account) -> SandboxSender:
