@@ -80,7 +80,9 @@ class Settings(BaseSettings):
     # it go before a longer wait (a daily cap, quiet hours), to be driven again when it is due.
     task_budget_s: float = 10
     hold_wait_s: float = Field(300, ge=0, description="the longest wait a paced driver waits in place")
-    lease_ttl_s: float = Field(10, gt=0, description="a dead worker's accounts move on after this")
+    # A worker renews every lease it holds each third of this, a row write per account: at 10 s and
+    # 10,000 paced accounts, renewals took half the machine (docs/BENCHMARKS.md).
+    lease_ttl_s: float = Field(30, gt=0, description="a dead worker's accounts move on after this")
     db_outage_wait_s: float = Field(30, ge=0, description="how long sent messages wait to be recorded")
     batch_size: int = 500
     batch_window_s: float = 0.3
