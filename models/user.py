@@ -9,6 +9,10 @@ class User(Model):
     username = fields.CharField(max_length=100, unique=True)
     password_hash = fields.CharField(max_length=200)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The dashboard's language (en, ru) and time zone (an IANA name) the user chose; None: the
+    # browser's.
+    language = fields.CharField(max_length=8, null=True)
+    time_zone = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "users"

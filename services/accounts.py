@@ -18,6 +18,7 @@ from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
 from services.pacing import daily_cap
 from services.queue import kick_account
 from settings import get_settings
+from texts import say
 from wa import registry
 from wa.transport import Pairing, TransportSpec
 
@@ -75,10 +76,17 @@ async def create_account(
     )
 
 
+def _named(name: str) -> str:
+    """A name the dashboard asks for: 1 to 200 characters, not blank."""
+    if not 1 <= len(name.strip()) <= 200:
+        raise InvalidInput(say("name the account"), [Problem("name", say("1 to 200 characters"))])
+    return name.strip()
+
+
 async def add_in_dashboard(name: str, transport: str, base_url: str) -> Account:
-    """The dashboard's Add account: an account that pairs by link gets its link at once, so the
-    pairing page can show it (the API creates such an account connected)."""
-    account = await create_account(name, transport)
+    """The dashboard's Add account: named; an account that pairs by link gets its link at once, so
+    the pairing page can show it (the API creates such an account connected)."""
+    account = await create_account(_named(name), transport)
     if transport_of(transport).pairing == Pairing.LINK:
         return await pair_by_link(account.id, base_url)
     return account
@@ -99,6 +107,10 @@ async def get_account(account_id: str) -> Account:
 
 async def list_accounts() -> list[Account]:
     return await Account.all().order_by("created_at", "id")
+
+
+async def rename(account_id: str, name: str) -> Account:
+    return await update_account(account_id, name=_named(name))
 
 
 async def update_account(
@@ -150,12 +162,17 @@ async def pair_by_phone(account_id: str, phone: str) -> Account:
     """Ask for a code to type on the phone (WhatsApp → Linked devices → Link with phone number)
     instead of scanning the QR code; the code appears on the account's QR endpoint."""
     account = await _device_account(account_id)
+    if account.status != AccountStatus.PAIRING and account.device_jid is None:
+        account = await pair_again(account_id)  # its pairing failed (WhatsApp could not be reached)
     if account.status != AccountStatus.PAIRING:
-        raise Conflict(f"account is {account.status}; pairing by phone is for accounts PAIRING")
+        why = say(
+            "account is {status}; pairing by phone is for accounts PAIRING", status=account.status.value
+        )
+        raise Conflict(why)
     try:
         digits = phones.normalise(phone)
     except ValueError as exc:
-        raise InvalidInput(f"phone: {exc}", [Problem("phone", str(exc))]) from None
+        raise InvalidInput(say("phone: {why}", why=exc.args[0]), [Problem("phone", exc.args[0])]) from None
     await Account.filter(id=account_id).update(pair_phone=digits, pair_code=None)
     return await get_account(account_id)
 
@@ -164,8 +181,9 @@ async def pair_again(account_id: str) -> Account:
     """Start pairing a new device for an account that was logged out or banned (or never paired).
     A sandbox account is simply linked again, as it was when created."""
     account = await _paired_account(account_id)
-    if account.status in LINKED:
-        raise Conflict(f"account is {account.status}; it is paired already")
+    never_linked = account.status == AccountStatus.DISCONNECTED and account.device_jid is None
+    if account.status in LINKED and not never_linked:  # (a pairing that could not reach WhatsApp)
+        raise Conflict(say("account is {status}; it is paired already", status=account.status.value))
     if transport_of(account.transport).pairing == Pairing.LINK:
         await session_events.set_status(account_id, AccountStatus.CONNECTED, paused_until=None)
         await kick_account(account_id)
@@ -217,7 +235,7 @@ async def complete_pairing_by_link(account_id: str, token: str) -> Account:
         or not account.qr_code
         or not hmac.compare_digest(account.qr_code.rsplit("/", 1)[-1], token)
     ):
-        raise NotFound("this pairing link is not valid (any more)")
+        raise NotFound(say("this pairing link is not valid (any more)"))
     await Account.filter(id=account_id).update(
         status=AccountStatus.CONNECTED, qr_code=None, qr_at=None, phone="sandbox", push_name=account.name
     )
@@ -242,11 +260,11 @@ async def log_out(account_id: str) -> Account:
 async def delete_account(account_id: str) -> None:
     account = await get_account(account_id)
     if await PoolMember.exists(account_id=account_id):
-        raise Conflict("the account still has contracts; delete them first")
+        raise Conflict(say("the account still has contracts; delete them first"))
     spec = installed(account)
     if spec is not None and spec.pairing == Pairing.DEVICE and account.status in LINKED:
-        raise Conflict("the account is still linked to a phone; log it out first (POST …/logout)")
+        raise Conflict(say("the account is still linked to a phone; log it out first (POST …/logout)"))
     try:
         await Account.filter(id=account_id).delete()
     except IntegrityError:  # a contract for it was being created meanwhile
-        raise Conflict("the account still has contracts; delete them first") from None
+        raise Conflict(say("the account still has contracts; delete them first")) from None

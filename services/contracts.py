@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -320,15 +321,23 @@ async def recipients_page(
     limit: int,
     after: int | None,
     phone_prefix: str | None = None,
+    search: str | None = None,
 ) -> tuple[list[dict], int | None]:
     """One page of a contract's recipients in their order, after the cursor `after` (keyset
-    paging: as fast on the last page of a million as on the first); the next cursor, or None."""
+    paging: as fast on the last page of a million as on the first); the next cursor, or None.
+    `search`: rows whose number holds its digits anywhere, or whose message (filled from the row's
+    columns) holds the text, in any case (ASCII only on SQLite). A rare match is looked for through
+    the rows in order, a page's worth at a time."""
     await get_contract(contract_id)
     query = Recipient.filter(contract_id=contract_id)
     if status is not None:
         query = query.filter(status=status)
     if phone_prefix:
         query = query.filter(phone_number__startswith=phone_prefix)
+    if search and search.strip():
+        digits = "".join(ch for ch in search if ch.isdigit())
+        in_message = Q(message__icontains=search.strip()[:200])
+        query = query.filter(Q(phone_number__contains=digits) | in_message if digits else in_message)
     if after is not None:
         query = query.filter(id__gt=after)
     rows = await query.order_by("id").limit(limit + 1).values(*RECIPIENT_FIELDS)
@@ -369,8 +378,9 @@ async def start_contract(contract_id: str) -> Contract:
         if not moved:
             return await get_contract(contract_id)
         await Recipient.change_status(contract_id, RecipientStatus.PENDING, RecipientStatus.QUEUED, conn)
+    started = await get_contract(contract_id)  # QUEUED, as started: read before a driver takes it up
     await pools.wake(pool)  # an idle account may have been told to look again only after a while
-    return await get_contract(contract_id)
+    return started
 
 
 async def schedule_contract(contract_id: str, at: datetime | None) -> Contract:

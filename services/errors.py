@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ValidationError
 
+from texts import say
+
 
 @dataclass
 class Problem:
@@ -56,7 +58,7 @@ class TooManyAttempts(ServiceError):
 
     def __init__(self, retry_after_s: float) -> None:
         self.retry_after_s = max(1, round(retry_after_s))
-        super().__init__(f"too many failed attempts; try again in {self.retry_after_s} s")
+        super().__init__(say("too many failed attempts; try again in {s} s", s=self.retry_after_s))
 
 
 @dataclass

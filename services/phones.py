@@ -12,11 +12,19 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumber
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneNumber
 
 from services import lifeline
+from texts import say
 
 _SPELLING = re.compile(r"[\s\-().]")
+# phonenumbers' reasons, told as people would (its own read "(0) Could not interpret numbers…").
+PARSE_FAULTS = {
+    NumberParseException.INVALID_COUNTRY_CODE: say("no country has this code; start with it, e.g. 7 or 49"),
+    NumberParseException.TOO_SHORT_NSN: say("too short for a phone number"),
+    NumberParseException.TOO_SHORT_AFTER_IDD: say("too short for a phone number"),
+    NumberParseException.TOO_LONG: say("too long for a phone number"),
+}
 PARALLEL_FROM = 5_000
 CHUNK = 10_000
 
@@ -49,15 +57,15 @@ def normalise(raw: str) -> str:
         text = text[2:]
     text = text.removeprefix("+")
     if not text.isdigit() or not text.isascii():
-        raise ValueError("must contain only digits, with the country code, e.g. 79991234567")
+        raise ValueError(say("must contain only digits, with the country code, e.g. 79991234567"))
     if _valid_digits(text):
         return text
     try:
         number = phonenumbers.parse("+" + text, None)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {exc}") from None
+        raise ValueError(PARSE_FAULTS.get(exc.error_type, say("not a phone number"))) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number for its country code")
+        raise ValueError(say("not a valid phone number for its country code"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 
@@ -68,7 +76,7 @@ def check_many(raws: list[str]) -> list[tuple[str | None, str | None]]:
         try:
             out.append((normalise(raw), None))
         except ValueError as exc:
-            out.append((None, str(exc)))
+            out.append((None, exc.args[0]))  # a Text: the dashboard says it in the user's language
     return out
 
 

@@ -18,6 +18,7 @@ from services import apikey, users
 from services.errors import TooManyAttempts, Unauthorized
 from services.throttle import Throttle
 from settings import get_settings
+from texts import say
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,14 @@ async def with_password(username: str, password: str, address: str) -> str:
     async def check() -> str | None:
         return name if await users.authenticate(name, password) else None
 
-    return await _attempt(keys, check, f"user {name!r}", "wrong username or password")
+    return await _attempt(keys, check, f"user {name!r}", say("wrong username or password"))
 
 
 async def with_key(key: str, address: str) -> str:
     async def check() -> str | None:
         return KEY_USER if apikey.is_valid(key.strip()) else None
 
-    return await _attempt([_address_key(address)], check, "the API key", "that is not the API key")
+    return await _attempt([_address_key(address)], check, "the API key", say("that is not the API key"))
 
 
 async def claim(code: str, username: str, password: str, address: str) -> str:
@@ -53,7 +54,7 @@ async def claim(code: str, username: str, password: str, address: str) -> str:
     if not users.is_setup_code(code or ""):
         throttle.failed(keys)
         log.warning("wrong setup code from %s", address)
-        raise Unauthorized("that is not the setup code shown in the server's console")
+        raise Unauthorized(say("that is not the setup code shown in the server's console"))
     user = await users.create_first_user(username, password)
     log.warning("installation claimed by %r from %s", user.username, address)
     return await _ticket(user.username)

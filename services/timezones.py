@@ -14,12 +14,14 @@ import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.errors import InvalidInput, Problem
 from settings import Settings, get_settings
+from texts import Text, say
 
 # Every proper prefix of a key of the data: a lookup stops as soon as no longer key can match.
 _LONGER_KEYS = {key[:n] for key in TIMEZONE_DATA for n in range(1, len(key))}
@@ -101,6 +103,25 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@functools.cache
+def names() -> list[str]:
+    """The zones a user may choose to see times in: Area/City ones (not Etc/GMT+3 and the like)."""
+    areas = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian")
+    areas += ("Pacific",)
+    return [*sorted(name for name in available_timezones() if name.startswith(areas) and "/" in name), "UTC"]
+
+
+def shown_in(name: str | None, field: str = "tz") -> ZoneInfo:
+    """The zone a user asked to see times in (an IANA name, Europe/Moscow); UTC if none."""
+    if not name:
+        return _zone("UTC")
+    if not _known(name):
+        raise InvalidInput(
+            f"{name!r} is not a time zone", [Problem(field, "an IANA time zone name, such as Europe/Moscow")]
+        )
+    return _zone(name)
+
+
 HOUR_MINUTE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 HourMinute = Annotated[str, Field(pattern=HOUR_MINUTE, examples=["09:00"])]
 
@@ -141,9 +162,11 @@ class SendWindow:
             frozenset(data.get("days", s.send_days)),
         )
 
-    def describe(self) -> str:
-        days = "every day" if len(self.days) == 7 else "days " + ",".join(map(str, sorted(self.days)))
-        return f"{self.start:%H:%M}–{self.end:%H:%M}, {days}"
+    def describe(self) -> Text:
+        hours = f"{self.start:%H:%M}–{self.end:%H:%M}"
+        if len(self.days) == 7:
+            return say("{hours}, every day", hours=hours)
+        return say("{hours}, days {days}", hours=hours, days=",".join(map(str, sorted(self.days))))
 
     def is_open(self, local: datetime) -> bool:
         t = local.time()

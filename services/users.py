@@ -17,8 +17,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.user import Installation, User
-from services import apikey
+from services import apikey, timezones
 from services.errors import Conflict, InvalidInput, Problem
+from texts import LANGUAGES, say
 
 T = TypeVar("T")
 _hasher = PasswordHasher()
@@ -53,20 +54,21 @@ async def create_first_user(username: str, password: str) -> User:
     username = username.strip()
     problems = []
     if not 1 <= len(username) <= 100:
-        problems.append(Problem("username", "1 to 100 characters"))
+        problems.append(Problem("username", say("the username needs 1 to 100 characters")))
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        problems.append(Problem("password", f"{MIN_PASSWORD} to {MAX_PASSWORD} characters"))
+        needs = say("the password needs {least} to {most} characters", least=MIN_PASSWORD, most=MAX_PASSWORD)
+        problems.append(Problem("password", needs))
     if problems:
-        raise InvalidInput("the user cannot be created", problems)
+        raise InvalidInput(say("the user cannot be created"), problems)
     if not await first_run():
-        raise Conflict("the first user exists already; sign in")
+        raise Conflict(say("the first user exists already; sign in"))
     password_hash = await _in_thread(_hasher.hash, password)
     try:
         async with in_transaction() as conn:
             await Installation.create(id=1, claimed_by=username, using_db=conn)
             return await User.create(username=username, password_hash=password_hash, using_db=conn)
     except IntegrityError:
-        raise Conflict("the first user exists already; sign in") from None
+        raise Conflict(say("the first user exists already; sign in")) from None
 
 
 async def authenticate(username: str, password: str) -> bool:
@@ -92,3 +94,22 @@ def session_secret() -> str:
     """Signs the dashboard's session cookie; derived from the API key, so changing the key signs
     everybody out."""
     return hmac.new(apikey.api_key().encode(), b"dashboard sessions", hashlib.sha256).hexdigest()
+
+
+async def preferences(username: str) -> tuple[str | None, str | None]:
+    """The user's chosen language and time zone (None: the browser's)."""
+    chosen = await User.filter(username=username).values_list("language", "time_zone")
+    return chosen[0] if chosen else (None, None)
+
+
+async def choose(username: str, language: str | None = None, time_zone: str | None = None) -> None:
+    """Remember the user's language or time zone ("" forgets the zone: the browser's again)."""
+    values: dict[str, str | None] = {}
+    if language is not None:
+        if language not in LANGUAGES:
+            raise InvalidInput("no such language", [Problem("language", f"one of {', '.join(LANGUAGES)}")])
+        values["language"] = language
+    if time_zone is not None:
+        values["time_zone"] = timezones.shown_in(time_zone, "timeZone").key if time_zone else None
+    if values:
+        await User.filter(username=username).update(**values)

@@ -9,7 +9,7 @@ The contract's reason is the soonest-ending of its accounts' reasons.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from models import Account, AccountStatus, Contract
 from models.enums import ACTIVE_CONTRACT
@@ -17,6 +17,7 @@ from services import pools
 from services.accounts import cap_today
 from services.pacing import PacingState
 from services.timezones import SendWindow
+from texts import say
 
 # A pause shorter than this is the rhythm of sending (typing, gaps), not a wait to explain.
 EXPLAINED_FROM = timedelta(seconds=60)
@@ -31,19 +32,20 @@ class Wait:
 def account_wait(account: Account, now: datetime) -> Wait | None:
     """Why this account is not sending now, or None if it may send."""
     if account.status in pools.LOST:
-        return Wait(5, f"{account.status.lower().replace('_', ' ')}")
+        return Wait(5, say("banned") if account.status == AccountStatus.BANNED else say("logged out"))
     if account.status != AccountStatus.CONNECTED:
-        return Wait(4, "not connected")
+        return Wait(4, say("not connected"))
     if account.paused_until is not None and account.paused_until > now:
-        return Wait(3, f"paused by health rule until {account.paused_until:%H:%M} UTC")
+        return Wait(3, say("paused by health rule until {until:time}", until=account.paused_until))
     if not account.use_limits:
         return None
     state = PacingState.load(account.pacing_state)
     if state.sent_on(now) >= cap_today(account, now):
-        return Wait(2, "daily cap reached; sending resumes at 00:00 UTC")
+        midnight = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(), UTC)
+        return Wait(2, say("daily cap reached; sending resumes at {resumes:time}", resumes=midnight))
     resumes = datetime.fromtimestamp(state.not_before, UTC)
     if resumes - now > EXPLAINED_FROM:
-        return Wait(1, f"a break until {resumes:%H:%M} UTC")
+        return Wait(1, say("a break until {resumes:time}", resumes=resumes))
     return None
 
 
@@ -55,8 +57,13 @@ def quiet_hours(contract: Contract, now: datetime) -> str | None:
     if window.open_zones(zones, now):
         return None
     opens = window.next_open(zones, now)
-    resumes = f"; resumes at {opens:%H:%M} UTC" if opens else ""
-    return f"quiet hours: outside {window.describe()} in the recipients' local time{resumes}"
+    if opens is None:
+        return say("quiet hours: outside {window} in the recipients' local time", window=window.describe())
+    return say(
+        "quiet hours: outside {window} in the recipients' local time; resumes at {opens:time}",
+        window=window.describe(),
+        opens=opens,
+    )
 
 
 def contract_wait(accounts: list[Account], now: datetime) -> str | None:
@@ -66,10 +73,10 @@ def contract_wait(accounts: list[Account], now: datetime) -> str | None:
         return None
     first = min(w for w in waits if w is not None)
     if first.rank >= 4:
-        return "no connected account"
+        return say("no connected account")
     if len(accounts) == 1:
         return first.reason
-    return f"every account is waiting; the first to resume: {first.reason}"
+    return say("every account is waiting; the first to resume: {reason}", reason=first.reason)
 
 
 async def waiting_reasons(contracts: list[Contract], now: datetime | None = None) -> dict[str, str | None]:

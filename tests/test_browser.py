@@ -52,7 +52,7 @@ async def test_the_wizard_from_a_csv_file_to_a_contract_whose_page_follows_the_s
 
     await asyncio.to_thread(browser.get, f"{web}/contracts/new")
     click(browser, select(browser, "Accounts"))
-    click(browser, text_shown(browser, "Sales · sandbox · connected"))
+    click(browser, text_shown(browser, "Sales · connected"))
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)  # a multiple select stays open
     click(browser, button(browser, "Next"))
     upload = eventually(lambda: browser.find_element(By.CSS_SELECTOR, "input[type=file]"), what="the upload")
@@ -64,7 +64,7 @@ async def test_the_wizard_from_a_csv_file_to_a_contract_whose_page_follows_the_s
     text_shown(browser, "Hello Customer 0, our sale starts today!")  # the live preview
     click(browser, button(browser, "Check the recipients"))
     text_shown(browser, "Invalid numbers: 1")
-    text_shown(browser, "Leave these 1 rows out")
+    text_shown(browser, "Leave this 1 row out")
     click(browser, button(browser, "Next"))
     field(browser, "Contract name").send_keys("Autumn sale")
     click(browser, button(browser, "Create contract"))

@@ -4,7 +4,6 @@ pairing, the new-contract wizard, a contract's page."""
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from models import (
     RecipientStatus,
     SendMinute,
 )
-from services import users
+from services import accounts, users
 from tests.conftest import API_KEY
 from tests.helpers import phone
 
@@ -44,7 +43,7 @@ def table_text(table: ui.table) -> str:
 async def wizard_accounts(user: User, *labels: str) -> None:
     """Open the wizard and choose these accounts (as the select shows them)."""
     await user.open("/contracts/new")
-    user.find(ui.select).click()
+    user.find(marker="accounts").click()
     for label in labels:
         user.find(label).click()
 
@@ -123,7 +122,7 @@ async def test_a_sandbox_account_is_added_and_paired_through_its_qr_link(signed_
 async def test_the_wizard_checks_pasted_rows_and_creates_a_started_contract(signed_in: User) -> None:
     user = signed_in
     account = await Account.create(name="Sales", use_limits=False)
-    await wizard_accounts(user, "Sales · sandbox · connected")
+    await wizard_accounts(user, "Sales · connected")
     pasted = ["phone;name", f"{phone(1)};Anna", "12;Bad", f"+{phone(1)};Again", f"{phone(2)};Boris"]
     await wizard_rows(user, pasted, "4 rows · columns: phone, name")
     user.find("Message").type("Hello {name}!")
@@ -152,7 +151,7 @@ async def test_the_wizard_sends_with_a_pool_and_warns_of_an_account_not_connecte
     user = signed_in
     sales = await Account.create(name="Sales", use_limits=False)
     spare = await Account.create(name="Spare", status=AccountStatus.DISCONNECTED)
-    await wizard_accounts(user, "Sales · sandbox · connected", "Spare · sandbox · disconnected")
+    await wizard_accounts(user, "Sales · connected", "Spare · disconnected")
     await user.should_see("Not connected, so not sending until they are: Spare (disconnected)")
     await wizard_rows(user, ["phone", phone(1), phone(2)], "2 rows · columns: phone")
     user.find("Message").type("Hello!")
@@ -199,8 +198,15 @@ async def test_the_contract_page_starts_pauses_resumes_searches_and_deletes(sign
     assert rows[0]["message"] == "<script>alert(0)</script>" and rows[0]["position"] == 1
     user.find(marker="next-page").click()
     assert [r["position"] for r in await recipient_rows(user, 5)] == list(range(26, 31))
-    user.find("Search a number").type(phone(17))
+    user.find(marker="search").type(phone(17)[7:])  # the end of the number, not its start
     assert [r["phone"] for r in await recipient_rows(user, 1)] == [phone(17)]
+    user.find(marker="search").clear().type("ALERT(23)")  # words of the message, in any case
+    await user.should_see(marker="search", content="ALERT(23)")
+    for _ in range(50):
+        if [r["phone"] for r in await recipient_rows(user, 1)] == [phone(23)]:
+            break
+        await asyncio.sleep(0.05)
+    assert [r["phone"] for r in await recipient_rows(user, 1)] == [phone(23)]
 
     user.find(marker="delete").click()
     await user.should_see("Delete this contract?")
@@ -221,12 +227,19 @@ async def test_the_csv_export_is_for_signed_in_users_only(signed_in: User, clien
         "recipients": [{"phoneNumber": phone(1), "message": "=cmd|' /C calc'!A0"}],
     }
     contract_id = (await client.post("/api/contracts", json=body)).json()["id"]
+    signed_in.http_client.cookies.set("tz", "Europe/Moscow")  # what the browser's page says
     r = await signed_in.http_client.get(f"/ui/contracts/{contract_id}/export.csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert r.text.splitlines()[1].endswith(",\"'=cmd|' /C calc'!A0\""), "formulas defused"
+    header, row = r.content.decode("utf-8-sig").splitlines()
+    assert '"sentAt (Europe/Moscow)"' in header.split(";"), "for Excel: `;`, times in the browser's zone"
+    assert row.endswith(";\"'=cmd|' /C calc'!A0\""), "formulas defused"
+    r = await signed_in.http_client.get(f"/ui/contracts/{contract_id}/export.xlsx")
+    assert r.status_code == 200 and r.content.startswith(b"PK"), "a workbook (a zip)"
     assert (await signed_in.http_client.get("/ui/contracts/contract_nope/export.csv")).status_code == 404
     signed_in.http_client.cookies.clear()
-    assert (await signed_in.http_client.get(f"/ui/contracts/{contract_id}/export.csv")).status_code == 401
+    for kind in ("csv", "xlsx"):
+        r = await signed_in.http_client.get(f"/ui/contracts/{contract_id}/export.{kind}")
+        assert r.status_code == 401
 
 
 async def test_a_linked_whatsapp_account_is_logged_out_after_confirming(signed_in: User) -> None:
@@ -248,17 +261,60 @@ async def test_a_linked_whatsapp_account_is_logged_out_after_confirming(signed_i
     assert (await Account.get(id=account.id)).status == AccountStatus.LOGGED_OUT
 
 
+async def test_an_account_is_named_renamed_and_deleted_after_confirming(signed_in: User) -> None:
+    user = signed_in
+    await user.open("/accounts")
+    user.find("Add account").click()
+    user.find("Add and pair").click()
+    await user.should_see("Name the account")
+    assert await Account.all().count() == 0, "no account without a name"
+    account = await Account.create(name="Old name", transport="sandbox")
+    await user.open("/accounts")
+    user.find(marker="rename").click()
+    await user.should_see("Rename Old name")
+    user.find(marker="new-name").clear().type("New name")
+    user.find(marker="save-name").click()
+    await user.should_see("Saved")
+    assert (await Account.get(id=account.id)).name == "New name"
+    user.find(marker="delete-account").click()
+    await user.should_see("Delete New name?")
+    user.find(marker="confirm-delete-account").click()
+    await user.should_see("Deleted")
+    assert not await Account.exists(id=account.id)
+
+
+async def test_a_pairing_that_could_not_reach_whatsapp_says_so_plainly_and_can_be_retried(
+    signed_in: User,
+) -> None:
+    user = signed_in
+    account = await Account.create(
+        name="Shop phone",
+        transport="whatsapp",
+        status=AccountStatus.DISCONNECTED,
+        status_reason="could not connect: [Errno 101] Network is unreachable",
+    )
+    await user.open(f"/accounts/{account.id}/pair")
+    await user.should_see("This server could not reach WhatsApp")
+    await user.should_see("Details: could not connect")
+    user.find(marker="retry-pairing").click()
+    await user.should_see("Trying again…")
+    assert (await Account.get(id=account.id)).status == AccountStatus.PAIRING
+    await Account.filter(id=account.id).update(status=AccountStatus.DISCONNECTED)
+    await accounts.pair_by_phone(account.id, "+7 999 000-00-01")  # by code, after a failure too
+    assert (await Account.get(id=account.id)).pair_phone == "79990000001"
+
+
 async def test_turning_limits_off_asks_first(signed_in: User) -> None:
     user = signed_in
     account = await Account.create(name="Sales", use_limits=True)
     await user.open("/accounts")
     user.find(ui.switch).click()
-    await user.should_see("Turn limits off?")
+    await user.should_see("Turn limits off for Sales?")
     user.find("Keep limits").click()
-    await user.should_not_see("Turn limits off?")
+    await user.should_not_see("Turn limits off for Sales?")
     assert (await Account.get(id=account.id)).use_limits
     user.find(ui.switch).click()
-    await user.should_see("Turn limits off?")
+    await user.should_see("Turn limits off for Sales?")
     user.find(marker="confirm").click()
     await user.should_see("Limits off")
     assert not (await Account.get(id=account.id)).use_limits
@@ -365,7 +421,7 @@ async def test_the_wizard_plans_days_for_one_new_number_and_less_on_all_connecte
     await Account.create(name="New")
     for i in range(4):
         await Account.create(name=f"Other {i}")
-    await wizard_accounts(user, "New · sandbox · connected")
+    await wizard_accounts(user, "New · connected")
     await wizard_rows(user, ["phone", *(phone(i) for i in range(1969))], "1,969 rows · columns: phone")
     user.find("Message").type("Hello!")
     user.find("Check the recipients").click()
@@ -381,18 +437,23 @@ async def test_an_account_whose_transport_was_taken_out_is_listed_and_can_be_del
     user = signed_in
     old = await Account.create(name="Old gateway", transport="retired")
     await user.open("/accounts")
-    await user.should_see("transport 'retired' is not installed")
+    await user.should_see("transport retired is not installed")
     assert (await client.delete(f"/api/accounts/{old.id}")).status_code == 204
 
 
 def browser_at_utc_plus_3(user: User) -> None:
-    """Answer the pages' question for the browser's offset as a browser three hours east of UTC would."""
-    user.javascript_rules[re.compile(r"new Date\(.*\)\.getTimezoneOffset\(\)")] = lambda _: -180
+    """Tell the pages the browser's zone as a browser in Moscow (UTC+3 all year) does, in its cookie."""
+    user.http_client.cookies.set("tz", "Europe/Moscow")
 
 
 def typed_in_the_browser(at: datetime) -> str:
     """A UTC time as a datetime-local input at UTC+3 holds it."""
     return f"{at + timedelta(hours=3):%Y-%m-%dT%H:%M}"
+
+
+def in_moscow(at: datetime) -> str:
+    """A UTC time as the pages show it to a browser in Moscow (UTC+3), in English."""
+    return f"{at + timedelta(hours=3):%Y-%m-%d %H:%M}"
 
 
 def in_a_while(hours: float) -> datetime:
@@ -414,16 +475,16 @@ async def test_the_contract_page_shows_its_window_and_changes_or_cancels_its_sch
     }
     contract_id = (await client.post("/api/contracts", json=body)).json()["id"]
     await user.open(f"/contracts/{contract_id}")
-    await user.should_see(f"Starts at {at:%Y-%m-%d %H:%M} UTC")
+    await user.should_see(f"Starts at {in_moscow(at)}")
     await user.should_see("Sends 10:00–18:00, days 1,2,3,4,5 in each recipient's local time")
 
     user.find(marker="schedule").click()
     await user.should_see("Start by itself at")
-    user.find("Time (your local time)").type(typed_in_the_browser(later))
+    user.find("Time (Europe/Moscow)").type(typed_in_the_browser(later))
     user.find(marker="save-time").click()
     await user.should_see("Saved")
     assert (await Contract.get(id=contract_id)).start_at == later
-    await user.should_see(f"Starts at {later:%Y-%m-%d %H:%M} UTC", retries=50)
+    await user.should_see(f"Starts at {in_moscow(later)}", retries=50)
 
     user.find(marker="schedule").click()
     await user.should_see("Don't start by itself")
@@ -448,18 +509,18 @@ async def test_the_contract_page_sets_a_deadline_and_warns_when_the_plan_ends_af
     await user.open(f"/contracts/{contract_id}")
 
     user.find(marker="set-deadline").click()
-    await user.should_see("Time (your local time)")
-    user.find("Time (your local time)").type(typed_in_the_browser(in_a_while(-1)))
+    await user.should_see("Time (Europe/Moscow)")
+    user.find("Time (Europe/Moscow)").type(typed_in_the_browser(in_a_while(-1)))
     user.find(marker="save-time").click()
     await user.should_see("has passed")
     assert (await Contract.get(id=contract_id)).deadline is None
 
     soon = in_a_while(2)
     user.find(marker="set-deadline").click()
-    await user.should_see("Time (your local time)")
-    user.find("Time (your local time)").type(typed_in_the_browser(soon))
+    await user.should_see("Time (Europe/Moscow)")
+    user.find("Time (Europe/Moscow)").type(typed_in_the_browser(soon))
     user.find(marker="save-time").click()
-    await user.should_see(f"Deadline {soon:%Y-%m-%d %H:%M} UTC", retries=50)
+    await user.should_see(f"Deadline {in_moscow(soon)}", retries=50)
     assert (await Contract.get(id=contract_id)).deadline == soon
     await user.should_see("after the deadline", retries=50)  # 600 at 500 a day take two days
 
@@ -476,7 +537,7 @@ async def test_the_wizard_sets_the_send_window_and_a_deadline_and_warns_when_the
     user = signed_in
     browser_at_utc_plus_3(user)
     await Account.create(name="New")
-    await wizard_accounts(user, "New · sandbox · connected")
+    await wizard_accounts(user, "New · connected")
     await wizard_rows(user, ["phone", *(phone(i) for i in range(600))], "600 rows · columns: phone")
     user.find("Message").type("Hello!")
     user.find("Check the recipients").click()

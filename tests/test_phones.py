@@ -27,7 +27,7 @@ def test_spellings_normalise_to_digits_with_country_code(raw: str, expected: str
     "raw", ["", "123", "abc", "+7999", "7999123456７", "79991234567x", "999999999999999"]
 )
 def test_bad_numbers_say_why(raw: str) -> None:
-    with pytest.raises(ValueError, match=r"digits|phone number"):
+    with pytest.raises(ValueError, match=r"digits|phone number|country"):
         normalise(raw)
 
 

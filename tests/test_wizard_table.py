@@ -48,7 +48,7 @@ def test_an_excel_workbook_gives_numbers_as_their_digits() -> None:
 @pytest.mark.parametrize(
     ("name", "data", "says"),
     [
-        ("list.csv", b"\xff\xfe\x00bad", "not UTF-8"),
+        ("list.csv", bytes(range(256)) * 64, "save it as CSV UTF-8"),
         ("list.xlsx", b"not a zip", "not a readable XLSX"),
         ("list.csv", b"phone,name\n", "no rows under its header"),
     ],

@@ -4,46 +4,108 @@ reason, never a stack trace)."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from services import signin
-from services.errors import ServiceError
+from services import signin, timezones, users
+from services.errors import InvalidInput, Problem, ServiceError
+from ui import i18n
+from ui.i18n import N_, _, tr
 
 log = logging.getLogger(__name__)
 
 PageBuilder = Callable[..., Awaitable[None]]
 
+# Status chips: white text on each colour at WCAG AA's 4.5:1 or better (tests/test_i18n.py checks).
+GREEN, BLUE, ORANGE, RED, TEAL, GREY = "#2E7D32", "#1565C0", "#B45309", "#C62828", "#00695C", "#616161"
 STATUS_COLORS = {
     # accounts
-    "CONNECTED": "positive",
-    "PAIRING": "info",
-    "DISCONNECTED": "warning",
-    "LOGGED_OUT": "negative",
-    "BANNED": "negative",
+    "CONNECTED": GREEN,
+    "PAIRING": BLUE,
+    "DISCONNECTED": ORANGE,
+    "LOGGED_OUT": RED,
+    "BANNED": RED,
     # contracts
-    "PENDING": "grey-7",
-    "QUEUED": "info",
-    "IN_PROGRESS": "primary",
-    "PAUSED": "warning",
-    "COMPLETED": "positive",
-    "FAILED": "negative",
-    "CANCELLED": "grey-7",
+    "PENDING": GREY,
+    "QUEUED": BLUE,
+    "IN_PROGRESS": TEAL,
+    "PAUSED": ORANGE,
+    "COMPLETED": GREEN,
+    "FAILED": RED,
+    "CANCELLED": GREY,
     # recipients
-    "SENDING": "primary",
-    "SENT": "positive",
-    "SKIPPED": "grey-7",
+    "SENDING": TEAL,
+    "SENT": GREEN,
+    "SKIPPED": GREY,
 }
+STATUS_NAMES = {
+    "CONNECTED": N_("connected"),
+    "PAIRING": N_("pairing"),
+    "DISCONNECTED": N_("disconnected"),
+    "LOGGED_OUT": N_("logged out"),
+    "BANNED": N_("banned"),
+    "PENDING": N_("pending"),
+    "QUEUED": N_("queued"),
+    "IN_PROGRESS": N_("in progress"),
+    "PAUSED": N_("paused"),
+    "COMPLETED": N_("completed"),
+    "FAILED": N_("failed"),
+    "CANCELLED": N_("cancelled"),
+    "SENDING": N_("sending"),
+    "SENT": N_("sent"),
+    "SKIPPED": N_("skipped"),
+}
+
+
+# Every page tells the server the browser's time zone in a cookie (read by user_zone).
+ZONE_COOKIE = "tz"
+ZONE_SCRIPT = (
+    "<script>document.cookie = 'tz=' + encodeURIComponent("
+    "Intl.DateTimeFormat().resolvedOptions().timeZone) + '; path=/; SameSite=Lax';</script>"
+)
+
+
+def browser_zone(request: Request) -> ZoneInfo:
+    """The browser's time zone, as its cookie says; UTC if it says nothing usable."""
+    try:
+        return timezones.shown_in(request.cookies.get(ZONE_COOKIE, "")[:64])
+    except InvalidInput:
+        return timezones.shown_in(None)
+
+
+async def user_zone(request: Request, who: str) -> ZoneInfo:
+    """The zone the user sees times in: the one they chose, else the browser's."""
+    return _zone_of(request, (await users.preferences(who))[1])
+
+
+def _zone_of(request: Request, chosen: str | None) -> ZoneInfo:
+    return timezones.shown_in(chosen) if chosen else browser_zone(request)
+
+
+async def settle(request: Request, who: str | None) -> None:
+    """Fix the language and time zone the page being built speaks (ui/i18n.py), and name its
+    language in `<html lang>` (for screen readers) and to Quasar (its own few texts)."""
+    language, chosen_zone = await users.preferences(who) if who else (None, None)
+    client = ui.context.client
+    client.storage["chosen_zone"] = chosen_zone or ""
+    client.storage["language"] = i18n.negotiate(
+        language, request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
+    )
+    client.storage["zone"] = _zone_of(request, chosen_zone)
+    client.page = copy.copy(client.page)  # the page object is shared by every client of the path
+    client.page.language = "ru" if client.storage["language"] == "ru" else "en-US"
+    ui.add_head_html(ZONE_SCRIPT)
 
 
 async def signed_in() -> str | None:
@@ -61,12 +123,14 @@ def page(path: str, title: str) -> Callable[[PageBuilder], PageBuilder]:
             who = await signed_in()
             if not who:
                 return RedirectResponse(f"/login?next={quote(request.url.path)}")
-            with frame(title, who):
+            await settle(request, who)
+            ui.page_title(_(title) + " · WA Contracts")
+            with frame(_(title), who):
                 await builder(**kwargs)
             return None
 
         guarded.__signature__ = _with_request(builder)  # type: ignore[attr-defined]
-        ui.page(path, title=f"{title} · WA Contracts")(guarded)
+        ui.page(path)(guarded)
         return builder
 
     return register
@@ -84,18 +148,54 @@ def frame(title: str, who: str) -> Iterator[None]:
     with ui.header().classes("items-center gap-6 px-6"):
         ui.link("WA Contracts", "/").classes("text-h6 text-white no-underline")
         for label, target in (
-            ("Overview", "/"),
-            ("Accounts", "/accounts"),
-            ("New contract", "/contracts/new"),
+            (_("Overview"), "/"),
+            (_("Accounts"), "/accounts"),
+            (_("New contract"), "/contracts/new"),
         ):
             ui.link(label, target).classes("text-white no-underline")
         ui.space()
         ui.link("API", "/docs").classes("text-white no-underline")
-        ui.label(who).classes("text-caption")
-        ui.button(icon="logout", on_click=sign_out).props("flat round color=white").tooltip("Sign out")
+        _preferences(who)
+        out = ui.button(icon="logout", on_click=sign_out).props("flat round color=white")
+        aria(out, _("Sign out")).tooltip(_("Sign out"))
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
         ui.label(title).classes("text-h5")
         yield
+
+
+def _preferences(who: str) -> None:
+    """The user's menu: their name, the language and the time zone, each remembered for them."""
+    menu = ui.button(who, icon="person").props("flat no-caps color=white").mark("preferences")
+    with menu, ui.menu(), ui.card().classes("gap-2"):
+        language_switch(who)
+        browser = browser_zone(ui.context.client.request).key
+        zones = {"": _("The browser's ({zone})").format(zone=browser)} | {z: z for z in timezones.names()}
+        ui.select(
+            zones,
+            label=_("Time zone"),
+            value=ui.context.client.storage["chosen_zone"],
+            with_input=True,
+            on_change=lambda e: _choose(who, time_zone=e.value),
+        ).classes("w-64").mark("time-zone")
+
+
+def language_switch(who: str | None = None) -> ui.toggle:
+    """English / Русский: remembered for the user if signed in, and on this browser."""
+    switch = ui.toggle(i18n.NAMES, value=i18n.language(), on_change=lambda e: _choose(who, language=e.value))
+    return switch.mark("language")
+
+
+async def _choose(who: str | None, language: str | None = None, time_zone: str | None = None) -> None:
+    try:
+        if who is not None:
+            await users.choose(who, language, time_zone)
+    except ServiceError as exc:
+        show_failure(exc)
+        return
+    if language in i18n.NAMES:  # also before signing in next time, on this browser
+        cookie = f"{i18n.LANGUAGE_COOKIE}={language}; path=/; max-age=31536000; SameSite=Lax"
+        await ui.run_javascript(f"document.cookie = {cookie!r}")
+    ui.navigate.reload()
 
 
 def sign_out() -> None:
@@ -116,19 +216,32 @@ async def confirm(title: str, text: str, yes: str, no: str, marker: str | None =
     return bool(answer)
 
 
-async def browser_time(value: str) -> datetime:
-    """A datetime-local input's value, in the browser's local time, as UTC (the browser says its
-    offset from UTC at that moment)."""
-    local = datetime.fromisoformat(value).replace(tzinfo=None)
-    offset_min = await ui.run_javascript(f"new Date({local.isoformat()!r}).getTimezoneOffset()")
-    return datetime.fromtimestamp(local.replace(tzinfo=UTC).timestamp() + 60 * float(offset_min), UTC)
+E = TypeVar("E", bound=ui.element)
+
+
+def aria(element: E, label: str) -> E:
+    """Name a control for screen readers (an icon button reads as its icon's name otherwise)."""
+    element.props["aria-label"] = label
+    return element
+
+
+def status_name(status: str) -> str:
+    """A status as the page's language names it."""
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status.replace("_", " ").lower()
 
 
 def chip(status: str) -> ui.chip:
     """A status as a coloured chip (text, never HTML)."""
-    return ui.chip(status.replace("_", " ").lower(), color=STATUS_COLORS.get(status, "grey-7")).props(
-        "text-color=white dense"
-    )
+    return ui.chip(status_name(status), color=STATUS_COLORS.get(status, GREY)).props("text-color=white dense")
+
+
+def empty_state(title: str, hint: str = "") -> None:
+    """Where a list has nothing yet: what is missing and how to add it, calmly."""
+    with ui.column().classes("w-full items-center py-6 gap-1 text-grey-8"):
+        ui.icon("inbox", size="lg")
+        ui.label(title).classes("text-subtitle1")
+        if hint:
+            ui.label(hint).classes("text-caption")
 
 
 async def attempt(action: Callable[[], Awaitable[Any]], done: str | None = None) -> Any:
@@ -149,13 +262,16 @@ async def attempt(action: Callable[[], Awaitable[Any]], done: str | None = None)
 
 
 def show_failure(exc: Exception) -> None:
-    """A service's refusal as its reason and first problems; anything else as a fault of ours (its
-    details belong in the server log, not in front of the user)."""
+    """A service's refusal as its reason and first problems, in the page's language; anything else
+    as a fault of ours (its details belong in the server log, not in front of the user)."""
     if not isinstance(exc, ServiceError):
-        ui.notify("Something went wrong on our side; the details are in the server log.", type="negative")
+        ui.notify(_("Something went wrong on our side; the details are in the server log."), type="negative")
         return
-    details = "; ".join(
-        f"{'row ' + str(p.index + 1) + ': ' if p.index is not None else ''}{p.field}: {p.message}"
-        for p in exc.problems[:5]
-    )
-    ui.notify(f"{exc.message}{' — ' + details if details else ''}", type="negative", multi_line=True)
+    details = "; ".join(_problem(p) for p in exc.problems[:5])
+    ui.notify(tr(exc.message) + (" — " + details if details else ""), type="negative", multi_line=True)
+
+
+def _problem(p: Problem) -> str:
+    if p.index is None:
+        return tr(p.message)
+    return _("row {n}: {problem}").format(n=p.index + 1, problem=tr(p.message))

@@ -14,7 +14,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from services import signin, users
-from ui.frame import attempt
+from ui.frame import attempt, language_switch, settle
+from ui.i18n import _
 
 
 def safe_next(target: str | None) -> str:
@@ -58,42 +59,51 @@ def _go(ticket: str | None, target: str | None) -> None:
         ui.navigate.to("/login/finish?" + urlencode({"ticket": ticket, "next": safe_next(target)}))
 
 
-async def login(next: str | None = None) -> None:
+async def login(request: Request, next: str | None = None) -> None:
+    await settle(request, None)
+    ui.page_title(_("Sign in") + " · WA Contracts")
     ui.colors(primary="#128C7E")
     first_run = await users.first_run()
     with ui.card().classes("absolute-center w-96 gap-3"):
-        ui.label("WA Contracts").classes("text-h5 text-primary")
+        with ui.row().classes("w-full items-center"):
+            ui.label("WA Contracts").classes("text-h5 text-primary")
+            ui.space()
+            language_switch()
+        code = None
         if first_run:
-            ui.label("Create the first user of this installation.").classes("text-body2")
-            code = ui.input("Setup code", password=True).props("outlined autofocus").classes("w-full")
-            code.tooltip("Printed in the server's console at start; the API key works too")
-        username = ui.input("Username").props("outlined" + ("" if first_run else " autofocus"))
-        username.classes("w-full")
-        password = ui.input("Password", password=True, password_toggle_button=True).props("outlined")
-        password.classes("w-full")
-
-        async def with_password() -> None:
-            if first_run:
-                ticket = await attempt(
-                    lambda: signin.claim(
-                        code.value or "", username.value or "", password.value or "", _address()
-                    )
-                )
-            else:
-                ticket = await attempt(
-                    lambda: signin.with_password(username.value or "", password.value or "", _address())
-                )
-            _go(ticket, next)
-
-        password.on("keydown.enter", with_password)
-        ui.button("Create user and sign in" if first_run else "Sign in", on_click=with_password).classes(
-            "w-full"
-        )
-        with ui.expansion("Sign in with the API key", icon="key").classes("w-full"):
-            key = ui.input("API key", password=True).props("outlined").classes("w-full").mark("api-key")
+            ui.label(_("Create the first user of this installation.")).classes("text-body2")
+            code = ui.input(_("Setup code"), password=True).props("outlined autofocus").classes("w-full")
+            code.tooltip(_("Printed in the server's console at start; the API key works too"))
+        _password_form(code, next)
+        with ui.expansion(_("Sign in with the API key"), icon="key").classes("w-full"):
+            key = ui.input(_("API key"), password=True).props("outlined").classes("w-full").mark("api-key")
 
             async def with_key() -> None:
                 _go(await attempt(lambda: signin.with_key(key.value or "", _address())), next)
 
             key.on("keydown.enter", with_key)
-            ui.button("Sign in with the key", on_click=with_key).props("outline").classes("w-full")
+            ui.button(_("Sign in with the key"), on_click=with_key).props("outline").classes("w-full")
+
+
+def _password_form(code: ui.input | None, next: str | None) -> None:
+    """Username and password in a real form, named as password managers expect (`code`: the setup
+    code of a fresh install, whose first user this creates)."""
+    first_run = code is not None
+    with ui.element("form").classes("w-full column gap-3").on("submit.prevent", lambda: None):
+        username = ui.input(_("Username")).props("outlined name=username autocomplete=username")
+        username.classes("w-full").props("" if first_run else "autofocus")
+        password = ui.input(_("Password"), password=True, password_toggle_button=True)
+        password.props(f"outlined name=password autocomplete={'new' if first_run else 'current'}-password")
+        password.classes("w-full")
+
+        async def with_password() -> None:
+            user, secret = username.value or "", password.value or ""
+            if code is not None:
+                ticket = await attempt(lambda: signin.claim(code.value or "", user, secret, _address()))
+            else:
+                ticket = await attempt(lambda: signin.with_password(user, secret, _address()))
+            _go(ticket, next)
+
+        password.on("keydown.enter", with_password)
+        go = ui.button(_("Create user and sign in") if first_run else _("Sign in"), on_click=with_password)
+        go.props("type=button").classes("w-full")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException
-from fastapi.responses import StreamingResponse
+from html import escape
+from zoneinfo import ZoneInfo
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from nicegui import app, ui
 
-from services import contracts, csv_export
+from models import Contract
+from services import contracts, exports
 from services.errors import NotFound
-from ui.frame import page, signed_in
+from ui import i18n
+from ui.frame import page, signed_in, user_zone
+from ui.i18n import N_
 from ui.login import finish, login, logout
 from ui.pages.accounts import accounts_page, pairing_page, sandbox_paired
 from ui.pages.contract import contract_page
@@ -17,28 +23,74 @@ from ui.pages.wizard import wizard_page
 
 
 def register() -> None:
-    page("/", "Overview")(overview_page)
-    page("/accounts", "Accounts")(accounts_page)
-    page("/accounts/{account_id}/pair", "Pair an account")(pairing_page)
-    page("/contracts/new", "New contract")(wizard_page)
-    page("/contracts/{contract_id}", "Contract")(contract_page)
-    ui.page("/login", title="Sign in · WA Contracts")(login)
+    page("/", N_("Overview"))(overview_page)
+    page("/accounts", N_("Accounts"))(accounts_page)
+    page("/accounts/{account_id}/pair", N_("Pair an account"))(pairing_page)
+    page("/contracts/new", N_("New contract"))(wizard_page)
+    page("/contracts/{contract_id}", N_("Contract"))(contract_page)
+    ui.page("/login")(login)
     app.get("/login/finish", include_in_schema=False)(finish)
     app.get("/logout", include_in_schema=False)(logout)
-    ui.page("/sandbox/pair/{account_id}/{token}", title="Pairing · WA Contracts")(sandbox_paired)
+    ui.page("/sandbox/pair/{account_id}/{token}")(sandbox_paired)
     app.get("/ui/contracts/{contract_id}/export.csv", include_in_schema=False)(export_csv)
+    app.get("/ui/contracts/{contract_id}/export.xlsx", include_in_schema=False)(export_xlsx)
+    app.add_exception_handler(404, not_found)  # NiceGUI's own shows "HTTPException: 404: Not Found"
 
 
-async def export_csv(contract_id: str) -> StreamingResponse:
-    """The contract's CSV for a signed-in dashboard user (the API's export needs the API key)."""
-    if not await signed_in():
+async def export_csv(contract_id: str, request: Request) -> StreamingResponse:
+    """The contract as CSV that Excel set to Russian opens as columns, for a signed-in dashboard user
+    (the API's export needs the API key); times in the user's zone."""
+    contract, zone = await _exported(contract_id, request)
+    return StreamingResponse(
+        exports.as_csv(contract.id, zone, for_excel=True),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{contract.id}.csv"'},
+    )
+
+
+async def export_xlsx(contract_id: str, request: Request) -> StreamingResponse:
+    """The contract as an Excel workbook, as export_csv."""
+    contract, zone = await _exported(contract_id, request)
+    return StreamingResponse(
+        exports.chunks(await exports.as_xlsx(contract.id, zone)),
+        media_type=exports.XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{contract.id}.xlsx"'},
+    )
+
+
+async def _exported(contract_id: str, request: Request) -> tuple[Contract, ZoneInfo]:
+    who = await signed_in()
+    if not who:
         raise HTTPException(401, "sign in first")
     try:
         contract = await contracts.get_contract(contract_id)
     except NotFound as exc:
         raise HTTPException(404, exc.message) from None
-    return StreamingResponse(
-        csv_export.export_csv(contract.id),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{contract.id}.csv"'},
+    return contract, await user_zone(request, who)
+
+
+NOT_FOUND = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{title} · WA Contracts</title>
+<style>body{{font-family:system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;margin:0}}
+main{{max-width:28rem;padding:1rem}}a{{color:#00695C;font-weight:600}}</style></head>
+<body><main><h1>{title}</h1><p>{why}</p><p><a href="/">{home}</a></p></main></body></html>
+"""
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """A page that does not exist, in the visitor's language, with the way home; a route that is not
+    a page (NiceGUI's own) answers JSON, as the API does."""
+    endpoint = request.scope.get("endpoint")  # a mount's (NiceGUI's app) when no route of it matched
+    if endpoint is not None and endpoint is not app and not request.scope.get("nicegui_page_path"):
+        return JSONResponse({"error": "not found", "details": []}, status_code=404)
+    cookie, asked = request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
+    language = i18n.negotiate(None, cookie, asked)
+    say = i18n.translations(language).gettext
+    page = NOT_FOUND.format(
+        lang=language,
+        title=escape(say("Page not found")),
+        why=escape(say("There is no such page: the link may be old, or the address mistyped.")),
+        home=escape(say("Go to the overview")),
     )
+    return HTMLResponse(page, status_code=404)

@@ -19,6 +19,7 @@ from models import Account, AccountStatus, SandboxDelivery
 from models.db import is_unavailable
 from models.group_commit import GroupCommit
 from models.sql import execute
+from texts import N_
 from wa.sender import (
     AccountUnavailable,
     Message,
@@ -200,14 +201,14 @@ async def _reconnected(account: Account) -> bool:
 
 TRANSPORT = TransportSpec(
     name="sandbox",
-    label="Sandbox (simulated, for trying)",
+    label=N_("Sandbox (simulated, for trying)"),
     icon="science",
     takes_our_ids=True,
     pairing=Pairing.LINK,
     config=SandboxConfig,
     build_sender=_sender,
     reconnected=_reconnected,
-    pairing_help=(
+    pairing_help=N_(
         "A **sandbox** account pairs like a phone would: scan the code with any phone "
         "camera, or open the link under it. Nothing leaves this server."
     ),

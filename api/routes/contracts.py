@@ -33,7 +33,7 @@ from api.schemas import (
 )
 from models import Contract, ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
-from services import contracts, csv_export, idempotency, pools, waiting
+from services import contracts, exports, idempotency, pools, timezones, waiting
 from services.errors import InvalidInput
 from services.recipient_files import api_import, csv_rows
 
@@ -196,19 +196,48 @@ async def contract_recipients(
     )
 
 
+ExportZone = Annotated[
+    str | None,
+    Query(max_length=64, description="the time zone of `sentAt` (an IANA name); UTC if not given"),
+]
+
+
 @router.get(
     "/{contract_id}/export.csv",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-async def export_contract(contract_id: ContractId) -> StreamingResponse:
-    """Every recipient with its status, as CSV (cells that would run as spreadsheet formulas are
-    prefixed with a quote)."""
+async def export_contract(
+    contract_id: ContractId,
+    tz: ExportZone = None,
+    excel: Annotated[
+        bool, Query(description="for Excel set to Russian: a byte-order mark and `;` between cells")
+    ] = False,
+) -> StreamingResponse:
+    """Every recipient with its status, as CSV: rows numbered from 1, cells that would run as
+    spreadsheet formulas prefixed with a quote."""
+    zone = timezones.shown_in(tz)
     contract = await contracts.get_contract(contract_id)
     return StreamingResponse(
-        csv_export.export_csv(contract.id),
+        exports.as_csv(contract.id, zone, for_excel=excel),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{contract.id}.csv"'},
+    )
+
+
+@router.get(
+    "/{contract_id}/export.xlsx",
+    response_class=StreamingResponse,
+    responses={200: {"content": {exports.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def export_contract_xlsx(contract_id: ContractId, tz: ExportZone = None) -> StreamingResponse:
+    """Every recipient with its status, as an Excel workbook: rows numbered from 1, times as dates."""
+    zone = timezones.shown_in(tz)
+    contract = await contracts.get_contract(contract_id)
+    return StreamingResponse(
+        exports.chunks(await exports.as_xlsx(contract.id, zone)),
+        media_type=exports.XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{contract.id}.xlsx"'},
     )
 
 

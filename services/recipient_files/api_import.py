@@ -25,12 +25,13 @@ from services.recipient_files.csv_rows import (
     PLACEHOLDER,
     column_positions,
     csv_fault,
+    csv_reader,
     data_rows,
     fill,
     guess_column,
     too_many_rows,
-    utf8_lines,
 )
+from services.recipient_files.encoding import detect, head_of, text_lines
 from settings import get_settings
 
 
@@ -92,13 +93,13 @@ def most_rows(file: BinaryIO) -> int:
     return max(lines - 1, 0)
 
 
-def check_row_count(file: BinaryIO, limit: int) -> None:
+def check_row_count(file: BinaryIO, limit: int, codec: str) -> None:
     """InvalidInput if the file has more than `limit` data rows, told as soon as row limit + 1 is
     seen; nothing is kept. A file with no more lines than the header and `limit` is not parsed."""
     if most_rows(file) <= limit:
         return
-    with closing(utf8_lines(file)) as lines:
-        reader = csv.reader(lines, strict=True)
+    with closing(text_lines(file, codec)) as lines:
+        reader, _ = csv_reader(lines)
         _header(reader)
         for n, _ in enumerate(data_rows(reader, _refuse_row), start=1):
             if n > limit:
@@ -116,10 +117,11 @@ def read_recipients(
     """Phone numbers and messages of every row, or InvalidInput if the file itself is unusable or
     has more than `limit` rows (default: settings.max_recipients)."""
     limit = get_settings().max_recipients if limit is None else limit
+    codec = detect(head_of(file))
     if file.seekable():
-        check_row_count(file, limit)  # before anything is kept
-    with closing(utf8_lines(file)) as lines:  # the file is left as it was, whatever is raised
-        return _read_rows(csv.reader(lines, strict=True), phone_column, message_column, template, limit)
+        check_row_count(file, limit, codec)  # before anything is kept
+    with closing(text_lines(file, codec)) as lines:  # the file is left as it was, whatever is raised
+        return _read_rows(csv_reader(lines)[0], phone_column, message_column, template, limit)
 
 
 def _read_rows(

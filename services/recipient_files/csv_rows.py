@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import io
 import re
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from itertools import chain
 from typing import Any, BinaryIO
 
 from services.errors import InvalidInput, Problem
@@ -41,17 +41,13 @@ def column_positions(names: list[str]) -> dict[str, int]:
     return {name: at for at, name in reversed(list(enumerate(names)))}
 
 
-def utf8_lines(file: BinaryIO, refusal: str = "the CSV is not valid UTF-8") -> Iterator[str]:
-    """Lines of UTF-8 text (a byte-order mark from Excel is dropped); invalid UTF-8 is InvalidInput
-    saying `refusal`. The file is left open (it may be read again): close this with contextlib.closing."""
-    text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
-    try:
-        for line in text:  # noqa: UP028 - `yield from` would close the file when this closes
-            yield line
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(refusal, [Problem("file", str(exc))]) from None
-    finally:
-        text.detach()
+def csv_reader(lines: Iterator[str]) -> tuple[Any, str]:
+    """A strict csv.reader of `lines` (see the module's docstring) and its delimiter: a comma, a
+    semicolon (Russian Excel's) or a tab (Excel's "Unicode text"), whichever the first line has
+    most of."""
+    first = next(lines, "")
+    delimiter = max(",;\t", key=first.count)
+    return csv.reader(chain([first] if first else [], lines), delimiter=delimiter, strict=True), delimiter
 
 
 def too_many_rows(limit: int, field: str = "rows") -> InvalidInput:

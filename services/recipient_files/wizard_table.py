@@ -2,8 +2,9 @@
 text, a phone column and a message template mapped onto it, and the check before creating: invalid
 numbers, repeated numbers and opted-out numbers, each named by its row (1 = the first data row).
 
-A table keeps its rows as the UTF-8 bytes of CSV they came in (an XLSX sheet is turned into CSV once,
-by services.recipient_files.xlsx) and reads them again for each step: a million rows as Python lists
+A table keeps its rows as the bytes of CSV they came in, in the file's encoding (UTF-8, UTF-16 or a
+Windows code page, services.recipient_files.encoding; an XLSX sheet is turned into UTF-8 CSV once, by
+services.recipient_files.xlsx) and reads them again for each step: a million rows as Python lists
 would take ten times the memory, and reading them takes a second. Bytes, not str: a str of Cyrillic
 text takes 2 bytes a character (4 inside a StringIO), and the bytes are kept as read, never copied
 again.
@@ -19,43 +20,46 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from itertools import chain, islice
+from itertools import islice
 from typing import BinaryIO
 
 from models import OptOut
 from services import phones
 from services.contracts import message_fault
 from services.errors import InvalidInput, Problem
-from services.recipient_files import xlsx
+from services.recipient_files import encoding, xlsx
 from services.recipient_files.csv_rows import (
     MESSAGE_COLUMNS,
     PHONE_COLUMNS,
     PLACEHOLDER,
     column_positions,
     csv_fault,
+    csv_reader,
     data_rows,
     fill,
     guess_column,
     too_large,
     too_many_rows,
-    utf8_lines,
 )
 from settings import get_settings
+from texts import Text, say
 
 
 @dataclass(frozen=True)
 class Table:
     columns: list[str]
-    text: bytes  # CSV with `delimiter` in UTF-8: `skip` rows (the header), then the data rows
+    text: bytes  # CSV with `delimiter` in `codec`: `skip` rows (the header), then the data rows
     delimiter: str
     count: int  # data rows, blank ones left out (blank lines may be among them in `text`)
-    skip: int = 0
+    skip: int
+    codec: str
 
     def rows(self) -> Iterator[list[str]]:
-        lines = io.TextIOWrapper(io.BytesIO(self.text), encoding="utf-8-sig", newline="")  # no copy
+        lines = io.TextIOWrapper(io.BytesIO(self.text), encoding=self.codec, newline="")  # no copy
         for row in islice(csv.reader(lines, delimiter=self.delimiter), self.skip, None):
             if any(cell.strip() for cell in row):
                 yield row
@@ -78,11 +82,11 @@ class Table:
         return f"{{{message}}}" if message else ""
 
 
-def _table(header: list[str], text: bytes, delimiter: str, count: int, skip: int) -> Table:
+def _table(header: list[str], text: bytes, delimiter: str, count: int, skip: int, codec: str) -> Table:
     if not count:
         raise InvalidInput("the file has no rows under its header", [Problem("file", "no data rows")])
     columns = [h.strip() or f"column {i + 1}" for i, h in enumerate(header)]
-    return Table(columns, text, delimiter, count, skip)
+    return Table(columns, text, delimiter, count, skip, codec)
 
 
 def from_csv_text(text: str, limit: int | None = None, most: int | None = None) -> Table:
@@ -92,17 +96,16 @@ def from_csv_text(text: str, limit: int | None = None, most: int | None = None) 
 
 
 def from_csv_file(file: BinaryIO, limit: int | None = None, most: int | None = None) -> Table:
-    """from_csv_text for a UTF-8 file, read once a block at a time and kept as its bytes: at most `most`
-    bytes (default: settings.max_upload_bytes) and `limit` rows (default: settings.max_recipients),
-    refused as soon as byte most + 1 or row limit + 1 is read."""
+    """from_csv_text for a file in any encoding `encoding.detect` knows, read once a block at a time
+    and kept as its bytes: at most `most` bytes (default: settings.max_upload_bytes) and `limit` rows
+    (default: settings.max_recipients), refused as soon as byte most + 1 or row limit + 1 is read."""
     s = get_settings()
     limit = s.max_recipients if limit is None else limit
     kept = _Kept(file, s.max_upload_bytes if most is None else most)
-    refusal = "the file is not UTF-8 text (save it as CSV UTF-8)"
-    with closing(utf8_lines(io.BufferedReader(kept), refusal)) as lines:
-        first = next(lines, "")
-        delimiter = max(",;\t", key=first.count)
-        reader = csv.reader(chain((first,), lines), delimiter=delimiter, strict=True)
+    buffered = io.BufferedReader(kept, buffer_size=encoding.HEAD_BYTES)
+    codec = encoding.detect(encoding.head_of(buffered))
+    with closing(encoding.text_lines(buffered, codec)) as lines:
+        reader, delimiter = csv_reader(lines)
         try:
             header = next(reader, None)
         except csv.Error as exc:
@@ -118,7 +121,7 @@ def from_csv_file(file: BinaryIO, limit: int | None = None, most: int | None = N
             count += 1
             if count > limit:
                 raise too_many_rows(limit, "file")
-    return _table(header, kept.value(), delimiter, count, skip)
+    return _table(header, kept.value(), delimiter, count, skip, codec)
 
 
 def _refuse_row(at: int, why: str) -> InvalidInput:
@@ -158,7 +161,7 @@ def from_upload(filename: str, data: bytes | BinaryIO, limit: int | None = None)
     file = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
     if filename.lower().endswith((".xlsx", ".xlsm")):
         sheet = xlsx.first_sheet(file, limit)
-        return _table(sheet.header, sheet.text, ",", sheet.count, 0)
+        return _table(sheet.header, sheet.text, ",", sheet.count, 0, "utf-8")
     return from_csv_file(file, limit)
 
 
@@ -193,6 +196,19 @@ class Report:
     opted_out: list[tuple[int, str]] = field(default_factory=list)
     bad_messages: list[tuple[int, str]] = field(default_factory=list)  # row, why
     phone_numbers: list[str] = field(default_factory=list)  # normalised, or "" where invalid
+
+    def problems(self) -> dict[int, list[Text]]:
+        """What is wrong with each row left out, in words."""
+        found: dict[int, list[Text]] = defaultdict(list)
+        for row, _written, why in self.invalid:
+            found[row].append(say("invalid number: {why}", why=why))
+        for row, _number, first in self.duplicates:
+            found[row].append(say("the same number as row {first}", first=first))
+        for row, _number in self.opted_out:
+            found[row].append(say("opted out of these accounts"))
+        for row, why in self.bad_messages:
+            found[row].append(say("the message cannot be sent: {why}", why=why))
+        return dict(found)
 
     def dropped_rows(self) -> set[int]:
         return (

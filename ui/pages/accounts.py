@@ -7,15 +7,17 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from fastapi import Request
 from nicegui import ui
 
 from models import Account, AccountStatus
 from services import account_health, accounts, dashboard, qr_image
-from ui.frame import attempt, chip, confirm
+from ui.frame import aria, attempt, chip, confirm, empty_state, settle
+from ui.i18n import N_, _, number, tr, when
 from wa import registry
 from wa.transport import Pairing, TransportSpec
 
-LIMITS_WARNING = (
+LIMITS_WARNING = N_(
     "Without limits, messages leave as fast as WhatsApp answers: no typing, no gaps, no breaks, no "
     "daily cap. Real accounts sending like that are usually banned within hours. Turn limits off only "
     "for sandbox accounts or numbers you are ready to lose."
@@ -24,16 +26,16 @@ LIMITS_WARNING = (
 
 async def accounts_page() -> None:
     with ui.row().classes("w-full items-center"):
-        ui.label("Linked WhatsApp accounts and sandbox accounts").classes("text-body2 text-grey-8")
+        ui.label(_("Linked WhatsApp accounts and sandbox accounts")).classes("text-body2 text-grey-8")
         ui.space()
-        ui.button("Add account", icon="add", on_click=lambda: add_dialog.open())
+        ui.button(_("Add account"), icon="add", on_click=lambda: add_dialog.open())
     add_dialog = _add_dialog()
 
     @ui.refreshable
     async def listing() -> None:
         rows = await dashboard.accounts()
         if not rows:
-            ui.label("No account yet: add one to start.").classes("text-grey-7")
+            empty_state(_("No account yet"), _("Add one to start: a WhatsApp number, or a sandbox to try."))
         for row in rows:
             _account_card(row, listing)
 
@@ -49,17 +51,26 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
         ui.icon(spec.icon if spec else "help_outline", size="md")
         with ui.column().classes("gap-0"):
             ui.label(a.name or a.id).classes("text-subtitle1 text-weight-medium")
-            ui.label(f"{a.transport} · {a.phone or 'not paired'}").classes("text-caption text-grey-7")
+            ui.label(_transport_line(a, spec)).classes("text-caption text-grey-8")
             _health(row.health)
         chip(a.status)
         if a.status_reason:
-            ui.label(a.status_reason).classes("text-caption text-grey-8")
+            ui.label(tr(a.status_reason)).classes("text-caption text-grey-8")
         ui.space()
         _sent_today(row)
         if spec is None:
-            ui.label(f"transport {a.transport!r} is not installed").classes("text-caption text-negative")
+            missing = _("transport {name} is not installed").format(name=a.transport)
+            ui.label(missing).classes("text-caption text-negative")
         else:
             _actions(a, spec, listing)
+
+
+def _transport_line(a: Account, spec: TransportSpec | None) -> str:
+    """What kind of account it is, and its number once it has one (a sandbox account has none)."""
+    kind = _(spec.label) if spec else a.transport
+    if a.status == AccountStatus.PAIRING:
+        return _("{kind} · not paired yet").format(kind=kind)
+    return f"{kind} · {a.phone}" if a.phone and a.phone.isdigit() else kind
 
 
 def _health(health: account_health.Health) -> None:
@@ -68,43 +79,96 @@ def _health(health: account_health.Health) -> None:
     f = health.figures
     share = f" ({f.failure_share:.0%})" if f.sends else ""
     ui.label(
-        f"since {f.since:%H:%M} UTC: {f.sent} sent · {f.failed} failed{share} · {f.retried} retried · "
-        f"{f.rate_limits} rate limits · {f.disconnects} disconnects"
-    ).classes("text-caption text-grey-7")
+        _(
+            "since {time}: {sent} sent · {failed} failed{share} · {retried} retried · "
+            "{rate_limits} rate limits · {disconnects} disconnects"
+        ).format(
+            time=when(f.since, with_date=False),
+            sent=f.sent,
+            failed=f.failed,
+            share=share,
+            retried=f.retried,
+            rate_limits=f.rate_limits,
+            disconnects=f.disconnects,
+        )
+    ).classes("text-caption text-grey-8")
     if health.slowed:
-        ui.label(f"slowed down ×{health.pace_factor:g}: {health.slowed}").classes("text-caption text-warning")
+        slowed = _("slowed down ×{factor}: {why}").format(
+            factor=f"{health.pace_factor:g}", why=tr(health.slowed)
+        )
+        ui.label(slowed).classes("text-caption text-warning")
 
 
 def _sent_today(row: dashboard.AccountRow) -> None:
     with ui.column().classes("gap-0 items-end"):
         cap = row.daily_cap if row.account.use_limits else None
-        left = f" of {cap} ({max(0, cap - row.sent_today)} left)" if cap is not None else " (no cap)"
-        ui.label(f"{row.sent_today} sent today{left}")
+        if cap is None:
+            ui.label(_("{sent} sent today (no cap)").format(sent=number(row.sent_today)))
+        else:
+            left = max(0, cap - row.sent_today)
+            ui.label(
+                _("{sent} sent today of {cap} ({left} left)").format(sent=row.sent_today, cap=cap, left=left)
+            )
         if row.account.warmup_plan and row.account.use_limits:
-            ui.label("warming up").classes("text-caption text-grey-7")
+            ui.label(_("warming up")).classes("text-caption text-grey-8")
         if cap:
             ui.linear_progress(min(1.0, row.sent_today / cap), show_value=False).classes("w-40")
 
 
 def _actions(a: Account, spec: TransportSpec, listing: ui.refreshable) -> None:
-    switch = ui.switch("Limits", value=a.use_limits)
+    switch = ui.switch(_("Limits"), value=a.use_limits)
     switch.on_value_change(lambda e: _toggle_limits(a, e.value, e.sender, listing))
-    ui.button("Warm-up", on_click=lambda: _warmup_dialog(a, listing)).props("flat dense").mark("warm-up")
+    ui.button(_("Warm-up"), on_click=lambda: _warmup_dialog(a, listing)).props("flat dense").mark("warm-up")
     if a.status in (AccountStatus.PAIRING, AccountStatus.LOGGED_OUT, AccountStatus.BANNED):
-        ui.button("Pair", on_click=lambda: ui.navigate.to(f"/accounts/{a.id}/pair")).props("outline")
+        ui.button(_("Pair"), on_click=lambda: ui.navigate.to(f"/accounts/{a.id}/pair")).props("outline")
     if spec.pairing == Pairing.DEVICE and a.status in accounts.LINKED:
-        out = ui.button("Log out", on_click=lambda: _log_out(a, listing))
+        out = ui.button(_("Log out"), on_click=lambda: _log_out(a, listing))
         out.props("outline color=negative").mark("log-out")
+    more = aria(
+        ui.button(icon="more_vert").props("flat round dense"), _("More for {name}").format(name=_name(a))
+    )
+    with more.mark("more"), ui.menu():
+        ui.menu_item(_("Rename"), on_click=lambda: _rename(a, listing)).mark("rename")
+        ui.menu_item(_("Delete"), on_click=lambda: _delete(a, listing)).mark("delete-account")
+
+
+def _name(a: Account) -> str:
+    return a.name or a.phone or a.id
+
+
+async def _rename(account: Account, listing: ui.refreshable) -> None:
+    with ui.context.client.layout, ui.dialog() as dialog, ui.card().classes("w-96 gap-3"):
+        ui.label(_("Rename {name}").format(name=_name(account))).classes("text-h6")
+        name = ui.input(_("Name"), value=account.name).props("outlined autofocus").classes("w-full")
+        name.mark("new-name").on("keydown.enter", lambda: dialog.submit(True))
+        with ui.row().classes("w-full justify-end"):
+            ui.button(_("Cancel"), on_click=lambda: dialog.submit(False)).props("flat")
+            ui.button(_("Save"), on_click=lambda: dialog.submit(True)).mark("save-name")
+    save, typed = await dialog, name.value or ""
+    dialog.delete()
+    if save and await attempt(lambda: accounts.rename(account.id, typed), _("Saved")):
+        listing.refresh()
+
+
+async def _delete(account: Account, listing: ui.refreshable) -> None:
+    text = _(
+        "It disappears with its history of sends. An account that still has contracts cannot be deleted."
+    )
+    asked = _("Delete {name}?").format(name=_name(account))
+    if await confirm(asked, text, _("Delete"), _("Keep it"), "confirm-delete-account"):
+        await attempt(lambda: accounts.delete_account(account.id), _("Deleted"))
+        listing.refresh()
 
 
 async def _toggle_limits(account: Account, on: bool, switch: ui.switch, listing: ui.refreshable) -> None:
     if on == account.use_limits:
         return
-    if not on and not await confirm("Turn limits off?", LIMITS_WARNING, "Turn off", "Keep limits"):
+    asked = _("Turn limits off for {name}?").format(name=_name(account))
+    if not on and not await confirm(asked, _(LIMITS_WARNING), _("Turn off"), _("Keep limits")):
         switch.set_value(True)
         return
     await attempt(
-        lambda: accounts.update_account(account.id, use_limits=on), "Limits on" if on else "Limits off"
+        lambda: accounts.update_account(account.id, use_limits=on), _("Limits on") if on else _("Limits off")
     )
     listing.refresh()
 
@@ -112,26 +176,28 @@ async def _toggle_limits(account: Account, on: bool, switch: ui.switch, listing:
 def _warmup_dialog(account: Account, listing: ui.refreshable) -> None:
     """Set or clear the account's warm-up plan: a daily cap per day of its age, day 0 first."""
     with ui.context.client.layout, ui.dialog() as dialog, ui.card().classes("w-96 gap-3"):
-        ui.label(f"Warm-up plan of {account.name or account.id}").classes("text-h6")
+        ui.label(_("Warm-up plan of {name}").format(name=account.name or account.id)).classes("text-h6")
         ui.label(
-            "The daily cap for each day of the account's age, from its first day, separated by commas. "
-            "After the last day the usual cap by age applies. Leave empty for no plan."
+            _(
+                "The daily cap for each day of the account's age, from its first day, separated by "
+                "commas. After the last day the usual cap by age applies. Leave empty for no plan."
+            )
         ).classes("text-body2")
-        plan = ui.input("Daily caps", value=", ".join(map(str, account.warmup_plan or [])))
+        plan = ui.input(_("Daily caps"), value=", ".join(map(str, account.warmup_plan or [])))
         plan.props("outlined placeholder='20, 40, 80, 160, 320'").classes("w-full")
 
         async def save() -> None:
             caps = _caps(plan.value or "")
             if caps is None:
-                ui.notify("Daily caps: whole numbers separated by commas", type="warning")
+                ui.notify(_("Daily caps: whole numbers separated by commas"), type="warning")
                 return
-            if await attempt(lambda: accounts.update_account(account.id, warmup_plan=caps), "Saved"):
+            if await attempt(lambda: accounts.update_account(account.id, warmup_plan=caps), _("Saved")):
                 dialog.close()
                 listing.refresh()
 
         with ui.row().classes("w-full justify-end"):
-            ui.button("Cancel", on_click=dialog.close).props("flat")
-            ui.button("Save", on_click=save)
+            ui.button(_("Cancel"), on_click=dialog.close).props("flat")
+            ui.button(_("Save"), on_click=save)
     dialog.open()
 
 
@@ -144,22 +210,31 @@ def _caps(text: str) -> list[int] | None:
 
 
 async def _log_out(account: Account, listing: ui.refreshable) -> None:
-    text = "The device leaves the phone's Linked devices and running contracts pause. Pair it again to send."
-    if await confirm(
-        f"Log {account.name or account.phone} out?", text, "Log out", "Stay linked", "confirm-log-out"
-    ):
-        await attempt(lambda: accounts.log_out(account.id), "Logged out")
+    text = _(
+        "The device leaves the phone's Linked devices and running contracts pause. Pair it again to send."
+    )
+    asked = _("Log {name} out?").format(name=_name(account))
+    if await confirm(asked, text, _("Log out"), _("Stay linked"), "confirm-log-out"):
+        await attempt(lambda: accounts.log_out(account.id), _("Logged out"))
         listing.refresh()
 
 
 def _add_dialog() -> ui.dialog:
     with ui.dialog() as dialog, ui.card().classes("w-96 gap-3"):
-        ui.label("Add account").classes("text-h6")
-        name = ui.input("Name", placeholder="e.g. Sales team").props("outlined autofocus").classes("w-full")
-        choices = {spec.name: spec.label for spec in registry.transports()}
+        ui.label(_("Add account")).classes("text-h6")
+        name = (
+            ui.input(_("Name"), placeholder=_("e.g. Sales team"))
+            .props("outlined autofocus")
+            .classes("w-full")
+        )
+        choices = {spec.name: _(spec.label) for spec in registry.transports()}
         kind = ui.radio(choices, value="whatsapp")
 
         async def create() -> None:
+            if not (name.value or "").strip():
+                name.props["error"], name.props["error-message"] = True, _("Name the account")
+                name.update()
+                return
             base = str(ui.context.client.request.base_url)
             account = await attempt(lambda: accounts.add_in_dashboard(name.value or "", kind.value, base))
             if account is None:
@@ -169,8 +244,8 @@ def _add_dialog() -> ui.dialog:
             ui.navigate.to(f"/accounts/{account.id}/pair" if pairs else "/accounts")
 
         with ui.row().classes("w-full justify-end"):
-            ui.button("Cancel", on_click=dialog.close).props("flat")
-            ui.button("Add and pair", on_click=create)
+            ui.button(_("Cancel"), on_click=dialog.close).props("flat")
+            ui.button(_("Add and pair"), on_click=create)
     return dialog
 
 
@@ -191,6 +266,7 @@ class CodePanel:
     pair_code: ui.label | None = None
     shown_qr: str | None = None
     shown_status: str | None = None
+    shown_failed: bool = False
 
 
 async def pairing_page(account_id: str) -> None:
@@ -199,7 +275,7 @@ async def pairing_page(account_id: str) -> None:
     if account is None:
         return
     spec = accounts.transport_of(account.transport)
-    ui.label(account.name or account.id).classes("text-subtitle1")
+    ui.label(_name(account)).classes("text-subtitle1")
     with ui.row().classes("w-full gap-8 items-start"):
         with ui.card().classes("items-center"):
             image = ui.image().classes("w-72 h-72").props("no-transition fit=contain")
@@ -208,7 +284,7 @@ async def pairing_page(account_id: str) -> None:
             link = ui.link("", "#").classes("text-caption break-all w-72")
             link.set_visibility(False)
         with ui.column().classes("gap-3 max-w-md"):
-            ui.markdown(spec.pairing_help)
+            ui.markdown(_(spec.pairing_help))
             pair_code = _pair_by_code(account_id) if spec.pairing == Pairing.DEVICE else None
             status_row = ui.row().classes("items-center")
     panel = CodePanel(image, waiting, hint, link, status_row, pair_code)
@@ -217,7 +293,7 @@ async def pairing_page(account_id: str) -> None:
         current = await accounts.get_account(account_id)
         if current.status == AccountStatus.CONNECTED:
             timer.deactivate()
-            ui.notify(f"Paired: {current.name or current.phone}", type="positive")
+            ui.notify(_("Paired: {name}").format(name=current.name or current.phone), type="positive")
             ui.navigate.to("/accounts")
             return
         _show(panel, current, is_link=spec.pairing == Pairing.LINK)
@@ -228,28 +304,37 @@ async def pairing_page(account_id: str) -> None:
 
 def _pair_by_code(account_id: str) -> ui.label:
     """The other way to link a phone: a code typed on it. Returns where the code appears."""
-    with ui.expansion("Cannot scan? Link with a code instead", icon="dialpad").classes("w-full"):
-        phone = ui.input("The phone's number", placeholder="+7 999 123-45-67").props("outlined")
+    with ui.expansion(_("Cannot scan? Link with a code instead"), icon="dialpad").classes("w-full"):
+        phone = ui.input(_("The phone's number"), placeholder="+7 999 123-45-67").props("outlined")
         code = ui.label().classes("text-h5 text-primary tracking-widest")
 
         async def ask_code() -> None:
             if await attempt(lambda: accounts.pair_by_phone(account_id, phone.value or "")):
-                code.set_text("Asking WhatsApp for a code…")
+                code.set_text(_("Asking WhatsApp for a code…"))
 
-        ui.button("Get a code", on_click=ask_code).props("outline")
+        ui.button(_("Get a code"), on_click=ask_code).props("outline")
     return code
 
 
 def _show(panel: CodePanel, current: Account, is_link: bool) -> None:
-    """Bring the panel up to date with the account: its status, the code to scan, the code to type."""
+    """Bring the panel up to date with the account: its status, the code to scan, the code to type;
+    a pairing that failed (WhatsApp not reached) in plain words, with Retry."""
+    failed = current.status == AccountStatus.DISCONNECTED and current.device_jid is None
     if current.status != panel.shown_status:
         panel.shown_status = current.status
         panel.status_row.clear()
-        with panel.status_row:
+        with panel.status_row, ui.column().classes("gap-1"):
             chip(current.status)
-            if current.status_reason:
-                ui.label(current.status_reason).classes("text-caption")
-    if current.qr_code != panel.shown_qr:
+            if failed:
+                _pairing_failed(current)
+            elif current.status_reason:
+                ui.label(tr(current.status_reason)).classes("text-caption")
+    if failed != panel.shown_failed:
+        panel.shown_failed, panel.shown_qr = failed, None
+        panel.waiting.set_visibility(not failed)
+        panel.image.set_visibility(False)
+        panel.hint.set_text(_("No code: WhatsApp was not reached.") if failed else "")
+    if not failed and current.qr_code != panel.shown_qr:
         panel.shown_qr = current.qr_code
         panel.waiting.set_visibility(current.qr_code is None)
         panel.image.set_visibility(current.qr_code is not None)
@@ -261,20 +346,40 @@ def _show(panel: CodePanel, current: Account, is_link: bool) -> None:
             panel.link.props["href"] = current.qr_code
             panel.link.props["target"] = "_blank"
             panel.link.update()
-        panel.hint.set_text("" if current.qr_code else "Waiting for WhatsApp to issue a code…")
+        panel.hint.set_text("" if current.qr_code else _("Waiting for WhatsApp to issue a code…"))
     if panel.pair_code is not None and current.pair_code:
         panel.pair_code.set_text(current.pair_code)
 
 
-async def sandbox_paired(account_id: str, token: str) -> None:
+def _pairing_failed(account: Account) -> None:
+    ui.label(
+        _(
+            "This server could not reach WhatsApp, so there is no code to scan. Check that it is "
+            "connected to the internet, then try again, or link with a code instead."
+        )
+    ).classes("text-body2")
+    if account.status_reason:
+        ui.label(_("Details: {reason}").format(reason=tr(account.status_reason))).classes(
+            "text-caption text-grey-8"
+        )
+
+    async def retry() -> None:
+        await attempt(lambda: accounts.pair_again(account.id), _("Trying again…"))
+
+    ui.button(_("Retry"), icon="refresh", on_click=retry).mark("retry-pairing")
+
+
+async def sandbox_paired(request: Request, account_id: str, token: str) -> None:
     """What the sandbox's QR link opens (on "the phone"): it completes the simulated pairing."""
+    await settle(request, None)
+    ui.page_title(_("Pairing") + " · WA Contracts")
     ui.colors(primary="#128C7E")
     with ui.card().classes("absolute-center items-center gap-2"):
         account = await attempt(lambda: accounts.complete_pairing_by_link(account_id, token))
         if account:
             ui.icon("check_circle", color="positive", size="xl")
-            ui.label(f"{account.name or account.id} is paired").classes("text-h6")
-            ui.label("You can close this page.").classes("text-caption")
+            ui.label(_("{name} is paired").format(name=account.name or account.id)).classes("text-h6")
+            ui.label(_("You can close this page.")).classes("text-caption")
         else:
             ui.icon("link_off", color="negative", size="xl")
-            ui.label("This pairing link is not valid any more.").classes("text-h6")
+            ui.label(_("This pairing link is not valid any more.")).classes("text-h6")

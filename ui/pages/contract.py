@@ -14,11 +14,12 @@ from nicegui import events, ui
 from models import Contract, ContractStatus, RecipientStatus
 from services import contracts, dashboard
 from services.dashboard import Progress
-from services.timezones import SendWindow, in_utc
-from ui.frame import attempt, browser_time, chip, confirm
+from services.timezones import SendWindow
+from ui.frame import aria, attempt, chip, confirm, status_name
+from ui.i18n import N_, _, local_moment, number, tr, when, zone
 
 PAGE_SIZE = 25
-TABS = {"SENT": "Sent", "FAILED": "Failed", "SKIPPED": "Skipped", "": "All"}
+TABS = {"SENT": N_("Sent"), "FAILED": N_("Failed"), "SKIPPED": N_("Skipped"), "": N_("All")}
 
 
 def _duration(seconds: float | None) -> str:
@@ -56,7 +57,7 @@ class Summary:
 async def contract_page(contract_id: str) -> None:
     progress = await attempt(lambda: dashboard.progress(contract_id))
     if progress is None:
-        ui.link("Back to the overview", "/")
+        ui.link(_("Back to the overview"), "/")
         return
     summary = _summary(progress.contract)
 
@@ -83,16 +84,16 @@ def _summary(c: Contract) -> Summary:
     bar = ui.linear_progress(0, show_value=False, size="12px").classes("w-full")
     with ui.row().classes("w-full gap-3"):
         cards = {
-            key: _card(label)
+            key: _card(key, label)
             for key, label in (
-                ("sent", "sent"),
-                ("failed", "failed"),
-                ("skipped", "skipped"),
-                ("remaining", "remaining"),
-                ("delivered", "delivered"),
-                ("read", "read"),
-                ("rate", "per minute"),
-                ("eta", "time left"),
+                ("sent", _("sent")),
+                ("failed", _("failed")),
+                ("skipped", _("skipped")),
+                ("remaining", _("remaining")),
+                ("delivered", _("delivered")),
+                ("read", _("read")),
+                ("per-minute", _("per minute")),
+                ("time-left", _("time left")),
             )
         }
     return Summary(status, reason, actions, timing, bar, cards, _chart(), _pool_table())
@@ -104,19 +105,19 @@ def _timing(contract_id: str) -> Timing:
         late = ui.label().classes("text-warning").mark("late")
         ui.space()
         schedule = ui.button(
-            "Schedule",
+            _("Schedule"),
             icon="schedule",
             on_click=lambda: _change_time(
-                "Start by itself at",
-                "Don't start by itself",
+                _("Start by itself at"),
+                _("Don't start by itself"),
                 partial(contracts.schedule_contract, contract_id),
             ),
         )
         set_deadline = ui.button(
-            "Deadline",
+            _("Deadline"),
             icon="event",
             on_click=lambda: _change_time(
-                "Deadline", "No deadline", partial(contracts.set_deadline, contract_id)
+                _("Deadline"), _("No deadline"), partial(contracts.set_deadline, contract_id)
             ),
         )
     schedule.props("outline").mark("schedule")
@@ -131,31 +132,34 @@ async def _change_time(
     refresh shows the outcome."""
     with ui.context.client.layout, ui.dialog() as dialog, ui.card().classes("w-96"):
         ui.label(title).classes("text-h6")
-        at = ui.input("Time (your local time)").props("outlined type=datetime-local").classes("w-full")
+        label = _("Time ({zone})").format(zone=zone().key)
+        at = ui.input(label).props("outlined type=datetime-local").classes("w-full")
         with ui.row().classes("w-full justify-end"):
-            ui.button("Cancel", on_click=lambda: dialog.submit("")).props("flat")
+            ui.button(_("Cancel"), on_click=lambda: dialog.submit("")).props("flat")
             ui.button(clear, on_click=lambda: dialog.submit("clear")).props("flat")
-            ui.button("Save", on_click=lambda: dialog.submit("save")).mark("save-time")
+            ui.button(_("Save"), on_click=lambda: dialog.submit("save")).mark("save-time")
     answer, value = await dialog, at.value
     dialog.delete()
     if answer == "clear":
-        await attempt(lambda: change(None), "Cleared")
+        await attempt(lambda: change(None), _("Cleared"))
     elif answer == "save" and not value:
-        ui.notify("Choose a time first", type="warning")
+        ui.notify(_("Choose a time first"), type="warning")
     elif answer == "save":
-        when = await browser_time(value)
-        await attempt(lambda: change(when), "Saved")
+        at_moment = local_moment(value)
+        await attempt(lambda: change(at_moment), _("Saved"))
 
 
 def _show_timing(t: Timing, p: Progress) -> None:
     """The times of the contract, and a warning when its plan ends after its deadline."""
     c = p.contract
     pending = c.status == ContractStatus.PENDING
-    t.window.set_text(f"Sends {SendWindow.of(c.send_window).describe()} in each recipient's local time")
-    t.start.set_text(f"Starts at {in_utc(c.start_at)}" if pending and c.start_at else "")
-    t.deadline.set_text(f"Deadline {in_utc(c.deadline)}" if c.deadline else "")
+    window = tr(SendWindow.of(c.send_window).describe())
+    t.window.set_text(_("Sends {window} in each recipient's local time").format(window=window))
+    t.start.set_text(_("Starts at {time}").format(time=when(c.start_at)) if pending and c.start_at else "")
+    t.deadline.set_text(_("Deadline {time}").format(time=when(c.deadline)) if c.deadline else "")
     late = c.deadline is not None and p.finish_at is not None and p.finish_at > c.deadline
-    t.late.set_text(f"By the plan it finishes {in_utc(p.finish_at)}, after the deadline" if late else "")
+    after = _("By the plan it finishes {time}, after the deadline")
+    t.late.set_text(after.format(time=when(p.finish_at)) if late else "")
     t.schedule.set_visibility(pending)
     t.set_deadline.set_visibility(c.status in contracts.NOT_OVER)
 
@@ -163,25 +167,32 @@ def _show_timing(t: Timing, p: Progress) -> None:
 def _pool_table() -> ui.table:
     """What each account of the pool has sent of this contract."""
     columns = [
-        {"name": "account", "label": "Account", "field": "account", "align": "left"},
-        {"name": "status", "label": "Status", "field": "status", "align": "left"},
-        {"name": "sent", "label": "Sent", "field": "sent"},
-        {"name": "failed", "label": "Failed", "field": "failed"},
-        {"name": "skipped", "label": "Skipped", "field": "skipped"},
+        {"name": "account", "label": _("Account"), "field": "account", "align": "left"},
+        {"name": "status", "label": _("Status"), "field": "status", "align": "left"},
+        {"name": "sent", "label": _("Sent"), "field": "sent"},
+        {"name": "failed", "label": _("Failed"), "field": "failed"},
+        {"name": "skipped", "label": _("Skipped"), "field": "skipped"},
     ]
     return ui.table(columns=columns, rows=[], row_key="account").props("dense flat").classes("w-full")
 
 
 def _chart() -> ui.echart:
+    sent, failed = _("sent"), _("failed")
     return ui.echart(
         {
             "tooltip": {"trigger": "axis"},
-            "legend": {"data": ["sent", "failed"]},
-            "xAxis": {"type": "category", "data": []},
+            "legend": {"data": [sent, failed]},
+            "xAxis": {
+                "type": "category",
+                "data": [],
+                "name": zone().key,
+                "nameLocation": "center",
+                "nameGap": 28,
+            },
             "yAxis": {"type": "value", "minInterval": 1},
             "series": [
-                {"name": "sent", "type": "bar", "stack": "n", "data": [], "color": "#25D366"},
-                {"name": "failed", "type": "bar", "stack": "n", "data": [], "color": "#C10015"},
+                {"name": sent, "type": "bar", "stack": "n", "data": [], "color": "#25D366"},
+                {"name": failed, "type": "bar", "stack": "n", "data": [], "color": "#C10015"},
             ],
         }
     ).classes("w-full h-64")
@@ -191,12 +202,12 @@ def _show_progress(summary: Summary, p: Progress) -> None:
     summary.status.clear()
     with summary.status:
         chip(p.contract.status)
-    waiting = f"Waiting: {p.waiting_reason}" if p.waiting_reason else ""
-    summary.reason.set_text(p.contract.paused_reason or p.contract.error_message or waiting)
+    waiting = _("Waiting: {reason}").format(reason=tr(p.waiting_reason)) if p.waiting_reason else ""
+    summary.reason.set_text(tr(p.contract.paused_reason or p.contract.error_message or "") or waiting)
     summary.pool.rows = [
         {
             "account": a.name or a.account_id,
-            "status": a.status.lower().replace("_", " "),
+            "status": status_name(a.status),
             "sent": a.sent,
             "failed": a.failed,
             "skipped": a.skipped,
@@ -214,25 +225,24 @@ def _show_progress(summary: Summary, p: Progress) -> None:
         "read": p.contract.read_count,
     }
     for key, value in values.items():
-        summary.cards[key].set_text(f"{value:,}")
-    summary.cards["rate"].set_text(f"{p.per_minute:,.0f}")
+        summary.cards[key].set_text(number(value))
+    summary.cards["per-minute"].set_text(number(round(p.per_minute)))
     moving = p.contract.status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS)
-    summary.cards["eta"].set_text(_duration(p.eta_s) if moving else "—")
+    summary.cards["time-left"].set_text(_duration(p.eta_s) if moving else "—")
 
 
 def _show_sends(chart: ui.echart, series: list[tuple[datetime, int, int]]) -> None:
     """Sent and failed per minute, or per hour once the sending has gone on for hours."""
     hourly = len(series) > 1 and series[1][0] - series[0][0] >= timedelta(hours=1)
-    label = "%d %b %H:00" if hourly else "%H:%M"
-    chart.options["xAxis"]["data"] = [m.astimezone().strftime(label) for m, _, _ in series]
-    chart.options["series"][0]["data"] = [s for _, s, _ in series]
-    chart.options["series"][1]["data"] = [f for _, _, f in series]
+    chart.options["xAxis"]["data"] = [when(m, with_date=hourly) for m, _s, _f in series]
+    chart.options["series"][0]["data"] = [s for _m, s, _f in series]
+    chart.options["series"][1]["data"] = [f for _m, _s, f in series]
     chart.update()
 
 
-def _card(label: str) -> ui.label:
+def _card(key: str, label: str) -> ui.label:
     with ui.card().classes("items-center p-3 min-w-28"):
-        value = ui.label("0").classes("text-h6").props(f"data-card={label.replace(' ', '-')}")
+        value = ui.label("0").classes("text-h6").props(f"data-card={key}")
         ui.label(label).classes("text-caption text-grey-8")
     return value
 
@@ -242,11 +252,11 @@ def _buttons(
 ) -> None:
     wanted = []
     if status == ContractStatus.PENDING:
-        wanted.append(("Start", "play_arrow", contracts.start_contract, "Started"))
+        wanted.append((_("Start"), "play_arrow", contracts.start_contract, _("Started")))
     if status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS):
-        wanted.append(("Pause", "pause", contracts.pause_contract, "Paused"))
+        wanted.append((_("Pause"), "pause", contracts.pause_contract, _("Paused")))
     if status == ContractStatus.PAUSED:
-        wanted.append(("Resume", "play_arrow", contracts.start_contract, "Resumed"))
+        wanted.append((_("Resume"), "play_arrow", contracts.start_contract, _("Resumed")))
     key = tuple(label for label, *_ in wanted)
     if getattr(row, "shown", None) == key:
         return
@@ -265,19 +275,21 @@ def _buttons(
 
             b = ui.button(label, icon=icon)
             b.on_click(lambda _, b=b, act=act: act(b))
-        ui.button(
-            "Export CSV",
-            icon="download",
-            on_click=lambda: ui.navigate.to(f"/ui/contracts/{contract_id}/export.csv", new_tab=False),
-        ).props("outline")
-        delete = ui.button("Delete", icon="delete", color="negative", on_click=lambda: _delete(contract_id))
+        with ui.dropdown_button(_("Export"), icon="download").props("outline"):
+            for label, kind in ((_("Excel workbook (.xlsx)"), "xlsx"), (_("CSV for Excel (;)"), "csv")):
+                target = f"/ui/contracts/{contract_id}/export.{kind}"
+                ui.item(label, on_click=lambda target=target: ui.navigate.to(target)).mark(f"export-{kind}")
+        delete = ui.button(
+            _("Delete"), icon="delete", color="negative", on_click=lambda: _delete(contract_id)
+        )
         delete.props("outline").mark("delete")
 
 
 async def _delete(contract_id: str) -> None:
-    text = "Sending stops at once and every recipient row is removed. This cannot be undone."
-    if await confirm("Delete this contract?", text, "Delete", "Keep it", "confirm-delete") and await attempt(
-        lambda: _remove(contract_id), "Deleted"
+    text = _("Sending stops at once and every recipient row is removed. This cannot be undone.")
+    asked = _("Delete this contract?")
+    if await confirm(asked, text, _("Delete"), _("Keep it"), "confirm-delete") and await attempt(
+        lambda: _remove(contract_id), _("Deleted")
     ):
         ui.navigate.to("/")
 
@@ -315,20 +327,22 @@ async def _recipients(contract_id: str) -> None:
             tabs = ui.tabs().props("dense align=left")
             with tabs:
                 for key, label in TABS.items():
-                    ui.tab(key or "ALL", label)
+                    ui.tab(key or "ALL", _(label))
             ui.space()
-            search = ui.input("Search a number", placeholder="7999…").props("dense outlined clearable")
+            search = ui.input(_("Search"), placeholder=_("a number or words of the message"))
+            search.props("dense outlined clearable debounce=400").classes("w-72").mark("search")
         table = _recipient_table()
         with ui.row().classes("items-center"):
             previous = ui.button(icon="chevron_left", on_click=lambda: turn(-1)).props("flat dense")
+            aria(previous, _("Previous page"))
             page_label = ui.label()
             following = ui.button(icon="chevron_right", on_click=lambda: turn(1)).props("flat dense")
-            following.mark("next-page")
+            aria(following, _("Next page")).mark("next-page")
 
     async def load() -> None:
         table.rows = await _page_rows(contract_id, pages)
         table.update()
-        page_label.set_text(f"page {len(pages.cursors)}")
+        page_label.set_text(_("page {n}").format(n=len(pages.cursors)))
         previous.set_enabled(len(pages.cursors) > 1)
         following.set_enabled(pages.next is not None)
 
@@ -362,11 +376,16 @@ def _recipient_table() -> ui.table:
         ui.table(
             columns=[
                 {"name": "position", "label": "#", "field": "position", "align": "right"},
-                {"name": "phone", "label": "Phone", "field": "phone", "align": "left"},
-                {"name": "status", "label": "Status", "field": "status", "align": "left"},
-                {"name": "when", "label": "Sent", "field": "when", "align": "left"},
-                {"name": "note", "label": "Error / reason", "field": "note", "align": "left"},
-                {"name": "message", "label": "Message", "field": "message", "align": "left"},
+                {"name": "phone", "label": _("Phone"), "field": "phone", "align": "left"},
+                {"name": "status", "label": _("Status"), "field": "status", "align": "left"},
+                {
+                    "name": "when",
+                    "label": _("Sent ({zone})").format(zone=zone().key),
+                    "field": "when",
+                    "align": "left",
+                },
+                {"name": "note", "label": _("Error / reason"), "field": "note", "align": "left"},
+                {"name": "message", "label": _("Message"), "field": "message", "align": "left"},
             ],
             rows=[],
             row_key="position",
@@ -379,17 +398,16 @@ def _recipient_table() -> ui.table:
 async def _page_rows(contract_id: str, pages: Pages) -> list[dict]:
     """The rows of the current page, as the table shows them; notes the cursor of the next page."""
     status = RecipientStatus(pages.status) if pages.status else None
-    digits = "".join(ch for ch in pages.search if ch.isdigit())
     rows, pages.next = await contracts.recipients_page(
-        contract_id, status, PAGE_SIZE, pages.cursors[-1], phone_prefix=digits or None
+        contract_id, status, PAGE_SIZE, pages.cursors[-1], search=pages.search
     )
     return [
         {
             "position": r["position"] + 1,
             "phone": r["phone_number"],
-            "status": r["status"],
-            "when": r["sent_at"].strftime("%Y-%m-%d %H:%M:%S") if r["sent_at"] else "",
-            "note": r["error_message"] or "",
+            "status": status_name(r["status"]),
+            "when": when(r["sent_at"]),
+            "note": tr(r["error_message"] or ""),
             "message": r["message"] if len(r["message"]) <= 120 else r["message"][:119] + "…",
         }
         for r in rows

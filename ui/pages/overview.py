@@ -10,7 +10,8 @@ from nicegui import ui
 from models import Contract, ContractStatus
 from services import accounts, contracts, dashboard, health
 from services.queues import queue_status
-from ui.frame import chip
+from ui.frame import aria, chip, empty_state, status_name
+from ui.i18n import _, number, when
 
 PAGE_SIZE = 20
 
@@ -28,15 +29,17 @@ async def overview_page() -> None:
     with ui.row().classes("w-full items-center"):
         cards = ui.row().classes("gap-3")
         ui.space()
-        ui.button("New contract", icon="add", on_click=lambda: ui.navigate.to("/contracts/new"))
+        ui.button(_("New contract"), icon="add", on_click=lambda: ui.navigate.to("/contracts/new"))
     names = {a.id: a.name or a.id for a in await accounts.list_accounts()}
     listed = Listed()
     account, status = _filters(names)
     listing = ui.column().classes("w-full gap-2")
     with ui.row().classes("items-center"):
         previous = ui.button(icon="chevron_left", on_click=lambda: turn(-1)).props("flat dense")
+        aria(previous, _("Previous page"))
         following = ui.button(icon="chevron_right", on_click=lambda: turn(1)).props("flat dense")
-    ui.label("Workers").classes("text-h6")
+        aria(following, _("Next page"))
+    ui.label(_("Workers")).classes("text-h6")
     workers = ui.column().classes("w-full")
 
     async def refresh() -> None:
@@ -62,18 +65,15 @@ async def overview_page() -> None:
 
 def _filters(names: dict[str, str]) -> tuple[ui.select, ui.select]:
     with ui.row().classes("w-full items-center gap-3"):
-        account = ui.select({None: "All accounts", **names}, value=None, label="Account").props(
+        account = ui.select({None: _("All accounts"), **names}, value=None, label=_("Account")).props(
             "outlined dense"
         )
         account.classes("w-64").mark("account-filter")
         status = (
             ui.select(
-                {
-                    None: "All statuses",
-                    **{s.value: s.value.replace("_", " ").lower() for s in ContractStatus},
-                },
+                {None: _("All statuses"), **{s.value: status_name(s.value) for s in ContractStatus}},
                 value=None,
-                label="Status",
+                label=_("Status"),
             )
             .props("outlined dense")
             .classes("w-48")
@@ -86,15 +86,15 @@ async def _queue_cards(cards: ui.row) -> None:
     cards.clear()
     with cards:
         for label, value in (
-            ("contracts waiting", q["contracts"]["waiting"]),
-            ("contracts active", q["contracts"]["active"]),
-            ("contracts completed", q["contracts"]["completed"]),
-            ("messages waiting", q["messages"]["waiting"]),
-            ("messages sent", q["messages"]["completed"]),
-            ("messages failed", q["messages"]["failed"]),
+            (_("contracts waiting"), q["contracts"]["waiting"]),
+            (_("contracts active"), q["contracts"]["active"]),
+            (_("contracts completed"), q["contracts"]["completed"]),
+            (_("messages waiting"), q["messages"]["waiting"]),
+            (_("messages sent"), q["messages"]["completed"]),
+            (_("messages failed"), q["messages"]["failed"]),
         ):
             with ui.card().classes("items-center p-3"):
-                ui.label(f"{value:,}").classes("text-h6")
+                ui.label(number(value)).classes("text-h6")
                 ui.label(label).classes("text-caption text-grey-8")
 
 
@@ -104,7 +104,7 @@ async def _contract_list(listing: ui.column, listed: Listed, names: dict[str, st
     listing.clear()
     with listing:
         if not rows:
-            ui.label("No contract here yet.").classes("text-grey-7")
+            empty_state(_("No contract here yet."), _("Create one with New contract."))
         shown = rows[:PAGE_SIZE]
         progress = await dashboard.done_and_total([c.id for c in shown])
         for c in shown:
@@ -113,10 +113,10 @@ async def _contract_list(listing: ui.column, listed: Listed, names: dict[str, st
 
 
 def _contract_row(c: Contract, done: int, total: int, account_name: str) -> None:
+    """A contract as a link (reached with Tab, opened with Enter), laid out as a card."""
     with (
-        ui.card()
-        .classes("w-full cursor-pointer")
-        .on("click", lambda _, cid=c.id: ui.navigate.to(f"/contracts/{cid}")),
+        ui.link(target=f"/contracts/{c.id}").classes("w-full no-underline text-inherit"),
+        ui.card().classes("w-full"),
         ui.row().classes("w-full items-center gap-4"),
     ):
         ui.label(c.name or c.id).classes("text-subtitle1 text-weight-medium w-64 ellipsis")
@@ -124,7 +124,7 @@ def _contract_row(c: Contract, done: int, total: int, account_name: str) -> None
         ui.label(account_name).classes("text-caption text-grey-8")
         ui.space()
         ui.linear_progress(done / total if total else 0, show_value=False).classes("w-48")
-        ui.label(f"{done:,} / {total:,}").classes("text-caption w-32 text-right")
+        ui.label(f"{number(done)} / {number(total)}").classes("text-caption w-32 text-right")
 
 
 async def _workers(workers: ui.column) -> None:
@@ -132,12 +132,15 @@ async def _workers(workers: ui.column) -> None:
     with workers:
         alive = await health.workers()
         if not alive:
-            ui.label("No worker has reported yet: start one (python cli.py worker).").classes("text-negative")
+            ui.label(_("No worker has reported yet: start one (python cli.py worker).")).classes(
+                "text-negative"
+            )
         for w in alive:
             with ui.row().classes("items-center gap-3"):
                 ui.icon("circle", color="positive" if w.alive else "negative", size="xs")
                 ui.label(f"{w.id}").classes("text-weight-medium")
-                seen = "alive" if w.alive else f"last seen {w.seen_at:%H:%M:%S}"
-                ui.label(f"{seen} · holds {', '.join(w.accounts) or 'no account now'}").classes(
+                seen = _("alive") if w.alive else _("last seen {time}").format(time=when(w.seen_at))
+                held = ", ".join(w.accounts) or _("no account now")
+                ui.label(_("{seen} · holds {accounts}").format(seen=seen, accounts=held)).classes(
                     "text-caption"
                 )

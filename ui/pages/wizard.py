@@ -8,22 +8,24 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any, Literal
 
 from nicegui import events, ui
 
 from models import Account, AccountStatus
-from services import accounts, contracts, estimates
-from services.errors import InvalidInput, Problem
+from services import accounts, contracts, estimates, exports
 from services.recipient_files import csv_rows, wizard_table
 from services.recipient_files.wizard_table import Report, Table
-from services.timezones import SendWindow, in_utc
+from services.timezones import SendWindow
 from settings import get_settings
-from ui.frame import attempt, browser_time, show_failure
+from ui.frame import attempt, show_failure, status_name
+from ui.i18n import N_, _, local_moment, ngettext, number, tr, zone
+from ui.i18n import when as when_
 
 PREVIEW_ROWS = 5
 LISTED_PROBLEMS = 50
-DAYS = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
+DAYS = {1: N_("Mon"), 2: N_("Tue"), 3: N_("Wed"), 4: N_("Thu"), 5: N_("Fri"), 6: N_("Sat"), 7: N_("Sun")}
 Start = Literal["now"] | datetime | None
 
 
@@ -57,65 +59,72 @@ async def wizard_page() -> None:
     message_fields = ui.refreshable(_message_fields)
     check_report = ui.refreshable(_check_report)
     with ui.stepper().props("vertical animated").classes("w-full") as stepper:
-        with ui.step("Accounts"):
+        with ui.step("accounts", title=_("Accounts")):
             _account_step(draft, stepper, choices)
-        with ui.step("Recipients"):
+        with ui.step("recipients", title=_("Recipients")):
             _recipients_step(draft, stepper, on_table=message_fields.refresh)
-        with ui.step("Message"):
+        with ui.step("message", title=_("Message")):
             _message_step(draft, stepper, message_fields, on_done=check_report.refresh)
-        with ui.step("Check"):
+        with ui.step("check", title=_("Check")):
             await _check_step(draft, stepper, check_report)
-        with ui.step("Start"):
+        with ui.step("start", title=_("Start")):
             _start_step(draft, stepper)
 
 
 def _back(stepper: ui.stepper) -> None:
-    ui.button("Back", on_click=stepper.previous).props("flat")
+    ui.button(_("Back"), on_click=stepper.previous).props("flat")
 
 
 def _account_step(draft: Draft, stepper: ui.stepper, choices: list[Account]) -> None:
-    ui.label("Which accounts send the messages? With several, each sends its share at its own pace.")
-    options = {a.id: f"{a.name or a.id} · {a.transport} · {a.status.lower()}" for a in choices}
-    account = ui.select(options, label="Accounts", multiple=True).props("outlined use-chips")
+    ui.label(_("Which accounts send the messages? With several, each sends its share at its own pace."))
+    options = {a.id: f"{a.name or a.id} · {status_name(a.status)}" for a in choices}
+    account = ui.select(options, label=_("Accounts"), multiple=True).props("outlined use-chips")
     account.classes("w-full max-w-xl").mark("accounts")
     warning = ui.label().classes("text-body2 text-warning")
     if not options:
-        ui.link("Add an account first", "/accounts")
+        ui.link(_("Add an account first"), "/accounts")
 
     def changed() -> None:
         draft.account_ids = list(account.value or [])
         draft.report = None  # opt-outs are checked against the chosen accounts
         idle = [a for a in choices if a.id in draft.account_ids and a.status != AccountStatus.CONNECTED]
-        names = ", ".join(f"{a.name or a.id} ({a.status.lower().replace('_', ' ')})" for a in idle)
-        warning.set_text(f"Not connected, so not sending until they are: {names}" if idle else "")
+        names = ", ".join(f"{a.name or a.id} ({status_name(a.status)})" for a in idle)
+        idle_now = _("Not connected, so not sending until they are: {names}")
+        warning.set_text(idle_now.format(names=names) if idle else "")
 
     def chosen() -> None:
         if not draft.account_ids:
-            ui.notify("Choose at least one account", type="warning")
+            ui.notify(_("Choose at least one account"), type="warning")
             return
         stepper.next()
 
     account.on_value_change(changed)
     with ui.stepper_navigation():
-        ui.button("Next", on_click=chosen)
+        ui.button(_("Next"), on_click=chosen)
 
 
 def _recipients_step(draft: Draft, stepper: ui.stepper, on_table: Callable[[], object]) -> None:
-    ui.label("A CSV or Excel file with a header row, or numbers pasted one per line.")
+    ui.label(
+        _(
+            "A CSV or Excel file with a header row (CSV in UTF-8, UTF-16 or Windows-1251, separated by "
+            "commas, semicolons or tabs), or numbers pasted one per line."
+        )
+    )
     loaded = ui.label().classes("text-body2")
     raw_preview = ui.column().classes("w-full")
 
     def take(table: Table) -> None:
         draft.set_table(table)
-        loaded.set_text(f"{table.count:,} rows · columns: {', '.join(table.columns)}")
+        rows = ngettext("{n} row", "{n} rows", table.count)
+        loaded.set_text(_("{rows} · columns: {columns}").format(rows=rows, columns=", ".join(table.columns)))
         raw_preview.clear()
         with raw_preview:
             _grid(table.columns, table.head(PREVIEW_ROWS))
         on_table()
 
     with ui.tabs() as tabs:
-        upload_tab = ui.tab("Upload a file", icon="upload_file")
-        paste_tab = ui.tab("Paste", icon="content_paste")
+        upload_tab = ui.tab("upload", _("Upload a file"), icon="upload_file")
+        paste_tab = ui.tab("paste", _("Paste"), icon="content_paste")
     with ui.tab_panels(tabs, value=upload_tab).classes("w-full"):
         with ui.tab_panel(upload_tab):
             _upload(take)
@@ -124,13 +133,13 @@ def _recipients_step(draft: Draft, stepper: ui.stepper, on_table: Callable[[], o
 
     def chosen() -> None:
         if draft.table is None:
-            ui.notify("Upload a file or paste the recipients first", type="warning")
+            ui.notify(_("Upload a file or paste the recipients first"), type="warning")
             return
         stepper.next()
 
     with ui.stepper_navigation():
         _back(stepper)
-        ui.button("Next", on_click=chosen)
+        ui.button(_("Next"), on_click=chosen)
 
 
 def _upload(take: Callable[[Table], None]) -> None:
@@ -138,21 +147,23 @@ def _upload(take: Callable[[Table], None]) -> None:
         table = await attempt(lambda: _read(e.file))
         if table:
             take(table)
-            ui.notify(f"{e.file.name}: {table.count:,} rows", type="positive")
+            rows = ngettext("{n} row", "{n} rows", table.count)
+            ui.notify(_("{file}: {rows}").format(file=e.file.name, rows=rows), type="positive")
 
     ui.upload(
         on_upload=uploaded,
         auto_upload=True,
         max_file_size=get_settings().max_upload_bytes,  # in the browser: see _read
         on_rejected=lambda: ui.notify(
-            f"Files up to {get_settings().max_upload_bytes:,} bytes", type="warning"
+            _("Files up to {size} MB").format(size=number(get_settings().max_upload_bytes // 2**20)),
+            type="warning",
         ),
-        label="CSV or XLSX",
+        label=_("CSV or XLSX"),
     ).props('accept=".csv,.txt,.xlsx" flat bordered').classes("w-full")
 
 
 def _paste(take: Callable[[Table], None]) -> None:
-    pasted = ui.textarea(placeholder="phone,name\n+7 999 123-45-67,Anna").props("outlined")
+    pasted = ui.textarea(placeholder=_("phone,name\n+7 999 123-45-67,Anna")).props("outlined")
     pasted.classes("w-full font-mono")
 
     async def use_pasted() -> None:
@@ -160,7 +171,7 @@ def _paste(take: Callable[[Table], None]) -> None:
         if table:
             take(table)
 
-    ui.button("Use these rows", on_click=use_pasted).props("outline")
+    ui.button(_("Use these rows"), on_click=use_pasted).props("outline")
 
 
 def _message_fields(draft: Draft) -> None:
@@ -169,12 +180,12 @@ def _message_fields(draft: Draft) -> None:
     if table is None:
         return
     with ui.row().classes("w-full gap-4 items-start"):
-        phone = ui.select(table.columns, value=draft.phone_column, label="Phone number column")
+        phone = ui.select(table.columns, value=draft.phone_column, label=_("Phone number column"))
         phone.props("outlined").classes("w-64")
-        template = ui.textarea("Message", value=draft.template).props("outlined autogrow")
+        template = ui.textarea(_("Message"), value=draft.template).props("outlined autogrow")
         template.classes("flex-grow")
     with ui.row().classes("gap-1 items-center"):
-        ui.label("Insert:").classes("text-caption")
+        ui.label(_("Insert:")).classes("text-caption")
         for column in table.columns:
             ui.chip(
                 f"{{{column}}}",
@@ -194,15 +205,15 @@ def _message_fields(draft: Draft) -> None:
 
 def _preview(table: Table, draft: Draft, fault: ui.label, preview: ui.column) -> None:
     problem = wizard_table.template_fault(table, draft.template)
-    fault.set_text(problem or "")
+    fault.set_text(tr(problem or ""))
     preview.clear()
     if problem or draft.phone_column is None:
         return
     numbers = wizard_table.phone_cells(table, draft.phone_column, PREVIEW_ROWS)
     texts = list(wizard_table.messages(table, draft.template, PREVIEW_ROWS))
     with preview:
-        ui.label("Preview of the first recipients").classes("text-caption")
-        _grid(["phone", "message"], [[n, m] for n, m in zip(numbers, texts, strict=True)])
+        ui.label(_("Preview of the first recipients")).classes("text-caption")
+        _grid([_("phone"), _("message")], [[n, m] for n, m in zip(numbers, texts, strict=True)])
 
 
 def _message_step(
@@ -218,14 +229,14 @@ def _message_step(
             return
         problem = wizard_table.template_fault(draft.table, draft.template)
         if problem:
-            ui.notify(f"Message: {problem}", type="warning")
+            ui.notify(_("Message: {problem}").format(problem=tr(problem)), type="warning")
             return
         stepper.next()
         on_done()
 
     with ui.stepper_navigation():
         _back(stepper)
-        ui.button("Check the recipients", on_click=chosen)
+        ui.button(_("Check the recipients"), on_click=chosen)
 
 
 async def _check_step(
@@ -234,7 +245,7 @@ async def _check_step(
     await report(draft)
     with ui.stepper_navigation():
         _back(stepper)
-        ui.button("Next", on_click=stepper.next)
+        ui.button(_("Next"), on_click=stepper.next)
 
 
 async def _check_report(draft: Draft) -> None:
@@ -264,26 +275,24 @@ async def _plan(draft: Draft, report: Report) -> None:
     everyone = await estimates.connected_accounts()
     if len(everyone) > len(draft.account_ids):
         lines.append(await _about(everyone, zones, draft.template))
-    ui.label("If started now: " + "; ".join(lines)).classes("text-body1").mark("plan")
+    ui.label(_("If started now: {plans}").format(plans="; ".join(lines))).classes("text-body1").mark("plan")
 
 
 async def _about(account_ids: list[str], zones: dict[str, float], text: str) -> str:
     finish = await estimates.draft_finish(account_ids, zones, text)
-    on = f"on {len(account_ids)} account{'s' if len(account_ids) != 1 else ''}"
+    on = ngettext("on {n} account", "on {n} accounts", len(account_ids))
     if finish is None:
-        return f"not possible {on} now: none of them can send"
-    return f"{_duration_in_words(finish - datetime.now(UTC))} {on}"
+        return _("not possible {on} now: none of them can send").format(on=on)
+    return _("{duration} {on}").format(duration=_duration_in_words(finish - datetime.now(UTC)), on=on)
 
 
 def _duration_in_words(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     if hours < 1:
-        n, unit = max(1, round(hours * 60)), "minute"
-    elif hours < 48:
-        n, unit = round(hours), "hour"
-    else:
-        n, unit = round(hours / 24), "day"
-    return f"about {n} {unit}{'s' if n != 1 else ''}"
+        return ngettext("about {n} minute", "about {n} minutes", max(1, round(hours * 60)))
+    if hours < 48:
+        return ngettext("about {n} hour", "about {n} hours", round(hours))
+    return ngettext("about {n} day", "about {n} days", round(hours / 24))
 
 
 @dataclass
@@ -307,18 +316,23 @@ class When:
 
 def _when_inputs() -> When:
     start = ui.radio(
-        {"now": "Start now", "later": "Start at a time", "no": "Create without starting"}, value="now"
+        {"now": _("Start now"), "later": _("Start at a time"), "no": _("Create without starting")},
+        value="now",
     ).props("inline")
-    at = ui.input("Start at (your local time)").props("outlined type=datetime-local").classes("w-72")
+    at = ui.input(_("Start at ({zone})").format(zone=zone().key))
+    at.props("outlined type=datetime-local").classes("w-72")
     at.bind_visibility_from(start, "value", value="later")
     window = SendWindow.of(None)  # the settings'
     with ui.row().classes("items-center gap-4"):
-        ui.label("Sends in each recipient's local time")
-        window_start = ui.input("from", value=f"{window.start:%H:%M}").props("outlined type=time")
-        window_end = ui.input("until", value=f"{window.end:%H:%M}").props("outlined type=time")
-        days = ui.select(DAYS, value=sorted(window.days), label="on", multiple=True)
+        ui.label(_("Sends in each recipient's local time"))
+        window_start = ui.input(_("from"), value=f"{window.start:%H:%M}").props("outlined type=time")
+        window_end = ui.input(_("until"), value=f"{window.end:%H:%M}").props("outlined type=time")
+        days = ui.select(
+            {d: _(name) for d, name in DAYS.items()}, value=sorted(window.days), label=_("on"), multiple=True
+        )
         days.props("outlined use-chips").classes("min-w-72")
-    deadline = ui.input("Deadline, if any (your local time)").props("outlined type=datetime-local")
+    deadline = ui.input(_("Deadline, if any ({zone})").format(zone=zone().key))
+    deadline.props("outlined type=datetime-local")
     deadline.classes("w-72")
     window_start.mark("window-start")
     window_end.mark("window-end")
@@ -328,7 +342,7 @@ def _when_inputs() -> When:
 
 
 def _start_step(draft: Draft, stepper: ui.stepper) -> None:
-    name = ui.input("Contract name", placeholder="e.g. November sale").props("outlined").classes("w-96")
+    name = ui.input(_("Contract name"), placeholder=_("e.g. November sale")).props("outlined").classes("w-96")
     when = _when_inputs()
     late = ui.label().classes("text-body2 text-warning").mark("late")
     busy = ui.linear_progress(show_value=False).props("indeterminate")
@@ -355,12 +369,17 @@ def _start_step(draft: Draft, stepper: ui.stepper) -> None:
             return
         if launched.refused is not None:
             show_failure(launched.refused)
-        ui.notify(f"Contract created with {launched.contract.total_count:,} recipients", type="positive")
+        created = ngettext(
+            "Contract created with {n} recipient",
+            "Contract created with {n} recipients",
+            launched.contract.total_count,
+        )
+        ui.notify(created, type="positive")
         ui.navigate.to(f"/contracts/{launched.contract.id}")
 
     with ui.stepper_navigation():
         _back(stepper)
-        create_button = ui.button("Create contract", icon="send", on_click=create)
+        create_button = ui.button(_("Create contract"), icon="send", on_click=create)
 
 
 async def _times(when: When) -> tuple[Start, datetime | None] | None:
@@ -368,7 +387,7 @@ async def _times(when: When) -> tuple[Start, datetime | None] | None:
     start: Start = "now" if when.start.value == "now" else None
     if when.start.value == "later" and (start := await _local_time(when.at.value)) is None:
         return None
-    return start, await browser_time(when.deadline.value) if when.deadline.value else None
+    return start, local_moment(when.deadline.value) if when.deadline.value else None
 
 
 async def _late(draft: Draft, when: When) -> str:
@@ -379,22 +398,22 @@ async def _late(draft: Draft, when: When) -> str:
         window = SendWindow.of(when.window())
     except ValueError:  # a time not filled in (yet)
         return ""
-    deadline = await browser_time(when.deadline.value)
+    deadline = local_moment(when.deadline.value)
     later = when.start.value == "later" and when.at.value
-    start = await browser_time(when.at.value) if later else None
+    start = local_moment(when.at.value) if later else None
     finish = await estimates.draft_finish(draft.account_ids, draft.zones, draft.template, window, start)
     if finish is None or finish <= deadline:
         return ""
-    return f"By the plan it would finish about {in_utc(finish)}, after the deadline"
+    return _("By the plan it would finish about {time}, after the deadline").format(time=when_(finish))
 
 
 def _to_send(draft: Draft) -> tuple[list[str], Report] | None:
     """The accounts and the checked rows, if they may become a contract (the user is told why not)."""
     if draft.report is None or not draft.account_ids:
-        ui.notify("Check the recipients first", type="warning")
+        ui.notify(_("Check the recipients first"), type="warning")
         return None
     if not draft.report.clean and not draft.leave_out_problem_rows:
-        ui.notify("Some rows have problems: leave them out, or fix the file", type="warning")
+        ui.notify(_("Some rows have problems: leave them out, or fix the file"), type="warning")
         return None
     return draft.account_ids, draft.report
 
@@ -424,11 +443,7 @@ async def _read(file: ui.upload.FileUpload) -> Table:
     (up to api.app.BodyLimit for the whole request) into a temporary file, so it is checked here too."""
     most = get_settings().max_upload_bytes
     if file.size() > most:
-        raise InvalidInput(
-            f"the file is larger than {most:,} bytes, the most the wizard reads "
-            "(save fewer rows in each file)",
-            [Problem("file", "too large")],
-        )
+        raise csv_rows.too_large("the file", most, ": save fewer or shorter rows in each file")
     async with csv_rows.spooled(file.iterate()) as spool:
         return await asyncio.to_thread(wizard_table.from_upload, file.name, spool)
 
@@ -438,15 +453,15 @@ async def _read_text(text: str) -> Table:
 
 
 async def _local_time(value: str | None) -> datetime | None:
-    """The start chosen in the browser's local time, as UTC; None (the user is told) if missing or past."""
+    """The start chosen in the page's zone; None (the user is told) if missing or past."""
     if not value:
-        ui.notify("Choose when to start", type="warning")
+        ui.notify(_("Choose when to start"), type="warning")
         return None
-    when = await browser_time(value)
-    if when <= datetime.now(UTC):
-        ui.notify("That time has passed; choose a later one or start now", type="warning")
+    at = local_moment(value)
+    if at <= datetime.now(UTC):
+        ui.notify(_("That time has passed; choose a later one or start now"), type="warning")
         return None
-    return when
+    return at
 
 
 def _grid(columns: list[str], rows: list[list[str]]) -> None:
@@ -468,33 +483,64 @@ def _report(report: Report, total: int, draft: Draft) -> None:
     dropped = report.dropped_rows()
     with ui.row().classes("gap-4"):
         for label, n, color in (
-            ("ready to send", total - len(dropped), "positive"),
-            ("invalid numbers", len(report.invalid), "negative"),
-            ("repeated numbers", len(report.duplicates), "warning"),
-            ("opted out", len(report.opted_out), "grey-7"),
-            ("bad messages", len(report.bad_messages), "negative"),
+            (_("ready to send"), total - len(dropped), "positive"),
+            (_("invalid numbers"), len(report.invalid), "negative"),
+            (_("repeated numbers"), len(report.duplicates), "warning"),
+            (_("opted out"), len(report.opted_out), "grey-8"),
+            (_("bad messages"), len(report.bad_messages), "negative"),
         ):
             with ui.card().classes("items-center p-3"):
-                ui.label(f"{n:,}").classes(f"text-h6 text-{color}")
+                ui.label(number(n)).classes(f"text-h6 text-{color}")
                 ui.label(label).classes("text-caption")
     sections = (
-        ("Invalid numbers", ["row", "as written", "why"], [list(map(str, r)) for r in report.invalid]),
         (
-            "Repeated numbers (the first is kept)",
-            ["row", "number", "first seen in row"],
+            _("Invalid numbers"),
+            [_("row"), _("as written"), _("why")],
+            [[str(r), n, tr(w)] for r, n, w in report.invalid],
+        ),
+        (
+            _("Repeated numbers (the first is kept)"),
+            [_("row"), _("number"), _("first seen in row")],
             [list(map(str, r)) for r in report.duplicates],
         ),
-        ("Opted out of these accounts", ["row", "number"], [list(map(str, r)) for r in report.opted_out]),
-        ("Messages that cannot be sent", ["row", "why"], [list(map(str, r)) for r in report.bad_messages]),
+        (
+            _("Opted out of these accounts"),
+            [_("row"), _("number")],
+            [list(map(str, r)) for r in report.opted_out],
+        ),
+        (
+            _("Messages that cannot be sent"),
+            [_("row"), _("why")],
+            [[str(r), tr(w)] for r, w in report.bad_messages],
+        ),
     )
     for title, columns, rows in sections:
         if rows:
-            more = f" (first {LISTED_PROBLEMS} of {len(rows):,})" if len(rows) > LISTED_PROBLEMS else ""
-            with ui.expansion(f"{title}: {len(rows):,}{more}", icon="report").classes("w-full"):
+            shown = _("{title}: {n}").format(title=title, n=number(len(rows)))
+            if len(rows) > LISTED_PROBLEMS:
+                shown += " " + _("(first {listed} of {n})").format(
+                    listed=LISTED_PROBLEMS, n=number(len(rows))
+                )
+            with ui.expansion(shown, icon="report").classes("w-full"):
                 _grid(columns, rows[:LISTED_PROBLEMS])
     if dropped:
-        ui.checkbox(f"Leave these {len(dropped):,} rows out", value=True).bind_value(
-            draft, "leave_out_problem_rows"
-        )
+        leave_out = ngettext("Leave this {n} row out", "Leave these {n} rows out", len(dropped))
+        ui.checkbox(leave_out, value=True).bind_value(draft, "leave_out_problem_rows")
+        download = ui.button(_("Download the rows left out"), icon="download")
+        download.on_click(lambda: _download_left_out(report)).props("outline").mark("download-left-out")
     else:
-        ui.label("Every row is fine.").classes("text-positive")
+        ui.label(_("Every row is fine.")).classes("text-positive")
+
+
+async def _download_left_out(report: Report) -> None:
+    """The rows left out as they were uploaded, each with its problems, as CSV for Excel: to fix and
+    upload again. (Translated here: the page's language is not known in the thread that writes it.)"""
+    table = report.table
+    why = {at: "; ".join(tr(p) for p in problems) for at, problems in report.problems().items()}
+    header = [_("row"), *table.columns, _("problem")]
+
+    def left_out() -> bytes:
+        rows = ([at, *row, why[at]] for at, row in enumerate(table.rows(), start=1) if at in why)
+        return exports.csv_for_excel(chain([header], rows))
+
+    ui.download(await asyncio.to_thread(left_out), "left-out.csv", "text/csv")

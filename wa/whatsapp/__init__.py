@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from models import Account
 from settings import Settings
+from texts import N_
 from wa.transport import Pairing, Session, SessionEvents, TransportSpec
 
 
@@ -17,13 +18,13 @@ def _open_session(account: Account, s: Settings, events: SessionEvents) -> Sessi
 
 TRANSPORT = TransportSpec(
     name="whatsapp",
-    label="WhatsApp (link a phone)",
+    label=N_("WhatsApp (link a phone)"),
     icon="smartphone",
     # neonize's SendMessage ignores the id we pass: whatsmeow picks one (wa/whatsapp/sender.py).
     takes_our_ids=False,
     pairing=Pairing.DEVICE,
     open_session=_open_session,
-    pairing_help=(
+    pairing_help=N_(
         "**On the phone:** WhatsApp → Settings → **Linked devices** → **Link a device**, "
         "then scan the code. It changes about every 20 seconds; this page follows it."
     ),

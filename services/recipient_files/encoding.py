@@ -1,0 +1,77 @@
+"""Which encoding an uploaded CSV file is in, as spreadsheets save them: UTF-8 with or without a
+byte-order mark ("CSV UTF-8"), UTF-16 ("Unicode text"), or a Windows code page (Russian Excel's
+plain "CSV" is Windows-1251). The text is read in that encoding; nothing is converted in place.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from charset_normalizer import from_bytes
+
+from services.errors import InvalidInput, Problem
+
+HEAD_BYTES = 64 * 1024  # what the encoding is told from
+# The single-byte encodings a file that is not UTF-8 may be in, among which the detector chooses:
+# those of Cyrillic text first (Windows, DOS, KOI8), then Western European.
+CANDIDATES = ["utf_16", "utf_16_le", "utf_16_be", "cp1251", "cp866", "koi8_r", "cp1252"]
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+UNKNOWN = "the file's encoding is not recognised: save it as CSV UTF-8"
+
+
+def detect(head: bytes) -> str:
+    """The codec of a file starting with `head` (its first HEAD_BYTES, or all of a shorter file)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(UTF16_BOMS):
+        return "utf-16"
+    if _is_utf8(head):
+        return "utf-8"
+    best = from_bytes(head, cp_isolation=CANDIDATES).best()
+    if best is None:
+        raise InvalidInput(UNKNOWN, [Problem("file", "not text in UTF-8, UTF-16 or Windows-1251")])
+    return best.encoding
+
+
+def _is_utf8(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Cut inside a character at its end: the rest of it follows (or the file is cut short, which
+        # reading it will tell).
+        return exc.reason == "unexpected end of data"
+    return True
+
+
+def head_of(file: BinaryIO) -> bytes:
+    """The file's first bytes, left to be read again: by seeking back, or from a buffered reader's
+    buffer (it must hold HEAD_BYTES)."""
+    if file.seekable():
+        at = file.tell()
+        head = file.read(HEAD_BYTES)
+        file.seek(at)
+        return head
+    assert isinstance(file, io.BufferedReader), "a file that cannot seek is read through a buffer"
+    return file.peek(HEAD_BYTES)[:HEAD_BYTES]
+
+
+def text_lines(file: BinaryIO, codec: str | None = None) -> Iterator[str]:
+    """Lines of the file's text, in `codec` or the one its first bytes show (a byte-order mark is
+    dropped); a byte that the encoding cannot have is InvalidInput. The file is left open (it may be
+    read again): close this with contextlib.closing."""
+    codec = codec or detect(head_of(file))
+    text = io.TextIOWrapper(file, encoding=codec, newline="")
+    try:
+        for line in text:  # noqa: UP028 - `yield from` would close the file when this closes
+            yield line
+    except UnicodeDecodeError as exc:
+        named = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16"}.get(codec, codec)
+        raise InvalidInput(
+            f"the file is not {named} text throughout: save it as CSV UTF-8",
+            [Problem("file", f"{exc.reason} ({exc.encoding})")],
+        ) from None
+    finally:
+        text.detach()

@@ -1,0 +1,126 @@
+"""Files as Russian Excel saves them: plain "CSV" in Windows-1251 with semicolons, "CSV UTF-8" with
+a byte-order mark, "Unicode text" in UTF-16 with tabs; read by the wizard and the API's import
+alike, and refused in plain words when they are none of these."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from models import Recipient, RecipientStatus
+from services import exports
+from services.errors import InvalidInput
+from services.recipient_files import encoding, wizard_table
+from tests.helpers import new_account
+from tests.test_csv import exported, import_csv
+
+ROWS = [("Телефон", "Имя", "Сообщение"), ("+7 999 000-00-01", "Анна", "Здравствуйте, Анна! Скидка 10 %")]
+
+
+def saved(codec: str, delimiter: str, rows: list[tuple[str, ...]] = ROWS) -> bytes:
+    """The rows as a spreadsheet saves them: quoted where needed, lines ending CRLF."""
+    text = io.StringIO()
+    csv.writer(text, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return text.getvalue().encode(codec)
+
+
+@pytest.mark.parametrize(
+    ("what", "data"),
+    [
+        ("Russian Excel's CSV (Windows-1251, ;)", saved("cp1251", ";")),
+        ("CSV UTF-8 (a byte-order mark, ;)", codecs.BOM_UTF8 + saved("utf-8", ";")),
+        ("UTF-8 without a mark (,)", saved("utf-8", ",")),
+        ("Unicode text (UTF-16 with its mark, tabs)", saved("utf-16", "\t")),
+        ("DOS Cyrillic (866, tabs)", saved("cp866", "\t")),
+    ],
+)
+def test_the_wizard_reads_each_way_excel_saves_a_sheet(what: str, data: bytes) -> None:
+    table = wizard_table.from_upload("clients.csv", data)
+    assert table.columns == list(ROWS[0]), what
+    assert table.head(5) == [list(ROWS[1])], what
+    assert table.phone_column() == "Телефон" and table.default_template() == "{Сообщение}"
+
+
+def test_a_utf8_file_cut_inside_a_letter_at_the_detectors_limit_is_still_utf8() -> None:
+    head = "phone,message\n" + "79990000001," + "Ж" * encoding.HEAD_BYTES + "\n"
+    data = head.encode()
+    assert data[: encoding.HEAD_BYTES].decode("utf-8", "ignore")  # the limit cuts a two-byte letter
+    assert encoding.detect(data[: encoding.HEAD_BYTES]) == "utf-8"
+    assert wizard_table.from_upload("long.csv", data).count == 1
+
+
+def test_a_file_that_is_not_text_is_refused_with_what_to_do() -> None:
+    with pytest.raises(InvalidInput, match="save it as CSV UTF-8"):
+        wizard_table.from_upload("photo.csv", bytes(range(256)) * 64)
+
+
+async def test_the_api_imports_a_windows_1251_file_with_semicolons(client) -> None:
+    account = await new_account(client)
+    rows = [("Имя", "Телефон", "Город"), ("Анна", "79990000001", "Омск"), ("Борис", "79990000002", "Тверь")]
+    r = await import_csv(client, saved("cp1251", ";", rows), accountId=account, template="{Имя} из {Город}")
+    assert r.status_code == 201, r.text
+    messages = [x["message"] for x in await exported(client, r.json()["id"])]
+    assert messages == ["Анна из Омск", "Борис из Тверь"]
+
+
+async def a_contract_sent_in_part(client) -> str:
+    """Three recipients, the second SENT at 12:00 UTC, its message one a spreadsheet would run."""
+    account = await new_account(client)
+    body = {
+        "accountId": account,
+        "name": "export",
+        "recipients": [
+            {"phoneNumber": "79990000001", "message": "Привет, Анна"},
+            {"phoneNumber": "79990000002", "message": "=1+1"},
+            {"phoneNumber": "79990000003", "message": "третий"},
+        ],
+    }
+    contract = (await client.post("/api/contracts", json=body)).json()["id"]
+    await Recipient.filter(contract_id=contract, position=1).update(
+        status=RecipientStatus.SENT, sent_at=datetime(2026, 11, 28, 12, 0, tzinfo=UTC), attempts=1
+    )
+    return contract
+
+
+async def test_the_csv_for_excel_has_a_mark_semicolons_rows_from_one_and_times_in_the_zone_asked(
+    client,
+) -> None:
+    contract = await a_contract_sent_in_part(client)
+    params = {"excel": "true", "tz": "Europe/Moscow"}
+    r = await client.get(f"/api/contracts/{contract}/export.csv", params=params)
+    assert r.status_code == 200, r.text
+    assert r.content.startswith(codecs.BOM_UTF8)
+    # As Excel reads it: the mark tells UTF-8, the list separator of a Russian system is `;`.
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows[0] == [*exports.COLUMNS[:4], "sentAt (Europe/Moscow)", *exports.COLUMNS[5:]]
+    assert [row[0] for row in rows[1:]] == ["1", "2", "3"]
+    assert rows[1][6] == "Привет, Анна"
+    assert rows[2][2:5] == ["SENT", "1", "2026-11-28T15:00:00+03:00"]
+    assert rows[2][6] == "'=1+1", "a formula is defused"
+
+
+async def test_the_workbook_export_keeps_text_as_text_and_times_as_dates(client) -> None:
+    contract = await a_contract_sent_in_part(client)
+    r = await client.get(f"/api/contracts/{contract}/export.xlsx", params={"tz": "Asia/Novosibirsk"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == exports.XLSX_TYPE
+    sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    rows = list(sheet.iter_rows())
+    assert [c.value for c in rows[0]][4] == "sentAt (Asia/Novosibirsk)"
+    assert [c.value for c in rows[1]][:3] == [1, "79990000001", "PENDING"]
+    sent = rows[2]
+    assert sent[4].value == datetime(2026, 11, 28, 19, 0) and sent[4].is_date
+    assert (sent[6].value, sent[6].data_type) == ("=1+1", "s"), "text, which Excel never runs"
+
+
+async def test_an_unknown_zone_is_refused_naming_it(client) -> None:
+    contract = await a_contract_sent_in_part(client)
+    for kind in ("csv", "xlsx"):
+        r = await client.get(f"/api/contracts/{contract}/export.{kind}", params={"tz": "Mars/Olympus"})
+        assert r.status_code == 422, r.text
+        assert r.json()["details"][0]["field"] == "tz"
