@@ -1,9 +1,11 @@
-"""Screenshots of every dashboard page, taken from the real pages in headless Chromium.
+"""Screenshots of every dashboard page, in English and in Russian, taken from the real pages in
+headless Chromium.
 
-    .venv/bin/python scripts/screenshots.py      # writes docs/screenshots/*.png
+    .venv/bin/python scripts/screenshots.py      # writes docs/screenshots/{en,ru}/*.png
 
-It starts a private stack (SQLite, embedded Redis, the web process and a worker), fills it with a few
-sandbox accounts and contracts, one of them sending while the pictures are taken, and signs in.
+For each language it starts a private stack (SQLite, embedded Redis, the web process and a worker),
+fills it with a few sandbox accounts and contracts, one of them sending while the pictures are taken,
+and signs in with a browser asking for that language (in Moscow's time zone).
 """
 
 from __future__ import annotations
@@ -16,8 +18,93 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 
+# What each language's pages say where the script clicks or waits, and the data it shows.
+TEXTS = {
+    "en": {
+        "browser": "en-US",
+        "sign in with the key": "Sign in with the API key",
+        "username": "Username",
+        "password": "Password",
+        "sign in": "Sign in",
+        "overview shown": "contracts waiting",
+        "per minute": "per minute",
+        "add account": "Add account",
+        "name": "Name",
+        "sandbox": "Sandbox (simulated, for trying)",
+        "add and pair": "Add and pair",
+        "pairing help": "pairs like a phone would",
+        "accounts": "Accounts",
+        "connected": "connected",
+        "next": "Next",
+        "paste": "Paste",
+        "use rows": "Use these rows",
+        "message": "Message",
+        "check": "Check the recipients",
+        "invalid": "Invalid numbers: 1",
+        "data": ("Sales team", "Support line", "New phone", "Trial", "October newsletter", "Black Friday"),
+        "draft": "December draft",
+        "rows": [
+            "phone,name",
+            "+7 999 000-00-01,Anna",
+            "+7 999 000-00-02,Boris",
+            "12345,Typo",
+            "79990000001,Anna",
+        ],
+        "template": "Hello {name}, 30% off today only!",
+        "preview": "Hello Boris, 30% off today only!",
+        "texts": ("See you soon!", "Hello customer {i}, 30% off everything today!"),
+    },
+    "ru": {
+        "browser": "ru-RU",
+        "sign in with the key": "Войти по API-ключу",
+        "username": "Имя пользователя",
+        "password": "Пароль",
+        "sign in": "Войти",
+        "overview shown": "контрактов ждут",
+        "per minute": "в минуту",
+        "add account": "Добавить аккаунт",
+        "name": "Название",
+        "sandbox": "Песочница (имитация, для пробы)",
+        "add and pair": "Добавить и привязать",
+        "pairing help": "привязывается так же, как телефон",
+        "accounts": "Аккаунты",
+        "connected": "подключён",
+        "next": "Далее",
+        "paste": "Вставить",
+        "use rows": "Использовать эти строки",
+        "message": "Сообщение",
+        "check": "Проверить получателей",
+        "invalid": "Неверные номера: 1",
+        "data": (
+            "Отдел продаж",
+            "Поддержка",
+            "Новый телефон",
+            "Проба",
+            "Октябрьская рассылка",
+            "Чёрная пятница",
+        ),
+        "draft": "Черновик декабря",
+        "rows": [
+            "телефон,имя",
+            "+7 999 000-00-01,Анна",
+            "+7 999 000-00-02,Борис",
+            "12345,Опечатка",
+            "79990000001,Анна",
+        ],
+        "template": "Здравствуйте, {имя}! Только сегодня скидка 30 %",
+        "preview": "Здравствуйте, Борис! Только сегодня скидка 30 %",
+        "texts": ("До встречи!", "Здравствуйте, покупатель {i}! Сегодня всё со скидкой 30 %"),
+    },
+}
+
 
 async def main() -> None:
+    for language in TEXTS:
+        await pictures(language)
+    print(f"screenshots written to {OUT}")
+
+
+async def pictures(language: str) -> None:
     sys.path.insert(0, str(ROOT))
     from bench.harness import Stack
 
@@ -25,88 +112,93 @@ async def main() -> None:
     from cli import WORKER
     from models import Account
     from services import contracts, users
-    from tests.browser import button, chromium, click, field, select, text_shown
+    from tests.browser import chromium
     from tests.helpers import phone
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    t = TEXTS[language]
+    out = OUT / language
+    out.mkdir(parents=True, exist_ok=True)
+    sales_name, support_name, new_name, _, done_name, live_name = t["data"]
     async with stack:
         web = stack.web()
         stack.start(WORKER)
         await users.create_first_user("anna", "correct horse")
-        sales = await Account.create(name="Sales team", use_limits=False, sandbox_config={"latency_s": 0.4})
-        support = await Account.create(name="Support line", use_limits=True)
-        await Account.create(name="New phone", transport="whatsapp", status="PAIRING", use_limits=True)
-        done = await contracts.create_contract(
-            support.id, "October newsletter", [phone(i) for i in range(40)], ["See you soon!"] * 40
-        )
+        sales = await Account.create(name=sales_name, use_limits=False, sandbox_config={"latency_s": 0.4})
+        support = await Account.create(name=support_name, use_limits=True)
+        await Account.create(name=new_name, transport="whatsapp", status="PAIRING", use_limits=True)
+        finished, running = t["texts"]
+        await contracts.create_contract(support.id, done_name, [phone(i) for i in range(40)], [finished] * 40)
         live = await contracts.create_contract(
             sales.id,
-            "Black Friday",
+            live_name,
             [phone(100 + i) for i in range(400)],
-            [f"Hello customer {i}, 30% off everything today!" for i in range(400)],
+            [running.format(i=i) for i in range(400)],
         )
-        await contracts.create_contract(sales.id, "December draft", [phone(900)], ["Draft"])
+        await contracts.create_contract(sales.id, t["draft"], [phone(900)], [t["draft"]])
         await contracts.start_contract(live.contract.id)
-        del done
-
-        browser = chromium()
+        browser = chromium(language=t["browser"], zone="Europe/Moscow")
         try:
-            browser.get(f"{web}/login")
-            text_shown(browser, "Sign in with the API key")
-            shot(browser, "login")
-            field(browser, "Username").send_keys("anna")
-            field(browser, "Password").send_keys("correct horse")
-            click(browser, button(browser, "Sign in"))
-            text_shown(browser, "contracts waiting")
-            time.sleep(2)
-            shot(browser, "overview")
-            browser.get(f"{web}/contracts/{live.contract.id}")
-            text_shown(browser, "per minute")
-            time.sleep(8)  # some sends on the chart
-            shot(browser, "contract")
-            browser.get(f"{web}/accounts")
-            text_shown(browser, "Sales team")
-            shot(browser, "accounts")
-            click(browser, button(browser, "Add account"))
-            field(browser, "Name").send_keys("Trial")
-            click(browser, text_shown(browser, "Sandbox (simulated, for trying)"))
-            click(browser, button(browser, "Add and pair"))
-            text_shown(browser, "pairs like a phone would")
-            time.sleep(1.5)
-            shot(browser, "pairing")
-            browser.get(f"{web}/contracts/new")
-            click(browser, select(browser, "Account"))
-            click(browser, text_shown(browser, "Sales team · sandbox · connected"))
-            click(browser, button(browser, "Next"))
-            click(browser, text_shown(browser, "Paste"))
-            rows = [
-                "phone,name",
-                "+7 999 000-00-01,Anna",
-                "+7 999 000-00-02,Boris",
-                "12345,Typo",
-                "79990000001,Anna",
-            ]
-            area = browser.find_element("css selector", "textarea")
-            area.send_keys("\n".join(rows))
-            click(browser, button(browser, "Use these rows"))
-            click(browser, button(browser, "Next"))
-            field(browser, "Message").send_keys("Hello {name}, 30% off today only!")
-            text_shown(browser, "Hello Boris, 30% off today only!")
-            shot(browser, "wizard-message")
-            click(browser, button(browser, "Check the recipients"))
-            text_shown(browser, "Invalid numbers: 1")
-            click(browser, text_shown(browser, "Invalid numbers: 1"))
-            time.sleep(0.5)
-            shot(browser, "wizard-check")
+            await asyncio.to_thread(walk, browser, web, t, out, live.contract.id)
         finally:
             browser.quit()
-    print(f"screenshots written to {OUT}")
 
 
-def shot(browser, name: str) -> None:
+def walk(browser, web: str, t: dict, out: Path, live_id: str) -> None:
+    from tests.browser import button, click, field, select, text_shown
+
+    browser.get(f"{web}/login")
+    text_shown(browser, t["sign in with the key"])
+    shot(browser, out, "login")
+    field(browser, t["username"]).send_keys("anna")
+    field(browser, t["password"]).send_keys("correct horse")
+    click(browser, button(browser, t["sign in"]))
+    text_shown(browser, t["overview shown"])
+    time.sleep(2)
+    shot(browser, out, "overview")
+    browser.get(f"{web}/contracts/{live_id}")
+    text_shown(browser, t["per minute"])
+    time.sleep(8)  # some sends on the chart
+    shot(browser, out, "contract")
+    browser.get(f"{web}/accounts")
+    text_shown(browser, t["data"][0])
+    shot(browser, out, "accounts")
+    click(browser, button(browser, t["add account"]))
+    field(browser, t["name"]).send_keys(t["data"][3])
+    click(browser, text_shown(browser, t["sandbox"]))
+    click(browser, button(browser, t["add and pair"]))
+    text_shown(browser, t["pairing help"])
+    time.sleep(1.5)
+    shot(browser, out, "pairing")
+    browser.get(f"{web}/contracts/new")
+    click(browser, select(browser, t["accounts"]))
+    click(browser, text_shown(browser, f"{t['data'][0]} · {t['connected']}"))
+    browser.find_element("tag name", "body").send_keys("\ue00c")  # Escape: a multiple select stays open
+    click(browser, button(browser, t["next"]))
+    click(browser, text_shown(browser, t["paste"]))
+    browser.find_element("css selector", "textarea").send_keys("\n".join(t["rows"]))
+    click(browser, button(browser, t["use rows"]))
+    click(browser, button(browser, t["next"]))
+    field(browser, t["message"]).send_keys(t["template"])
+    text_shown(browser, t["preview"])
+    shot(browser, out, "wizard-message")
+    click(browser, button(browser, t["check"]))
+    click(browser, text_shown(browser, t["invalid"]))
+    time.sleep(0.5)
+    shot(browser, out, "wizard-check")
+    browser.get(f"{web}/no/such/page")
+    shot(browser, out, "not-found")
+    browser.set_window_size(390, 844)
+    browser.get(f"{web}/")
+    text_shown(browser, t["overview shown"])
+    time.sleep(1)
+    browser.save_screenshot(str(out / "overview-phone.png"))
+    browser.set_window_size(1400, 1000)
+
+
+def shot(browser, out: Path, name: str) -> None:
     height = browser.execute_script("return document.body.scrollHeight")
     browser.set_window_size(1400, max(900, min(height + 40, 2400)))
-    browser.save_screenshot(str(OUT / f"{name}.png"))
+    browser.save_screenshot(str(out / f"{name}.png"))
     browser.set_window_size(1400, 1000)
 
 

@@ -162,7 +162,7 @@ async def pair_by_phone(account_id: str, phone: str) -> Account:
     """Ask for a code to type on the phone (WhatsApp → Linked devices → Link with phone number)
     instead of scanning the QR code; the code appears on the account's QR endpoint."""
     account = await _device_account(account_id)
-    if account.status != AccountStatus.PAIRING and account.device_jid is None:
+    if account.status == AccountStatus.DISCONNECTED and account.device_jid is None:
         account = await pair_again(account_id)  # its pairing failed (WhatsApp could not be reached)
     if account.status != AccountStatus.PAIRING:
         why = say(
@@ -181,7 +181,11 @@ async def pair_again(account_id: str) -> Account:
     """Start pairing a new device for an account that was logged out or banned (or never paired).
     A sandbox account is simply linked again, as it was when created."""
     account = await _paired_account(account_id)
-    never_linked = account.status == AccountStatus.DISCONNECTED and account.device_jid is None
+    never_linked = (
+        transport_of(account.transport).pairing == Pairing.DEVICE
+        and account.status == AccountStatus.DISCONNECTED
+        and account.device_jid is None
+    )
     if account.status in LINKED and not never_linked:  # (a pairing that could not reach WhatsApp)
         raise Conflict(say("account is {status}; it is paired already", status=account.status.value))
     if transport_of(account.transport).pairing == Pairing.LINK:

@@ -8,7 +8,9 @@ Excel split on `;`, so `x;=1+1` would start a cell at `=`. In CSV every cell is 
 starting with = + - @ or with white space is prefixed with a quote; and so is every = + - @ that
 follows a separator (, ; | tab, a line break) and any white space or quotes. So exported messages may
 differ from the stored ones by such quotes ("- milk" after a line break becomes "'- milk"). In XLSX
-every text cell is written as text, which Excel never evaluates, so it is exported as stored.
+every text cell is written as text, which Excel never evaluates, so it is exported as stored (but
+for characters XML cannot hold, and past the 32,767 characters a cell holds: use the CSV for
+longer messages).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,12 +90,14 @@ def _several(zones: tuple[str, ...], homes: tuple[tuple[str, str], ...]) -> str:
 
 
 def _known(name: str) -> bool:
-    """Whether this system's time-zone database has the zone (phonenumbers names some legacy ones)."""
-    try:
-        _zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+    """Whether this system's time-zone database has the zone (phonenumbers names some legacy ones;
+    a directory of it, "Europe", is none, though ZoneInfo would try to open it)."""
+    return name in _available()
+
+
+@functools.cache
+def _available() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -108,7 +110,7 @@ def names() -> list[str]:
     """The zones a user may choose to see times in: Area/City ones (not Etc/GMT+3 and the like)."""
     areas = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian")
     areas += ("Pacific",)
-    return [*sorted(name for name in available_timezones() if name.startswith(areas) and "/" in name), "UTC"]
+    return [*sorted(name for name in _available() if name.startswith(areas) and "/" in name), "UTC"]
 
 
 def shown_in(name: str | None, field: str = "tz") -> ZoneInfo:

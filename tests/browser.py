@@ -15,7 +15,9 @@ from selenium.webdriver.remote.webelement import WebElement
 T = TypeVar("T")
 
 
-def chromium() -> webdriver.Chrome:
+def chromium(language: str = "en-US", zone: str | None = None, width: int = 1400) -> webdriver.Chrome:
+    """A browser asking for pages in `language`, in time zone `zone` (the machine's if None), its
+    window `width` pixels wide."""
     binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not binary or not driver:
         raise RuntimeError("install Debian's chromium and chromium-driver (scripts/test does)")
@@ -30,11 +32,15 @@ def chromium() -> webdriver.Chrome:
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
-        "--window-size=1400,1000",
+        f"--window-size={width},1000",
+        f"--lang={language}",
     ):
         options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": language})
     browser = webdriver.Chrome(options=options, service=Service(driver))
     browser.implicitly_wait(0)
+    if zone is not None:
+        browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": zone})
     return browser
 
 

@@ -22,6 +22,7 @@ from models import (
     SendMinute,
 )
 from services import accounts, users
+from services.errors import Conflict
 from tests.conftest import API_KEY
 from tests.helpers import phone
 
@@ -227,7 +228,7 @@ async def test_the_csv_export_is_for_signed_in_users_only(signed_in: User, clien
         "recipients": [{"phoneNumber": phone(1), "message": "=cmd|' /C calc'!A0"}],
     }
     contract_id = (await client.post("/api/contracts", json=body)).json()["id"]
-    signed_in.http_client.cookies.set("tz", "Europe/Moscow")  # what the browser's page says
+    signed_in.http_client.cookies.set("tz", "Europe%2FMoscow")  # as the pages' script writes it
     r = await signed_in.http_client.get(f"/ui/contracts/{contract_id}/export.csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     header, row = r.content.decode("utf-8-sig").splitlines()
@@ -302,6 +303,9 @@ async def test_a_pairing_that_could_not_reach_whatsapp_says_so_plainly_and_can_b
     await Account.filter(id=account.id).update(status=AccountStatus.DISCONNECTED)
     await accounts.pair_by_phone(account.id, "+7 999 000-00-01")  # by code, after a failure too
     assert (await Account.get(id=account.id)).pair_phone == "79990000001"
+    sandbox = await Account.create(name="Trial", transport="sandbox", status=AccountStatus.DISCONNECTED)
+    with pytest.raises(Conflict):  # disconnected by its simulated network: it waits, it is not re-paired
+        await accounts.pair_again(sandbox.id)
 
 
 async def test_turning_limits_off_asks_first(signed_in: User) -> None:

@@ -130,6 +130,7 @@ def test_the_language_is_the_saved_choice_then_the_browsers_cookie_then_what_it_
     assert i18n.negotiate(None, None, "fr-FR, ru;q=0.8, en;q=0.9") == "en", "by weight"
     assert i18n.negotiate(None, "xx", "de, ru;q=0.1") == "ru"
     assert i18n.negotiate(None, None, "de;q=bad, ja") == "en"
+    assert i18n.negotiate(None, None, "en; q=0.5, ru-RU; q=0.9") == "ru", "spaces before q"
 
 
 async def test_the_users_choice_of_language_and_zone_is_remembered_and_times_shown_in_it(

@@ -11,12 +11,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
+from nicegui.events import ValueChangeEventArguments
 
 from services import signin, timezones, users
 from services.errors import InvalidInput, Problem, ServiceError
@@ -49,6 +50,9 @@ STATUS_COLORS = {
     "SENT": GREEN,
     "SKIPPED": GREY,
 }
+THEMES: dict[str, bool | None] = {"auto": None, "light": False, "dark": True}  # None: as the system
+# Grey text for light pages is too dark on dark ones: lighter there, at AA contrast on #121212.
+DARK_CSS = "body.body--dark .text-grey-7, body.body--dark .text-grey-8 { color: #BDBDBD !important; }"
 STATUS_NAMES = {
     "CONNECTED": N_("connected"),
     "PAIRING": N_("pairing"),
@@ -79,7 +83,7 @@ ZONE_SCRIPT = (
 def browser_zone(request: Request) -> ZoneInfo:
     """The browser's time zone, as its cookie says; UTC if it says nothing usable."""
     try:
-        return timezones.shown_in(request.cookies.get(ZONE_COOKIE, "")[:64])
+        return timezones.shown_in(unquote(request.cookies.get(ZONE_COOKIE, "")[:200])[:64])
     except InvalidInput:
         return timezones.shown_in(None)
 
@@ -145,17 +149,20 @@ def _with_request(builder: PageBuilder) -> Any:
 @contextmanager
 def frame(title: str, who: str) -> Iterator[None]:
     ui.colors(primary="#128C7E", secondary="#075E54", accent="#25D366")
-    with ui.header().classes("items-center gap-6 px-6"):
+    theme = ui.dark_mode(THEMES.get(app.storage.user.get("theme")))  # remembered on this browser
+    ui.add_css(DARK_CSS)
+    places = ((_("Overview"), "/"), (_("Accounts"), "/accounts"), (_("New contract"), "/contracts/new"))
+    with ui.header().classes("items-center gap-x-6 gap-y-0 px-4 no-wrap"):
+        menu = ui.button(icon="menu").props("flat round color=white").classes("lt-md").mark("menu")
+        with aria(menu, _("Menu")), ui.menu():  # narrow screens (a phone): the places in a menu
+            for label, target in places:
+                ui.menu_item(label, on_click=lambda target=target: ui.navigate.to(target))
         ui.link("WA Contracts", "/").classes("text-h6 text-white no-underline")
-        for label, target in (
-            (_("Overview"), "/"),
-            (_("Accounts"), "/accounts"),
-            (_("New contract"), "/contracts/new"),
-        ):
-            ui.link(label, target).classes("text-white no-underline")
+        for label, target in places:
+            ui.link(label, target).classes("text-white no-underline gt-sm")
         ui.space()
-        ui.link("API", "/docs").classes("text-white no-underline")
-        _preferences(who)
+        ui.link("API", "/docs").classes("text-white no-underline gt-sm")
+        _preferences(who, theme)
         out = ui.button(icon="logout", on_click=sign_out).props("flat round color=white")
         aria(out, _("Sign out")).tooltip(_("Sign out"))
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
@@ -163,11 +170,22 @@ def frame(title: str, who: str) -> Iterator[None]:
         yield
 
 
-def _preferences(who: str) -> None:
-    """The user's menu: their name, the language and the time zone, each remembered for them."""
-    menu = ui.button(who, icon="person").props("flat no-caps color=white").mark("preferences")
+def _preferences(who: str, theme: ui.dark_mode) -> None:
+    """The user's menu: the language and the time zone, remembered for them; light or dark, for
+    this browser."""
+    menu = ui.button(icon="person").props("flat no-caps color=white").mark("preferences")
+    aria(menu, _("Settings of {name}").format(name=who))
+    with menu:
+        ui.label(who).classes("gt-xs q-ml-sm")
     with menu, ui.menu(), ui.card().classes("gap-2"):
         language_switch(who)
+
+        def chosen(e: ValueChangeEventArguments) -> None:
+            app.storage.user["theme"] = e.value
+            theme.set_value(THEMES[e.value])
+
+        names = {"auto": _("As the system"), "light": _("Light"), "dark": _("Dark")}
+        ui.toggle(names, value=app.storage.user.get("theme", "auto"), on_change=chosen).mark("theme")
         browser = browser_zone(ui.context.client.request).key
         zones = {"": _("The browser's ({zone})").format(zone=browser)} | {z: z for z in timezones.names()}
         ui.select(

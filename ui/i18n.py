@@ -55,12 +55,13 @@ def negotiate(saved: str | None, cookie: str | None, accept_language: str | None
             return choice
     asked = []
     for part in (accept_language or "")[:500].split(","):
-        tag, _, q = part.strip().partition(";q=")
+        tag, *parameters = (p.strip() for p in part.split(";"))
+        q = next((p.removeprefix("q=").strip() for p in parameters if p.startswith("q=")), "1")
         try:
-            weight = float(q) if q else 1.0
+            weight = float(q)
         except ValueError:
             continue
-        asked.append((-weight, len(asked), tag.split("-")[0].strip().lower()))
+        asked.append((-weight, len(asked), tag.split("-")[0].lower()))
     return next((lang for _, _, lang in sorted(asked) if lang in LANGUAGES), DEFAULT)
 
 

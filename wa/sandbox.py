@@ -59,8 +59,8 @@ def _drawn(message_id: str, salt: str, rate: float) -> bool:
 
 
 class SandboxSender:
-    def __init__(self, account_id: str, config: dict[str, Any] | None = None) -> None:
-        self.account_id = account_id
+    def __init__(self, account_id: str, config: dict[str, Any] | None = None, paced: bool = False) -> None:
+        self.account_id, self.paced = account_id, paced
         self.config = SandboxConfig.model_validate(config or {})
         self.not_on_whatsapp = set(self.config.not_on_whatsapp)
         self.invalid = set(self.config.invalid)
@@ -89,7 +89,7 @@ class SandboxSender:
         delivered = [m for m, error in zip(messages, results, strict=True) if error is None]
         if delivered:
             try:
-                await record_deliveries(self.account_id, delivered)
+                await record_deliveries(self.account_id, delivered, grouped=self.paced)
             except Exception as exc:
                 if not is_unavailable(exc):  # the simulated network keeps its log in the database
                     raise
@@ -164,13 +164,13 @@ class SandboxSender:
         return None
 
 
-async def record_deliveries(account_id: str, messages: list[Message]) -> None:
-    """Insert the deliveries, or count one more attempt of an id already delivered (de-duplication).
-    A batch in one statement; a single message (a paced account's) with the other accounts' of the
+async def record_deliveries(account_id: str, messages: list[Message], grouped: bool = False) -> None:
+    """Insert the deliveries, or count one more attempt of an id already delivered (de-duplication),
+    in one statement; a paced account's message (`grouped`) with the other paced accounts' of the
     moment, in one transaction: a commit for each paced message was most of what the simulated
     network cost the database with thousands of accounts."""
     rows = [(m.message_id, account_id, m.phone) for m in messages]
-    if len(rows) == 1:
+    if grouped and len(rows) == 1:
         await DELIVERIES(rows[0])
     else:
         await _insert(rows)
@@ -178,7 +178,8 @@ async def record_deliveries(account_id: str, messages: list[Message]) -> None:
 
 async def _insert(rows: list[tuple[str, str, str]]) -> list[None]:
     attempts = Counter(message_id for message_id, _, _ in rows)
-    unique = list({row[0]: row for row in rows}.values())  # one row an id: ON CONFLICT takes no repeat
+    # One row an id (ON CONFLICT takes no repeat), in id order (concurrent upserts lock alike).
+    unique = sorted({row[0]: row for row in rows}.values())
     await execute(
         "INSERT INTO sandbox_deliveries (message_id, account_id, phone_number, attempts, delivered_at) "
         f"VALUES {', '.join(['(?, ?, ?, ?, CURRENT_TIMESTAMP)'] * len(unique))} "
@@ -192,7 +193,7 @@ DELIVERIES: GroupCommit[tuple[str, str, str], None] = GroupCommit(_insert, linge
 
 
 def _sender(account: Account) -> SandboxSender:
-    return SandboxSender(account.id, account.sandbox_config)
+    return SandboxSender(account.id, account.sandbox_config, paced=account.use_limits)
 
 
 async def _reconnected(account: Account) -> bool:

@@ -111,7 +111,9 @@ async def import_contract(
     deadline: Annotated[AwareDatetime | None, Query(description=f"{DEADLINE} ({A_TIME})")] = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """Create a contract from a CSV file (the request body, UTF-8, first row names the columns).
+    """Create a contract from a CSV file (the request body, first row names the columns): UTF-8 with
+    or without a byte-order mark, UTF-16, or Windows-1251 (told from the bytes), its cells separated
+    by `,`, `;` or tabs (the one the first row has most of).
     Each message is the row's message column, or `template` filled from the row. All or nothing;
     problems name the row as `rows[i]`, 0 being the first non-blank row after the header.
     Times take `Z` or an offset (its `+` sent as `%2B`)."""

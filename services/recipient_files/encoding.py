@@ -58,11 +58,10 @@ def head_of(file: BinaryIO) -> bytes:
     return file.peek(HEAD_BYTES)[:HEAD_BYTES]
 
 
-def text_lines(file: BinaryIO, codec: str | None = None) -> Iterator[str]:
-    """Lines of the file's text, in `codec` or the one its first bytes show (a byte-order mark is
-    dropped); a byte that the encoding cannot have is InvalidInput. The file is left open (it may be
-    read again): close this with contextlib.closing."""
-    codec = codec or detect(head_of(file))
+def text_lines(file: BinaryIO, codec: str) -> Iterator[str]:
+    """Lines of the file's text in `codec` (see `detect`; a byte-order mark is dropped); a byte that
+    the encoding cannot have is InvalidInput. The file is left open (it may be read again): close
+    this with contextlib.closing."""
     text = io.TextIOWrapper(file, encoding=codec, newline="")
     try:
         for line in text:  # noqa: UP028 - `yield from` would close the file when this closes

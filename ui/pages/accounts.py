@@ -319,7 +319,7 @@ def _pair_by_code(account_id: str) -> ui.label:
 def _show(panel: CodePanel, current: Account, is_link: bool) -> None:
     """Bring the panel up to date with the account: its status, the code to scan, the code to type;
     a pairing that failed (WhatsApp not reached) in plain words, with Retry."""
-    failed = current.status == AccountStatus.DISCONNECTED and current.device_jid is None
+    failed = not is_link and current.status == AccountStatus.DISCONNECTED and current.device_jid is None
     if current.status != panel.shown_status:
         panel.shown_status = current.status
         panel.status_row.clear()
