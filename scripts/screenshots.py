@@ -1,16 +1,18 @@
 """Screenshots of every dashboard page, in English and in Russian, taken from the real pages in
 headless Chromium.
 
-    .venv/bin/python scripts/screenshots.py      # writes docs/screenshots/{en,ru}/*.png
+    .venv/bin/python scripts/screenshots.py [en|ru]     # writes docs/screenshots/{en,ru}/*.png
 
-For each language it starts a private stack (SQLite, embedded Redis, the web process and a worker),
-fills it with a few sandbox accounts and contracts, one of them sending while the pictures are taken,
-and signs in with a browser asking for that language (in Moscow's time zone).
+For each language (in a process of its own: one stack a process) it starts a private stack (SQLite,
+embedded Redis, the web process and a worker), fills it with a few sandbox accounts and contracts,
+one of them sending while the pictures are taken, and signs in with a browser asking for that
+language (in Moscow's time zone).
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -98,9 +100,12 @@ TEXTS = {
 }
 
 
-async def main() -> None:
+def main() -> None:
+    if len(sys.argv) > 1:
+        asyncio.run(pictures(sys.argv[1]))
+        return
     for language in TEXTS:
-        await pictures(language)
+        subprocess.run([sys.executable, __file__, language], check=True)
     print(f"screenshots written to {OUT}")
 
 
@@ -144,14 +149,14 @@ async def pictures(language: str) -> None:
 
 
 def walk(browser, web: str, t: dict, out: Path, live_id: str) -> None:
-    from tests.browser import button, click, field, select, text_shown
+    from tests.browser import _shown, button, eventually, field, select, text_shown
 
     browser.get(f"{web}/login")
     text_shown(browser, t["sign in with the key"])
     shot(browser, out, "login")
     field(browser, t["username"]).send_keys("anna")
     field(browser, t["password"]).send_keys("correct horse")
-    click(browser, button(browser, t["sign in"]))
+    press(browser, button(browser, t["sign in"]))
     text_shown(browser, t["overview shown"])
     time.sleep(2)
     shot(browser, out, "overview")
@@ -162,27 +167,30 @@ def walk(browser, web: str, t: dict, out: Path, live_id: str) -> None:
     browser.get(f"{web}/accounts")
     text_shown(browser, t["data"][0])
     shot(browser, out, "accounts")
-    click(browser, button(browser, t["add account"]))
+    press(browser, button(browser, t["add account"]))
     field(browser, t["name"]).send_keys(t["data"][3])
-    click(browser, text_shown(browser, t["sandbox"]))
-    click(browser, button(browser, t["add and pair"]))
+    radio = f"//div[contains(@class, 'q-radio')][normalize-space()='{t['sandbox']}']"
+    in_dialog = f"//div[contains(@class, 'q-dialog')]{radio}"
+    press(browser, browser.find_element("xpath", in_dialog))
+    press(browser, button(browser, t["add and pair"]))
     text_shown(browser, t["pairing help"])
     time.sleep(1.5)
     shot(browser, out, "pairing")
     browser.get(f"{web}/contracts/new")
-    click(browser, select(browser, t["accounts"]))
-    click(browser, text_shown(browser, f"{t['data'][0]} · {t['connected']}"))
+    press(browser, select(browser, t["accounts"]))
+    press(browser, text_shown(browser, f"{t['data'][0]} · {t['connected']}"))
     browser.find_element("tag name", "body").send_keys("\ue00c")  # Escape: a multiple select stays open
-    click(browser, button(browser, t["next"]))
-    click(browser, text_shown(browser, t["paste"]))
-    browser.find_element("css selector", "textarea").send_keys("\n".join(t["rows"]))
-    click(browser, button(browser, t["use rows"]))
-    click(browser, button(browser, t["next"]))
+    press(browser, button(browser, t["next"]))
+    press(browser, text_shown(browser, t["paste"]))
+    area = eventually(lambda: _shown(browser.find_elements("css selector", "textarea")), what="the text area")
+    area.send_keys("\n".join(t["rows"]))
+    press(browser, button(browser, t["use rows"]))
+    press(browser, button(browser, t["next"]))
     field(browser, t["message"]).send_keys(t["template"])
     text_shown(browser, t["preview"])
     shot(browser, out, "wizard-message")
-    click(browser, button(browser, t["check"]))
-    click(browser, text_shown(browser, t["invalid"]))
+    press(browser, button(browser, t["check"]))
+    press(browser, text_shown(browser, t["invalid"]))
     time.sleep(0.5)
     shot(browser, out, "wizard-check")
     browser.get(f"{web}/no/such/page")
@@ -195,6 +203,11 @@ def walk(browser, web: str, t: dict, out: Path, live_id: str) -> None:
     browser.set_window_size(1400, 1000)
 
 
+def press(browser, element) -> None:
+    """Click as a script does: a pop-up's animation may still cover the element for a real click."""
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+
+
 def shot(browser, out: Path, name: str) -> None:
     height = browser.execute_script("return document.body.scrollHeight")
     browser.set_window_size(1400, max(900, min(height + 40, 2400)))
@@ -203,4 +216,4 @@ def shot(browser, out: Path, name: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -157,7 +157,7 @@ def frame(title: str, who: str) -> Iterator[None]:
         with aria(menu, _("Menu")), ui.menu():  # narrow screens (a phone): the places in a menu
             for label, target in places:
                 ui.menu_item(label, on_click=lambda target=target: ui.navigate.to(target))
-        ui.link("WA Contracts", "/").classes("text-h6 text-white no-underline")
+        ui.link("WA Contracts", "/").classes("text-h6 text-white no-underline whitespace-nowrap")
         for label, target in places:
             ui.link(label, target).classes("text-white no-underline gt-sm")
         ui.space()

@@ -67,7 +67,7 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
 
 def _transport_line(a: Account, spec: TransportSpec | None) -> str:
     """What kind of account it is, and its number once it has one (a sandbox account has none)."""
-    kind = _(spec.label) if spec else a.transport
+    kind = _(spec.label).split(" (")[0] if spec else a.transport  # "Sandbox (simulated, …)": "Sandbox"
     if a.status == AccountStatus.PAIRING:
         return _("{kind} · not paired yet").format(kind=kind)
     return f"{kind} · {a.phone}" if a.phone and a.phone.isdigit() else kind
