@@ -49,5 +49,5 @@ def N_(text: str) -> str:
 
 def say(template: str, **values: Any) -> Text:
     """`template` with its {placeholders} filled from `values` (str.format: values are never read
-    as templates themselves)."""
+    as templates themselves); without values, the template as it is (braces and all)."""
     return Text(template, {k: Moment(v) if isinstance(v, datetime) else v for k, v in values.items()})

@@ -22,6 +22,7 @@ from services import session_events
 from services.accounts import LINKED
 from services.queue import kick_account
 from settings import Settings, get_settings
+from texts import say
 from wa import registry
 
 SIGNAL_FIGURES = {Signal.RATE_LIMIT: "rate_limits", Signal.DISCONNECT: "disconnects"}
@@ -51,19 +52,20 @@ def _failures(f: Figures, share: float, s: Settings) -> str | None:
     if f.sends < s.health_min_sends or f.failure_share < share:
         return None
     share_now = f"{f.failure_share:.0%} ≥ {share:.0%}"
-    return f"{f.failed} of {f.sends} sends failed since {f.since:%H:%M} UTC ({share_now})"
+    failed = "{failed} of {sends} sends failed since {since:time} ({share})"
+    return say(failed, failed=f.failed, sends=f.sends, since=f.since, share=share_now)
 
 
 def _count(n: int, limit: int, what: str, f: Figures) -> str | None:
     if not 0 < limit <= n:
         return None
-    return f"{n} {what} since {f.since:%H:%M} UTC (≥ {limit})"
+    return say("{n} {what} since {since:time} (≥ {limit})", n=n, what=what, since=f.since, limit=limit)
 
 
 def slow_reason(f: Figures, s: Settings) -> str | None:
     """Why the account should send more slowly (its gaps and breaks stretched), or None."""
     return _failures(f, s.health_slow_failure_share, s) or _count(
-        f.retried, s.health_slow_retried, "transient errors", f
+        f.retried, s.health_slow_retried, say("transient errors"), f
     )
 
 
@@ -71,8 +73,8 @@ def pause_reason(f: Figures, s: Settings) -> str | None:
     """Why the account should pause for the cool-down, or None."""
     return (
         _failures(f, s.health_pause_failure_share, s)
-        or _count(f.rate_limits, s.health_pause_rate_limits, "rate limits", f)
-        or _count(f.disconnects, s.health_pause_disconnects, "disconnects", f)
+        or _count(f.rate_limits, s.health_pause_rate_limits, say("rate limits"), f)
+        or _count(f.disconnects, s.health_pause_disconnects, say("disconnects"), f)
     )
 
 

@@ -33,6 +33,7 @@ from services import estimates, phones, pools
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError, validate
 from services.timezones import SendWindowIn, ZoneRule, in_utc
 from settings import get_settings
+from texts import N_, say
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +96,11 @@ MAX_MESSAGE_CHARS = 65536
 def message_fault(message: str) -> str | None:
     """What is wrong with a message text, if anything (every way in: API, CSV, dashboard)."""
     if not message.strip():
-        return "must not be empty"
+        return say("must not be empty")
     if len(message) > MAX_MESSAGE_CHARS:
-        return f"must be at most {MAX_MESSAGE_CHARS} characters"
+        return say("must be at most {most} characters", most=MAX_MESSAGE_CHARS)
     if "\x00" in message:
-        return "must not contain NUL characters"  # PostgreSQL refuses them
+        return say("must not contain NUL characters")  # PostgreSQL refuses them
     return None
 
 
@@ -353,20 +354,26 @@ async def start_contract(contract_id: str) -> Contract:
     if contract.status in ACTIVE_CONTRACT:
         return contract
     if contract.status not in (ContractStatus.PENDING, ContractStatus.PAUSED):
-        raise Conflict(f"contract is {contract.status}; only PENDING or PAUSED contracts can start")
+        raise Conflict(
+            say("contract is {status}; only PENDING or PAUSED contracts can start", status=contract.status)
+        )
     if contract.deadline is not None and contract.deadline <= datetime.now(UTC):
         raise Conflict(
-            f"its deadline {in_utc(contract.deadline)} has passed; change or clear it first",
-            [Problem("deadline", "has passed")],
+            say("its deadline {deadline} has passed; change or clear it first", deadline=contract.deadline),
+            [Problem("deadline", say("has passed"))],
         )
     pool = await pools.pool_of(contract_id)
     accounts = await Account.filter(id__in=pool).order_by("id")
     if all(a.status in pools.LOST for a in accounts):
         account = accounts[0]
-        why = f": {account.status_reason}" if account.status_reason else ""
+        if len(accounts) == 1 and account.status_reason:
+            lost = N_("the contract's account is {status}: {reason}; pair it again first")
+            raise Conflict(say(lost, status=account.status, reason=account.status_reason))
         if len(accounts) == 1:
-            raise Conflict(f"the contract's account is {account.status}{why}; pair it again first")
-        raise Conflict("every account of the contract is logged out or banned; pair one again first")
+            raise Conflict(
+                say("the contract's account is {status}; pair it again first", status=account.status)
+            )
+        raise Conflict(say("every account of the contract is logged out or banned; pair one again first"))
     async with in_transaction() as conn:
         moved = await Contract.transition(
             contract_id,
@@ -389,7 +396,9 @@ async def schedule_contract(contract_id: str, at: datetime | None) -> Contract:
     None, not by itself: it stays PENDING."""
     contract = await get_contract(contract_id)
     if contract.status != ContractStatus.PENDING:
-        raise Conflict(f"contract is {contract.status}; only PENDING contracts can be scheduled")
+        raise Conflict(
+            say("contract is {status}; only PENDING contracts can be scheduled", status=contract.status)
+        )
     _refuse([*_passed("startAt", at), *_out_of_order(at, contract.deadline, "startAt")])
     # A new time clears why the last one failed to start it.
     contract = await _set_while(contract_id, (ContractStatus.PENDING,), start_at=at, error_message=None)
@@ -402,7 +411,9 @@ async def set_deadline(contract_id: str, deadline: datetime | None) -> Contract:
     at its deadline may then be resumed."""
     contract = await get_contract(contract_id)
     if contract.status not in NOT_OVER:
-        raise Conflict(f"contract is {contract.status}; its deadline cannot change any more")
+        raise Conflict(
+            say("contract is {status}; its deadline cannot change any more", status=contract.status)
+        )
     start_at = contract.start_at if contract.status == ContractStatus.PENDING else None
     _refuse([*_passed("deadline", deadline), *_out_of_order(start_at, deadline, "deadline")])
     return await _set_while(contract_id, NOT_OVER, deadline=deadline)
@@ -413,21 +424,24 @@ async def _set_while(contract_id: str, statuses: tuple[ContractStatus, ...], **v
     now = datetime.now(UTC)
     if not await Contract.filter(id=contract_id, status__in=statuses).update(updated_at=now, **values):
         contract = await get_contract(contract_id)
-        raise Conflict(f"contract is {contract.status} now; nothing was changed")
+        raise Conflict(say("contract is {status} now; nothing was changed", status=contract.status))
     return await get_contract(contract_id)
 
 
 def _passed(field: str, at: datetime | None) -> list[Problem]:
     """A start or a deadline must be in the future."""
     if at is not None and at <= datetime.now(UTC):
-        return [Problem(field, f"{in_utc(at)} has passed")]
+        return [Problem(field, say("{at} has passed", at=at))]
     return []
 
 
 def _out_of_order(start_at: datetime | None, deadline: datetime | None, field: str) -> list[Problem]:
     """A deadline must come after the start; the problem is told against `field`, the one being set."""
     if start_at is not None and deadline is not None and deadline <= start_at:
-        return [Problem(field, f"the deadline {in_utc(deadline)} is not after the start {in_utc(start_at)}")]
+        later = say(
+            "the deadline {deadline} is not after the start {start}", deadline=deadline, start=start_at
+        )
+        return [Problem(field, later)]
     return []
 
 

@@ -44,6 +44,23 @@ def chromium(language: str = "en-US", zone: str | None = None, width: int = 1400
     return browser
 
 
+# What the sign-in page says, by language: the fields, its button, and a text of the overview.
+SIGN_IN = {
+    "en": ("Username", "Password", "Sign in", "contracts waiting"),
+    "ru": ("Имя пользователя", "Пароль", "Войти", "контрактов ждут"),
+}
+
+
+def sign_in(browser: webdriver.Chrome, web: str, username: str, password: str, language: str = "en") -> None:
+    """Sign in on the page as a user would, and wait for the overview."""
+    user_field, password_field, go, overview = SIGN_IN[language]
+    browser.get(f"{web}/login")
+    field(browser, user_field).send_keys(username)
+    field(browser, password_field).send_keys(password)
+    click(browser, button(browser, go))
+    text_shown(browser, overview)
+
+
 def eventually(probe: Callable[[], T | None], timeout: float = 20, what: str = "") -> T:
     """Poll `probe` until it returns something truthy (exceptions count as not yet)."""
     deadline = time.monotonic() + timeout

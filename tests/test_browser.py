@@ -15,6 +15,7 @@ from selenium.webdriver.common.keys import Keys
 from models import Account, AccountStatus, Contract, ContractStatus
 from services import users
 from tests.browser import button, chromium, click, eventually, field, select, text_shown
+from tests.browser import sign_in as signed_in_as
 from tests.helpers import phone
 
 PASSWORD = "correct horse"
@@ -29,11 +30,7 @@ def browser() -> Iterator:
 
 async def sign_in(browser, web: str) -> None:
     await users.create_first_user("anna", PASSWORD)
-    await asyncio.to_thread(browser.get, f"{web}/login")
-    field(browser, "Username").send_keys("anna")
-    field(browser, "Password").send_keys(PASSWORD)
-    click(browser, button(browser, "Sign in"))
-    text_shown(browser, "contracts waiting")
+    await asyncio.to_thread(signed_in_as, browser, web, "anna", PASSWORD)
 
 
 def card_value(browser, name: str) -> int:

@@ -14,7 +14,7 @@ from selenium.webdriver.common.keys import Keys
 
 from models import Account, Contract
 from services import contracts, users
-from tests.browser import button, chromium, click, eventually, field, select, text_shown
+from tests.browser import button, chromium, click, eventually, field, select, sign_in, text_shown
 
 PASSWORD = "correct horse"
 
@@ -28,11 +28,7 @@ def russian_browser() -> Iterator:
 
 async def sign_in_in_russian(browser, web: str) -> None:
     await users.create_first_user("анна", PASSWORD)
-    await asyncio.to_thread(browser.get, f"{web}/login")
-    field(browser, "Имя пользователя").send_keys("анна")
-    field(browser, "Пароль").send_keys(PASSWORD)
-    click(browser, button(browser, "Войти"))
-    text_shown(browser, "контрактов ждут")
+    await asyncio.to_thread(sign_in, browser, web, "анна", PASSWORD, "ru")
 
 
 async def test_a_russian_excel_file_becomes_a_contract_shown_in_moscow_time(

@@ -95,6 +95,8 @@ def tr(text: str) -> str:
     """A sentence of the services (services/texts.py) in the page's language; other text as _()."""
     if not isinstance(text, Text):
         return _(text)
+    if not text.values:  # a constant text: its braces are its own
+        return _(text.template)
     values: dict[str, Any] = {k: _shown(v) for k, v in text.values.items()}
     return _(text.template).format(**values)
 

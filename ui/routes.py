@@ -83,7 +83,9 @@ async def not_found(request: Request, exc: Exception) -> Response:
     a page (NiceGUI's own) answers JSON, as the API does."""
     endpoint = request.scope.get("endpoint")  # a mount's (NiceGUI's app) when no route of it matched
     if endpoint is not None and endpoint is not app and not request.scope.get("nicegui_page_path"):
-        return JSONResponse({"error": "not found", "details": []}, status_code=404)
+        return JSONResponse(
+            {"error": str(getattr(exc, "detail", "not found")), "details": []}, status_code=404
+        )
     cookie, asked = request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
     language = i18n.negotiate(None, cookie, asked)
     say = i18n.translations(language).gettext

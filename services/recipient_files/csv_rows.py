@@ -22,6 +22,7 @@ from itertools import chain
 from typing import Any, BinaryIO
 
 from services.errors import InvalidInput, Problem
+from texts import say
 
 PHONE_COLUMNS = ("phonenumber", "phone_number", "phone", "number", "msisdn", "телефон", "номер")
 MESSAGE_COLUMNS = ("message", "text", "body", "сообщение", "текст")
@@ -52,16 +53,25 @@ def csv_reader(lines: Iterator[str]) -> tuple[Any, str]:
 
 def too_many_rows(limit: int, field: str = "rows") -> InvalidInput:
     return InvalidInput(
-        f"the file has more than {limit} rows, the most one contract may hold",
-        [Problem(field, f"at most {limit} rows (one recipient each)")],
+        say("the file has more than {limit} rows, the most one contract may hold", limit=limit),
+        [Problem(field, say("at most {limit} rows (one recipient each)", limit=limit))],
     )
 
 
+FEWER_ROWS = say(": save fewer or shorter rows in each file")
+
+
 def too_large(what: str, most: int, advice: str = "") -> InvalidInput:
-    """The wizard's refusal of a file, or the CSV text read from it, past a size limit."""
+    """The wizard's refusal of a file, or the CSV text read from it, past a size limit (`what`
+    and `advice` said with texts.say, for the dashboard to translate)."""
     return InvalidInput(
-        f"{what} is larger than {most:,} bytes, the most the wizard reads{advice}",
-        [Problem("file", f"at most {most:,} bytes")],
+        say(
+            "{what} is larger than {most:,} bytes, the most the wizard reads{advice}",
+            what=what,
+            most=most,
+            advice=advice,
+        ),
+        [Problem("file", say("at most {most:,} bytes", most=most))],
     )
 
 

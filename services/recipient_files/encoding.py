@@ -13,13 +13,14 @@ from typing import BinaryIO
 from charset_normalizer import from_bytes
 
 from services.errors import InvalidInput, Problem
+from texts import N_, say
 
 HEAD_BYTES = 64 * 1024  # what the encoding is told from
 # The single-byte encodings a file that is not UTF-8 may be in, among which the detector chooses:
 # those of Cyrillic text first (Windows, DOS, KOI8), then Western European.
 CANDIDATES = ["utf_16", "utf_16_le", "utf_16_be", "cp1251", "cp866", "koi8_r", "cp1252"]
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-UNKNOWN = "the file's encoding is not recognised: save it as CSV UTF-8"
+UNKNOWN = N_("the file's encoding is not recognised: save it as CSV UTF-8")
 
 
 def detect(head: bytes) -> str:
@@ -32,7 +33,7 @@ def detect(head: bytes) -> str:
         return "utf-8"
     best = from_bytes(head, cp_isolation=CANDIDATES).best()
     if best is None:
-        raise InvalidInput(UNKNOWN, [Problem("file", "not text in UTF-8, UTF-16 or Windows-1251")])
+        raise InvalidInput(say(UNKNOWN), [Problem("file", say("not text in UTF-8, UTF-16 or Windows-1251"))])
     return best.encoding
 
 
@@ -69,7 +70,7 @@ def text_lines(file: BinaryIO, codec: str) -> Iterator[str]:
     except UnicodeDecodeError as exc:
         named = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16"}.get(codec, codec)
         raise InvalidInput(
-            f"the file is not {named} text throughout: save it as CSV UTF-8",
+            say("the file is not {named} text throughout: save it as CSV UTF-8", named=named),
             [Problem("file", f"{exc.reason} ({exc.encoding})")],
         ) from None
     finally:

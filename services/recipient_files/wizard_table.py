@@ -33,6 +33,7 @@ from services.contracts import message_fault
 from services.errors import InvalidInput, Problem
 from services.recipient_files import encoding, xlsx
 from services.recipient_files.csv_rows import (
+    FEWER_ROWS,
     MESSAGE_COLUMNS,
     PHONE_COLUMNS,
     PLACEHOLDER,
@@ -84,7 +85,9 @@ class Table:
 
 def _table(header: list[str], text: bytes, delimiter: str, count: int, skip: int, codec: str) -> Table:
     if not count:
-        raise InvalidInput("the file has no rows under its header", [Problem("file", "no data rows")])
+        raise InvalidInput(
+            say("the file has no rows under its header"), [Problem("file", say("no data rows"))]
+        )
     columns = [h.strip() or f"column {i + 1}" for i, h in enumerate(header)]
     return Table(columns, text, delimiter, count, skip, codec)
 
@@ -110,10 +113,10 @@ def from_csv_file(file: BinaryIO, limit: int | None = None, most: int | None = N
             header = next(reader, None)
         except csv.Error as exc:
             raise InvalidInput(
-                "the text cannot be read as CSV", [Problem("file", csv_fault(exc, 1))]
+                say("the text cannot be read as CSV"), [Problem("file", csv_fault(exc, 1))]
             ) from None
         if not header:
-            raise InvalidInput("nothing to read", [Problem("file", "empty")])
+            raise InvalidInput(say("nothing to read"), [Problem("file", say("empty"))])
         skip, count = 1, 0
         if len(header) == 1 and _looks_like_a_number(header[0]):
             header, skip, count = ["phone"], 0, 1  # no header: the first line is the first row
@@ -126,7 +129,7 @@ def from_csv_file(file: BinaryIO, limit: int | None = None, most: int | None = N
 
 def _refuse_row(at: int, why: str) -> InvalidInput:
     """The wizard's way of naming a row: row N, 1 being the first data row."""
-    return InvalidInput(f"row {at + 1} cannot be read as CSV", [Problem(f"row {at + 1}", why)])
+    return InvalidInput(say("row {n} cannot be read as CSV", n=at + 1), [Problem(f"row {at + 1}", why)])
 
 
 class _Kept(io.RawIOBase):
@@ -142,7 +145,7 @@ class _Kept(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.file.read(len(buffer))
         if self.kept.tell() + len(data) > self.most:
-            raise too_large("the file", self.most, ": save fewer or shorter rows in each file")
+            raise too_large(say("the file"), self.most, FEWER_ROWS)
         self.kept.write(data)
         buffer[: len(data)] = data
         return len(data)
@@ -168,9 +171,9 @@ def from_upload(filename: str, data: bytes | BinaryIO, limit: int | None = None)
 def template_fault(table: Table, template: str) -> str | None:
     unknown = sorted({p for p in PLACEHOLDER.findall(template) if p not in table.columns})
     if unknown:
-        return "no column " + ", ".join(repr(u) for u in unknown)
+        return say("no column {names}", names=", ".join(repr(u) for u in unknown))
     if not template.strip():
-        return "write the message, or put a {column} in it"
+        return say("write the message, or put a {column} in it")  # no values: not formatted
     return None
 
 

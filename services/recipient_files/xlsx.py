@@ -36,8 +36,9 @@ from openpyxl.xml.functions import fromstring, iterparse
 from services.errors import InvalidInput, Problem
 from services.recipient_files.csv_rows import too_large, too_many_rows
 from settings import Settings, get_settings
+from texts import say
 
-XLSX_ADVICE = ": save the sheet as CSV UTF-8 and upload that"
+XLSX_ADVICE = say(": save the sheet as CSV UTF-8 and upload that")
 # Parts openpyxl reads whole by their fixed names, whatever [Content_Types].xml declares them to be.
 READ_WHOLE_BY_NAME = {ARC_CONTENT_TYPES, ARC_STYLE, ARC_THEME, ARC_CORE, ARC_CUSTOM}
 # A cell longer than this cannot hold a message (65,536 characters, 4 bytes each at most) or a column
@@ -79,7 +80,7 @@ def first_sheet(file: BinaryIO, limit: int | None = None) -> Sheet:
                     raise too_many_rows(limit, "file")
                 writer.writerow(row)
                 if out.tell() > s.max_xlsx_text_bytes:  # wide rows
-                    raise too_large("the sheet as CSV text", s.max_xlsx_text_bytes, XLSX_ADVICE)
+                    raise too_large(say("the sheet as CSV text"), s.max_xlsx_text_bytes, XLSX_ADVICE)
         finally:
             book.close()  # a read-only workbook keeps the archive open until closed
     except InvalidInput:

@@ -5,6 +5,7 @@ on the phone."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -155,8 +156,23 @@ async def _delete(account: Account, listing: ui.refreshable) -> None:
         "It disappears with its history of sends. An account that still has contracts cannot be deleted."
     )
     asked = _("Delete {name}?").format(name=_name(account))
-    if await confirm(asked, text, _("Delete"), _("Keep it"), "confirm-delete-account"):
-        await attempt(lambda: accounts.delete_account(account.id), _("Deleted"))
+    answers = (_("Delete"), _("Keep it"), "confirm-delete-account")
+    await _after_asking(
+        asked, text, answers, lambda: accounts.delete_account(account.id), _("Deleted"), listing
+    )
+
+
+async def _after_asking(
+    asked: str,
+    text: str,
+    answers: tuple[str, str, str],
+    action: Callable[[], Awaitable[object]],
+    done: str,
+    listing: ui.refreshable,
+) -> None:
+    """Do `action` once the user said yes (`answers`: yes, no, the yes button's marker)."""
+    if await confirm(asked, text, *answers):
+        await attempt(action, done)
         listing.refresh()
 
 
@@ -214,9 +230,8 @@ async def _log_out(account: Account, listing: ui.refreshable) -> None:
         "The device leaves the phone's Linked devices and running contracts pause. Pair it again to send."
     )
     asked = _("Log {name} out?").format(name=_name(account))
-    if await confirm(asked, text, _("Log out"), _("Stay linked"), "confirm-log-out"):
-        await attempt(lambda: accounts.log_out(account.id), _("Logged out"))
-        listing.refresh()
+    answers = (_("Log out"), _("Stay linked"), "confirm-log-out")
+    await _after_asking(asked, text, answers, lambda: accounts.log_out(account.id), _("Logged out"), listing)
 
 
 def _add_dialog() -> ui.dialog:

@@ -19,6 +19,7 @@ from services.recipient_files import csv_rows, wizard_table
 from services.recipient_files.wizard_table import Report, Table
 from services.timezones import SendWindow
 from settings import get_settings
+from texts import say
 from ui.frame import attempt, show_failure, status_name
 from ui.i18n import N_, _, local_moment, ngettext, number, tr, zone
 from ui.i18n import when as when_
@@ -443,7 +444,7 @@ async def _read(file: ui.upload.FileUpload) -> Table:
     (up to api.app.BodyLimit for the whole request) into a temporary file, so it is checked here too."""
     most = get_settings().max_upload_bytes
     if file.size() > most:
-        raise csv_rows.too_large("the file", most, ": save fewer or shorter rows in each file")
+        raise csv_rows.too_large(say("the file"), most, csv_rows.FEWER_ROWS)
     async with csv_rows.spooled(file.iterate()) as spool:
         return await asyncio.to_thread(wizard_table.from_upload, file.name, spool)
 
