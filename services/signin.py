@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from models import WebSession
 from services import apikey, users
-from services.errors import TooManyAttempts, Unauthorized
+from services.errors import Conflict, InvalidInput, TooManyAttempts, Unauthorized
 from services.throttle import Throttle
 from settings import get_settings
 from texts import say
@@ -84,6 +84,25 @@ async def session_user(token: str | None) -> str | None:
     )
 
 
+async def change_password(username: str, current: str, new: str, token: str | None) -> None:
+    """Change a user's password, the current one given (throttled as a sign-in is); the user's other
+    sessions end, so a browser someone else had stays out."""
+    if username == KEY_USER:
+        raise Conflict(say("signed in with the API key: there is no password to change"))
+    if (problem := users.password_problem(new, "newPassword")) is not None:
+        raise InvalidInput(say("the new password cannot be used"), [problem])
+    keys = [f"user:{username.casefold()}"]
+
+    async def check() -> str | None:
+        return username if await users.authenticate(username, current) else None
+
+    await _checked(
+        keys, check, f"user {username!r} (changing the password)", say("the current password is wrong")
+    )
+    await users.set_password(username, new)
+    await WebSession.filter(username=username).exclude(token_hash=_hash(token or "")).delete()
+
+
 async def sign_out(token: str | None) -> None:
     if token:
         await WebSession.filter(token_hash=_hash(token)).delete()
@@ -92,9 +111,17 @@ async def sign_out(token: str | None) -> None:
 async def _attempt(
     keys: list[str], check: Callable[[], Awaitable[str | None]], what: str, refusal: str
 ) -> str:
-    """Counted as a failure before the check and taken back if it succeeds, so attempts racing in
-    parallel are throttled too (at most `free` + 1 of them are checked). `keys[0]` is the client's
-    address; the others (a username) are forgotten on success."""
+    """A sign-in: its ticket once `check` names who it is (see _checked)."""
+    return await _ticket(await _checked(keys, check, what, refusal))
+
+
+async def _checked(
+    keys: list[str], check: Callable[[], Awaitable[str | None]], what: str, refusal: str
+) -> str:
+    """Who `check` says the credentials are, or Unauthorized(refusal). Counted as a failure before
+    the check and taken back if it succeeds, so attempts racing in parallel are throttled too (at
+    most `free` + 1 of them are checked). `keys[0]` is kept on success (a client's address); the
+    others (a username) are forgotten."""
     global _checking
     _refuse_while_throttled(keys)
     if _checking >= MAX_CHECKS:
@@ -111,7 +138,7 @@ async def _attempt(
     throttle.succeeded(keys[0])
     for key in keys[1:]:
         throttle.forget(key)
-    return await _ticket(who)
+    return who
 
 
 def _address_key(address: str) -> str:

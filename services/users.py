@@ -55,9 +55,8 @@ async def create_first_user(username: str, password: str) -> User:
     problems = []
     if not 1 <= len(username) <= 100:
         problems.append(Problem("username", say("the username needs 1 to 100 characters")))
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        needs = say("the password needs {least} to {most} characters", least=MIN_PASSWORD, most=MAX_PASSWORD)
-        problems.append(Problem("password", needs))
+    if (problem := password_problem(password)) is not None:
+        problems.append(problem)
     if problems:
         raise InvalidInput(say("the user cannot be created"), problems)
     if not await first_run():
@@ -69,6 +68,19 @@ async def create_first_user(username: str, password: str) -> User:
             return await User.create(username=username, password_hash=password_hash, using_db=conn)
     except IntegrityError:
         raise Conflict(say("the first user exists already; sign in")) from None
+
+
+def password_problem(password: str, field: str = "password") -> Problem | None:
+    if MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return None
+    return Problem(
+        field, say("the password needs {least} to {most} characters", least=MIN_PASSWORD, most=MAX_PASSWORD)
+    )
+
+
+async def set_password(username: str, password: str) -> None:
+    """Store a new password (its length checked by the caller: password_problem)."""
+    await User.filter(username=username).update(password_hash=await _in_thread(_hasher.hash, password))
 
 
 async def authenticate(username: str, password: str) -> bool:

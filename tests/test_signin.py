@@ -14,7 +14,7 @@ from nicegui.testing import User as SimulatedUser
 from models import User, WebSession
 from models.user import Installation
 from services import signin, users
-from services.errors import Conflict, TooManyAttempts, Unauthorized
+from services.errors import Conflict, InvalidInput, TooManyAttempts, Unauthorized
 from services.throttle import Throttle
 from tests.conftest import API_KEY
 from ui.login import safe_next
@@ -113,6 +113,26 @@ async def test_a_sign_in_after_the_wait_succeeds_and_clears_the_username(db) -> 
     assert await signin.session_user(token) == "anna"
     assert await signin.redeem(ticket) is None  # once only
     assert signin.throttle.wait_s(["user:anna"]) == 0
+
+
+async def test_changing_the_password_needs_the_current_one_and_ends_the_users_other_sessions(db) -> None:
+    await users.create_first_user("anna", "correct horse")
+    here, elsewhere = [
+        await signin.redeem(await signin.with_password("anna", "correct horse", ip)) for ip in "12"
+    ]
+    with pytest.raises(Unauthorized, match="current password is wrong"):
+        await signin.change_password("anna", "wrong horse", "battery staple", here)
+    with pytest.raises(InvalidInput) as short:
+        await signin.change_password("anna", "correct horse", "short", here)
+    assert [p.field for p in short.value.problems] == ["newPassword"]
+    with pytest.raises(Conflict, match="API key"):
+        await signin.change_password(signin.KEY_USER, "", "battery staple", here)
+
+    await signin.change_password("anna", "correct horse", "battery staple", here)
+    assert await users.authenticate("anna", "battery staple")
+    assert not await users.authenticate("anna", "correct horse")
+    assert await signin.session_user(here) == "anna", "this browser stays signed in"
+    assert await signin.session_user(elsewhere) is None, "any other is signed out"
 
 
 async def test_password_hashing_leaves_the_event_loop_free(db) -> None:

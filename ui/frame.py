@@ -186,6 +186,8 @@ def _preferences(who: str, theme: ui.dark_mode) -> None:
 
         names = {"auto": _("As the system"), "light": _("Light"), "dark": _("Dark")}
         ui.toggle(names, value=app.storage.user.get("theme", "auto"), on_change=chosen).mark("theme")
+        change = ui.button(_("Change password"), icon="password", on_click=lambda: _change_password(who))
+        change.props("flat dense no-caps").mark("change-password")
         browser = browser_zone(ui.context.client.request).key
         zones = {"": _("The browser's ({zone})").format(zone=browser)} | {z: z for z in timezones.names()}
         ui.select(
@@ -195,6 +197,41 @@ def _preferences(who: str, theme: ui.dark_mode) -> None:
             with_input=True,
             on_change=lambda e: _choose(who, time_zone=e.value),
         ).classes("w-64").mark("time-zone")
+
+
+async def _change_password(who: str) -> None:
+    """The current password and the new one twice, in a form password managers know; the user's
+    other sessions end."""
+    with ui.context.client.layout, ui.dialog() as dialog, ui.card().classes("w-96 gap-2"):
+        ui.label(_("Change password")).classes("text-h6")
+        with ui.element("form").classes("w-full column gap-2").on("submit.prevent", lambda: None):
+            fields = [
+                ui.input(label, password=True).props(f"outlined autocomplete={kind}").classes("w-full")
+                for label, kind in (
+                    (_("Current password"), "current-password"),
+                    (_("New password"), "new-password"),
+                    (_("The new password again"), "new-password"),
+                )
+            ]
+        for field, marker in zip(
+            fields, ("current-password", "new-password", "new-password-again"), strict=True
+        ):
+            field.mark(marker)
+        with ui.row().classes("w-full justify-end"):
+            ui.button(_("Cancel"), on_click=lambda: dialog.submit(False)).props("flat type=button")
+            ui.button(_("Save"), on_click=lambda: dialog.submit(True)).props("type=button").mark(
+                "save-password"
+            )
+    save = await dialog
+    current, new, again = (f.value or "" for f in fields)
+    dialog.delete()
+    if not save:
+        return
+    if new != again:
+        ui.notify(_("The two new passwords differ"), type="warning")
+        return
+    token = app.storage.browser.get("token")
+    await attempt(lambda: signin.change_password(who, current, new, token), _("Password changed"))
 
 
 def language_switch(who: str | None = None) -> ui.toggle:
