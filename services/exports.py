@@ -23,7 +23,7 @@ import re
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -82,9 +82,7 @@ async def as_csv(contract_id: str, zone: ZoneInfo, *, for_excel: bool = False) -
     """The header, then one chunk of CSV text per page. `for_excel`: a byte-order mark and `;`
     between cells, which Excel set to Russian (or German, French…) opens as columns; else `,`."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if for_excel else ",", quoting=csv.QUOTE_ALL)
-    if for_excel:
-        buffer.write(codecs.BOM_UTF8.decode())
+    writer = _writer(buffer, for_excel)
     writer.writerow(header(zone))
     async for page in pages(contract_id, zone):
         for *cells, sent_at, error, message in page:
@@ -99,10 +97,15 @@ def csv_for_excel(rows: Iterable[Sequence[object]]) -> bytes:
     """Rows as CSV that Excel set to Russian opens as columns (a byte-order mark, `;`), formulas
     defused as in an export."""
     buffer = io.StringIO()
-    buffer.write(codecs.BOM_UTF8.decode())
-    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_ALL)
-    writer.writerows([safe_cell(c) for c in row] for row in rows)
+    _writer(buffer, for_excel=True).writerows([safe_cell(c) for c in row] for row in rows)
     return buffer.getvalue().encode()
+
+
+def _writer(buffer: io.StringIO, for_excel: bool) -> Any:  # a csv.writer (its type is private)
+    """Every cell quoted; for Excel, after a byte-order mark, `;` between cells."""
+    if for_excel:
+        buffer.write(codecs.BOM_UTF8.decode())
+    return csv.writer(buffer, delimiter=";" if for_excel else ",", quoting=csv.QUOTE_ALL)
 
 
 async def as_xlsx(contract_id: str, zone: ZoneInfo) -> IO[bytes]:

@@ -309,23 +309,26 @@ async def test_a_pairing_that_could_not_reach_whatsapp_says_so_plainly_and_can_b
         await accounts.pair_again(sandbox.id)
 
 
+async def change_password(user: User, new: str, again: str) -> None:
+    """Fill the user menu's Change password dialog (the current password: the fixture's) and save."""
+    user.find(marker="change-password").click()
+    await user.should_see(marker="current-password")
+    for marker, typed in (
+        ("current-password", "correct horse"),
+        ("new-password", new),
+        ("new-password-again", again),
+    ):
+        user.find(marker=marker).type(typed)
+    user.find(marker="save-password").click()
+
+
 async def test_a_user_changes_their_password_from_their_menu(signed_in: User) -> None:
     user = signed_in
     await user.open("/")
-    user.find(marker="change-password").click()
-    await user.should_see(marker="current-password")
-    user.find(marker="current-password").type("correct horse")
-    user.find(marker="new-password").type("battery staple")
-    user.find(marker="new-password-again").type("battery stapler")
-    user.find(marker="save-password").click()
+    await change_password(user, "battery staple", "battery stapler")
     await user.should_see("The two new passwords differ")
     assert await users.authenticate("anna", "correct horse"), "nothing changed"
-    user.find(marker="change-password").click()
-    await user.should_see(marker="current-password")
-    user.find(marker="current-password").type("correct horse")
-    user.find(marker="new-password").type("battery staple")
-    user.find(marker="new-password-again").type("battery staple")
-    user.find(marker="save-password").click()
+    await change_password(user, "battery staple", "battery staple")
     await user.should_see("Password changed", retries=50)  # two argon2 hashes
     assert await users.authenticate("anna", "battery staple")
 

@@ -9,8 +9,9 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from nicegui import app, ui
 
+from api.downloads import csv_download, xlsx_download
 from models import Contract
-from services import contracts, exports
+from services import contracts
 from services.errors import NotFound
 from ui import i18n
 from ui.frame import page, signed_in, user_zone
@@ -41,21 +42,13 @@ async def export_csv(contract_id: str, request: Request) -> StreamingResponse:
     """The contract as CSV that Excel set to Russian opens as columns, for a signed-in dashboard user
     (the API's export needs the API key); times in the user's zone."""
     contract, zone = await _exported(contract_id, request)
-    return StreamingResponse(
-        exports.as_csv(contract.id, zone, for_excel=True),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{contract.id}.csv"'},
-    )
+    return csv_download(contract.id, zone, for_excel=True)
 
 
 async def export_xlsx(contract_id: str, request: Request) -> StreamingResponse:
     """The contract as an Excel workbook, as export_csv."""
     contract, zone = await _exported(contract_id, request)
-    return StreamingResponse(
-        exports.chunks(await exports.as_xlsx(contract.id, zone)),
-        media_type=exports.XLSX_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{contract.id}.xlsx"'},
-    )
+    return await xlsx_download(contract.id, zone)
 
 
 async def _exported(contract_id: str, request: Request) -> tuple[Contract, ZoneInfo]:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime
 
 from api.deps import require_api_key
+from api.downloads import csv_download, xlsx_download
 from api.schemas import (
     A_TIME,
     DEADLINE,
@@ -220,11 +221,7 @@ async def export_contract(
     spreadsheet formulas prefixed with a quote."""
     zone = timezones.shown_in(tz)
     contract = await contracts.get_contract(contract_id)
-    return StreamingResponse(
-        exports.as_csv(contract.id, zone, for_excel=excel),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{contract.id}.csv"'},
-    )
+    return csv_download(contract.id, zone, for_excel=excel)
 
 
 @router.get(
@@ -236,11 +233,7 @@ async def export_contract_xlsx(contract_id: ContractId, tz: ExportZone = None) -
     """Every recipient with its status, as an Excel workbook: rows numbered from 1, times as dates."""
     zone = timezones.shown_in(tz)
     contract = await contracts.get_contract(contract_id)
-    return StreamingResponse(
-        exports.chunks(await exports.as_xlsx(contract.id, zone)),
-        media_type=exports.XLSX_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{contract.id}.xlsx"'},
-    )
+    return await xlsx_download(contract.id, zone)
 
 
 @router.post("/{contract_id}/start", response_model=StatusOut)
