@@ -13,6 +13,10 @@ class User(Model):
     # browser's.
     language = fields.CharField(max_length=8, null=True)
     time_zone = fields.CharField(max_length=64, null=True)
+    # admin: accounts, limits and users besides contracts; operator: contracts (services/team.py).
+    role = fields.CharField(max_length=16, default="operator")
+    # The new-contract wizard's choices so far (ui/pages/wizard.py), so that a reload keeps them.
+    wizard_draft = fields.JSONField(null=True)
 
     class Meta:
         table = "users"
@@ -45,3 +49,20 @@ class WebSession(Model):
 
     class Meta:
         table = "web_sessions"
+
+
+class Invite(Model):
+    """A one-time link that lets whoever opens it create a user with `role` (services/team.py).
+
+    Only a hash of its token is stored; it is used up by the user it creates, or revoked."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    role = fields.CharField(max_length=16)
+    created_by = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_by = fields.CharField(max_length=100, null=True)
+
+    class Meta:
+        table = "invites"

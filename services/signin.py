@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from models import WebSession
-from services import apikey, users
-from services.errors import Conflict, InvalidInput, TooManyAttempts, Unauthorized
+from services import apikey, team, users
+from services.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from services.throttle import Throttle
 from settings import get_settings
 from texts import say
@@ -23,7 +23,6 @@ from texts import say
 log = logging.getLogger(__name__)
 
 TICKET_TTL_S = 30
-KEY_USER = "admin (API key)"
 MAX_CHECKS = 16  # passwords being checked at once, in all
 throttle = Throttle()
 _checking = 0
@@ -42,7 +41,7 @@ async def with_password(username: str, password: str, address: str) -> str:
 
 async def with_key(key: str, address: str) -> str:
     async def check() -> str | None:
-        return KEY_USER if apikey.is_valid(key.strip()) else None
+        return users.KEY_USER if apikey.is_valid(key.strip()) else None
 
     return await _attempt([_address_key(address)], check, "the API key", say("that is not the API key"))
 
@@ -57,6 +56,21 @@ async def claim(code: str, username: str, password: str, address: str) -> str:
         raise Unauthorized(say("that is not the setup code shown in the server's console"))
     user = await users.create_first_user(username, password)
     log.warning("installation claimed by %r from %s", user.username, address)
+    return await _ticket(user.username)
+
+
+async def join(token: str, username: str, password: str, address: str) -> str:
+    """Create a user with an invitation link and sign them in; a link that is no good counts as a
+    failed sign-in of the address (so links cannot be guessed at speed)."""
+    keys = [_address_key(address)]
+    _refuse_while_throttled(keys)
+    try:
+        user = await team.join(token, username, password)
+    except NotFound:
+        throttle.failed(keys)
+        log.warning("unusable invitation link from %s", address)
+        raise
+    log.warning("user %r (%s) joined by invitation from %s", user.username, user.role, address)
     return await _ticket(user.username)
 
 
@@ -87,7 +101,7 @@ async def session_user(token: str | None) -> str | None:
 async def change_password(username: str, current: str, new: str, token: str | None) -> None:
     """Change a user's password, the current one given (throttled as a sign-in is); the user's other
     sessions end, so a browser someone else had stays out."""
-    if username == KEY_USER:
+    if username == users.KEY_USER:
         raise Conflict(say("signed in with the API key: there is no password to change"))
     if (problem := users.password_problem(new, "newPassword")) is not None:
         raise InvalidInput(say("the new password cannot be used"), [problem])

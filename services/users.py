@@ -24,6 +24,9 @@ from texts import LANGUAGES, say
 T = TypeVar("T")
 _hasher = PasswordHasher()
 _hashing = asyncio.Semaphore(2)
+ADMIN, OPERATOR = "admin", "operator"
+ROLES = (ADMIN, OPERATOR)
+KEY_USER = "admin (API key)"  # who signed in with the API key: an admin with no password
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1000
 
@@ -51,23 +54,38 @@ def is_setup_code(candidate: str) -> bool:
 
 async def create_first_user(username: str, password: str) -> User:
     """The first user; exactly one however many try at once (Installation's primary key decides)."""
+    username = checked_new_user(username, password)
+    if not await first_run():
+        raise Conflict(say("the first user exists already; sign in"))
+    password_hash = await hashed(password)
+    try:
+        async with in_transaction() as conn:
+            await Installation.create(id=1, claimed_by=username, using_db=conn)
+            return await User.create(
+                username=username, password_hash=password_hash, role=ADMIN, using_db=conn
+            )
+    except IntegrityError:
+        raise Conflict(say("the first user exists already; sign in")) from None
+
+
+def checked_new_user(username: str, password: str) -> str:
+    """The username, stripped, if it and the password may make a user; else InvalidInput naming each
+    problem. (The name "admin (API key)" is the API key's, taken.)"""
     username = username.strip()
     problems = []
     if not 1 <= len(username) <= 100:
         problems.append(Problem("username", say("the username needs 1 to 100 characters")))
+    elif username.casefold() == KEY_USER.casefold():
+        problems.append(Problem("username", say("that username is taken")))
     if (problem := password_problem(password)) is not None:
         problems.append(problem)
     if problems:
         raise InvalidInput(say("the user cannot be created"), problems)
-    if not await first_run():
-        raise Conflict(say("the first user exists already; sign in"))
-    password_hash = await _in_thread(_hasher.hash, password)
-    try:
-        async with in_transaction() as conn:
-            await Installation.create(id=1, claimed_by=username, using_db=conn)
-            return await User.create(username=username, password_hash=password_hash, using_db=conn)
-    except IntegrityError:
-        raise Conflict(say("the first user exists already; sign in")) from None
+    return username
+
+
+async def hashed(password: str) -> str:
+    return await _in_thread(_hasher.hash, password)
 
 
 def password_problem(password: str, field: str = "password") -> Problem | None:
@@ -80,7 +98,7 @@ def password_problem(password: str, field: str = "password") -> Problem | None:
 
 async def set_password(username: str, password: str) -> None:
     """Store a new password (its length checked by the caller: password_problem)."""
-    await User.filter(username=username).update(password_hash=await _in_thread(_hasher.hash, password))
+    await User.filter(username=username).update(password_hash=await hashed(password))
 
 
 async def authenticate(username: str, password: str) -> bool:
@@ -106,6 +124,13 @@ def session_secret() -> str:
     """Signs the dashboard's session cookie; derived from the API key, so changing the key signs
     everybody out."""
     return hmac.new(apikey.api_key().encode(), b"dashboard sessions", hashlib.sha256).hexdigest()
+
+
+async def role_of(username: str) -> str | None:
+    """The user's role; None for a user who does not exist (any more)."""
+    if username == KEY_USER:
+        return ADMIN
+    return await User.filter(username=username).first().values_list("role", flat=True)
 
 
 async def preferences(username: str) -> tuple[str | None, str | None]:

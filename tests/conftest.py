@@ -113,6 +113,8 @@ TABLES = (
     "send_minutes",
     "workers",
     "users",
+    "invites",
+    "audiences",
     "installation",
     "web_sessions",
     "idempotency_keys",

@@ -15,7 +15,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from models import Recipient, RecipientStatus
-from services import accounts, contracts, users
+from services import accounts, contracts, team, users
 from tests.echo_transport import TRANSPORT as ECHO
 from ui import i18n
 from ui.frame import STATUS_COLORS
@@ -105,10 +105,22 @@ async def test_every_page_in_russian_shows_no_english_word(russian: User) -> Non
     )
     contract = made.contract.id
     await contracts.start_contract(contract)
-    pages = ["/", "/accounts", f"/accounts/{waiting.id}/pair", "/contracts/new", f"/contracts/{contract}"]
+    invitation = await team.invite("анна", users.OPERATOR)
+    pages = [
+        "/",
+        "/accounts",
+        f"/accounts/{waiting.id}/pair",
+        "/contracts/new",
+        f"/contracts/{contract}",
+        "/team",
+    ]
     for path in pages:
         await user.open(path)
         await user.should_see(marker="preferences")
+        assert not english_left(user), (path, english_left(user))
+    for path in (f"/invite/{invitation}", "/invite/used-up"):
+        await user.open(path)
+        await user.should_see(marker="language")
         assert not english_left(user), (path, english_left(user))
 
 

@@ -126,7 +126,7 @@ async def test_changing_the_password_needs_the_current_one_and_ends_the_users_ot
         await signin.change_password("anna", "correct horse", "short", here)
     assert [p.field for p in short.value.problems] == ["newPassword"]
     with pytest.raises(Conflict, match="API key"):
-        await signin.change_password(signin.KEY_USER, "", "battery staple", here)
+        await signin.change_password(users.KEY_USER, "", "battery staple", here)
 
     await signin.change_password("anna", "correct horse", "battery staple", here)
     assert await users.authenticate("anna", "battery staple")

@@ -27,6 +27,7 @@ from ui.i18n import N_, _, tr
 log = logging.getLogger(__name__)
 
 PageBuilder = Callable[..., Awaitable[None]]
+SESSION_CHECK_S = 10.0
 
 # Status chips: white text on each colour at WCAG AA's 4.5:1 or better (tests/test_i18n.py checks).
 GREEN, BLUE, ORANGE, RED, TEAL, GREY = "#2E7D32", "#1565C0", "#B45309", "#C62828", "#00695C", "#616161"
@@ -102,6 +103,7 @@ async def settle(request: Request, who: str | None) -> None:
     language in `<html lang>` (for screen readers) and to Quasar (its own few texts)."""
     language, chosen_zone = await users.preferences(who) if who else (None, None)
     client = ui.context.client
+    client.storage["role"] = await users.role_of(who) if who else None
     client.storage["chosen_zone"] = chosen_zone or ""
     client.storage["language"] = i18n.negotiate(
         language, request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
@@ -118,8 +120,14 @@ async def signed_in() -> str | None:
     return await signin.session_user(app.storage.browser.get("token"))
 
 
-def page(path: str, title: str) -> Callable[[PageBuilder], PageBuilder]:
-    """Register `builder` as a page for signed-in users; others go to the sign-in page and back."""
+def is_admin() -> bool:
+    """Whether the user of the page being built (or of this client) is an admin (services/team.py)."""
+    return ui.context.client.storage.get("role") == users.ADMIN
+
+
+def page(path: str, title: str, admins_only: bool = False) -> Callable[[PageBuilder], PageBuilder]:
+    """Register `builder` as a page for signed-in users (admins only, if so); others go to the
+    sign-in page and back."""
 
     def register(builder: PageBuilder) -> PageBuilder:
         @functools.wraps(builder)
@@ -130,7 +138,10 @@ def page(path: str, title: str) -> Callable[[PageBuilder], PageBuilder]:
             await settle(request, who)
             ui.page_title(_(title) + " · WA Contracts")
             with frame(_(title), who):
-                await builder(**kwargs)
+                if admins_only and not is_admin():
+                    empty_state(_("Only an admin can open this page"), _("Ask an admin of your team."))
+                else:
+                    await builder(**kwargs)
             return None
 
         guarded.__signature__ = _with_request(builder)  # type: ignore[attr-defined]
@@ -151,7 +162,14 @@ def frame(title: str, who: str) -> Iterator[None]:
     ui.colors(primary="#128C7E", secondary="#075E54", accent="#25D366")
     theme = ui.dark_mode(THEMES.get(app.storage.user.get("theme")))  # remembered on this browser
     ui.add_css(DARK_CSS)
-    places = ((_("Overview"), "/"), (_("Accounts"), "/accounts"), (_("New contract"), "/contracts/new"))
+    places = [
+        (_("Overview"), "/"),
+        (_("Accounts"), "/accounts"),
+        (_("Audiences"), "/audiences"),
+        (_("New contract"), "/contracts/new"),
+    ]
+    if is_admin():
+        places.append((_("Team"), "/team"))
     with ui.header().classes("items-center gap-x-6 gap-y-0 px-4 no-wrap"):
         menu = ui.button(icon="menu").props("flat round color=white").classes("lt-md").mark("menu")
         with aria(menu, _("Menu")), ui.menu():  # narrow screens (a phone): the places in a menu
@@ -168,6 +186,15 @@ def frame(title: str, who: str) -> Iterator[None]:
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
         ui.label(title).classes("text-h5")
         yield
+    token, role = app.storage.browser.get("token"), ui.context.client.storage["role"]
+    ui.timer(SESSION_CHECK_S, functools.partial(_still_signed_in, token, who, role))
+
+
+async def _still_signed_in(token: str | None, who: str, role: str | None) -> None:
+    """A page left open is rebuilt (or goes to sign in) once its user signed out elsewhere, was
+    removed or given another role: what it shows and offers is then theirs no more."""
+    if await signin.session_user(token) != who or await users.role_of(who) != role:
+        ui.navigate.reload()
 
 
 def _preferences(who: str, theme: ui.dark_mode) -> None:

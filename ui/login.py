@@ -1,5 +1,6 @@
 """Sign in: with a username and password, or with the API key. A fresh install is claimed here by
-its first user, with the setup code printed on the server's console (or the API key).
+its first user, with the setup code printed on the server's console (or the API key); others join
+by an invitation link (`/invite/{token}`), choosing their username and password.
 
 The page checks the credentials and gets a one-time ticket; `/login/finish` redeems it over plain
 HTTP and gives the browser a new session cookie, so no cookie from before sign-in survives it."""
@@ -13,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from services import signin, users
+from services import signin, team, users
 from ui.frame import attempt, language_switch, settle
 from ui.i18n import _
 
@@ -107,3 +108,45 @@ def _password_form(code: ui.input | None, next: str | None) -> None:
         password.on("keydown.enter", with_password)
         go = ui.button(_("Create user and sign in") if first_run else _("Sign in"), on_click=with_password)
         go.props("type=button").classes("w-full")
+
+
+async def invited(request: Request, token: str) -> None:
+    """Join the team by an invitation link: a username and a password, then signed in."""
+    await settle(request, None)
+    ui.page_title(_("Join the team") + " · WA Contracts")
+    ui.colors(primary="#128C7E")
+    role = await team.invited_role(token[:100])
+    with ui.card().classes("absolute-center w-96 gap-3"):
+        with ui.row().classes("w-full items-center"):
+            ui.label("WA Contracts").classes("text-h5 text-primary")
+            ui.space()
+            language_switch()
+        if role is None:
+            ui.label(_("This invitation is used up, revoked or expired: ask for a new one.")).mark(
+                "invite-gone"
+            )
+            ui.link(_("Sign in"), "/login")
+            return
+        ui.label(_("You are invited to join the team. Choose your username and password.")).classes(
+            "text-body2"
+        )
+        with ui.element("form").classes("w-full column gap-3").on("submit.prevent", lambda: None):
+            username = ui.input(_("Username")).props("outlined autofocus name=username autocomplete=username")
+            password = ui.input(_("Password"), password=True, password_toggle_button=True)
+            again = ui.input(_("The password again"), password=True)
+            for field in (password, again):
+                field.props("outlined autocomplete=new-password")
+            for field in (username, password, again):
+                field.classes("w-full")
+
+            async def join() -> None:
+                if (password.value or "") != (again.value or ""):
+                    ui.notify(_("The two passwords differ"), type="warning")
+                    return
+                user, secret = username.value or "", password.value or ""
+                _go(await attempt(lambda: signin.join(token[:100], user, secret, _address())), "/")
+
+            again.on("keydown.enter", join)
+            ui.button(_("Join and sign in"), on_click=join).props("type=button").classes("w-full").mark(
+                "join"
+            )

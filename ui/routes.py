@@ -16,20 +16,23 @@ from services.errors import NotFound
 from ui import i18n
 from ui.frame import page, signed_in, user_zone
 from ui.i18n import N_
-from ui.login import finish, login, logout
+from ui.login import finish, invited, login, logout
 from ui.pages.accounts import accounts_page, pairing_page, sandbox_paired
 from ui.pages.contract import contract_page
 from ui.pages.overview import overview_page
+from ui.pages.team import team_page
 from ui.pages.wizard import wizard_page
 
 
 def register() -> None:
     page("/", N_("Overview"))(overview_page)
     page("/accounts", N_("Accounts"))(accounts_page)
-    page("/accounts/{account_id}/pair", N_("Pair an account"))(pairing_page)
+    page("/accounts/{account_id}/pair", N_("Pair an account"), admins_only=True)(pairing_page)
     page("/contracts/new", N_("New contract"))(wizard_page)
     page("/contracts/{contract_id}", N_("Contract"))(contract_page)
+    page("/team", N_("Team"), admins_only=True)(team_page)
     ui.page("/login")(login)
+    ui.page("/invite/{token}")(invited)
     app.get("/login/finish", include_in_schema=False)(finish)
     app.get("/logout", include_in_schema=False)(logout)
     ui.page("/sandbox/pair/{account_id}/{token}")(sandbox_paired)

@@ -13,7 +13,7 @@ from nicegui import ui
 
 from models import Account, AccountStatus
 from services import account_health, accounts, dashboard, qr_image
-from ui.frame import aria, attempt, chip, confirm, empty_state, settle
+from ui.frame import aria, attempt, chip, confirm, empty_state, is_admin, settle
 from ui.i18n import N_, _, number, tr, when
 from wa import registry
 from wa.transport import Pairing, TransportSpec
@@ -29,8 +29,11 @@ async def accounts_page() -> None:
     with ui.row().classes("w-full items-center"):
         ui.label(_("Linked WhatsApp accounts and sandbox accounts")).classes("text-body2 text-grey-8")
         ui.space()
-        ui.button(_("Add account"), icon="add", on_click=lambda: add_dialog.open())
-    add_dialog = _add_dialog()
+        if is_admin():
+            add_dialog = _add_dialog()
+            ui.button(_("Add account"), icon="add", on_click=add_dialog.open)
+        else:
+            ui.label(_("Only an admin adds, pairs and changes accounts.")).classes("text-caption text-grey-8")
 
     @ui.refreshable
     async def listing() -> None:
@@ -62,7 +65,7 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
         if spec is None:
             missing = _("transport {name} is not installed").format(name=a.transport)
             ui.label(missing).classes("text-caption text-negative")
-        else:
+        elif is_admin():
             _actions(a, spec, listing)
 
 

@@ -1,0 +1,138 @@
+"""The team: users with a role, and the one-time links that invite new ones.
+
+An admin manages accounts, limits and users besides contracts; an operator works with contracts
+(and audiences). Only an admin invites, changes roles and removes users; the installation always
+keeps one admin at least. Changes of role are serialised by a write to the `installation` row
+(a row lock on PostgreSQL, the write lock on SQLite), so two admins demoting each other at once
+cannot leave nobody in charge."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import Audience, Installation, Invite, User, WebSession
+from services import users
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from services.users import ADMIN, ROLES
+from texts import say
+
+INVITE_TTL = timedelta(days=7)
+
+
+async def require_admin(actor: str) -> None:
+    if await users.role_of(actor) != ADMIN:
+        raise Forbidden(say("only an admin can do that"))
+
+
+async def members() -> list[User]:
+    return await User.all().order_by("username")
+
+
+def _checked_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(say("no such role"), [Problem("role", say("admin or operator"))])
+    return role
+
+
+async def set_role(actor: str, username: str, role: str) -> None:
+    await require_admin(actor)
+    role = _checked_role(role)
+    async with in_transaction() as conn:
+        await Installation.filter(id=1).using_db(conn).update(claimed_at=datetime.now(UTC))
+        if not await User.filter(username=username).using_db(conn).update(role=role):
+            raise NotFound(say("no user {name}", name=username))
+        if not await User.filter(role=ADMIN).using_db(conn).exists():
+            raise Conflict(say("{name} is the last admin: make someone else an admin first", name=username))
+
+
+async def remove(actor: str, username: str) -> None:
+    """Remove a user: signed out everywhere at once; the audiences they saved stay."""
+    await require_admin(actor)
+    async with in_transaction() as conn:
+        await Installation.filter(id=1).using_db(conn).update(claimed_at=datetime.now(UTC))
+        if not await User.filter(username=username).using_db(conn).delete():
+            raise NotFound(say("no user {name}", name=username))
+        if not await User.filter(role=ADMIN).using_db(conn).exists():
+            raise Conflict(say("{name} is the last admin: make someone else an admin first", name=username))
+        await WebSession.filter(username=username).using_db(conn).delete()
+        await Audience.filter(owner=username, name__isnull=True).using_db(conn).delete()
+
+
+async def invite(actor: str, role: str) -> str:
+    """A new invitation's token (the link holds it; only its hash is stored), good for INVITE_TTL."""
+    await require_admin(actor)
+    token = secrets.token_urlsafe(24)
+    await Invite.create(
+        token_hash=_hash(token),
+        role=_checked_role(role),
+        created_by=actor,
+        expires_at=datetime.now(UTC) + INVITE_TTL,
+    )
+    return token
+
+
+async def open_invites() -> list[Invite]:
+    """Invitations not used yet that have not expired, the newest first; expired ones are dropped."""
+    now = datetime.now(UTC)
+    await Invite.filter(expires_at__lt=now).delete()
+    return await Invite.filter(used_by__isnull=True).order_by("-created_at")
+
+
+async def revoke(actor: str, invite_id: int) -> None:
+    await require_admin(actor)
+    if not await Invite.filter(id=invite_id, used_by__isnull=True).delete():
+        raise NotFound(say("no such invitation: it was used or revoked"))
+
+
+async def invited_role(token: str) -> str | None:
+    """The role an invitation link gives, while it is good."""
+    return await (
+        Invite.filter(token_hash=_hash(token), used_by__isnull=True, expires_at__gt=datetime.now(UTC))
+        .first()
+        .values_list("role", flat=True)
+    )
+
+
+async def join(token: str, username: str, password: str) -> User:
+    """The user an invitation creates, using it up in the same transaction (a taken username leaves
+    it unused). NotFound when the link is used, revoked or expired."""
+    username = users.checked_new_user(username, password)
+    password_hash = await users.hashed(password)
+    now = datetime.now(UTC)
+    taken = Conflict(say("the user cannot be created"), [Problem("username", say("that username is taken"))])
+    try:
+        async with in_transaction() as conn:
+            invitation = (
+                await Invite.filter(token_hash=_hash(token), used_by__isnull=True, expires_at__gt=now)
+                .using_db(conn)
+                .first()
+            )
+            if invitation is None:
+                raise _used_up()
+            if await User.filter(username__iexact=username).using_db(conn).exists():
+                raise taken
+            used = (
+                await Invite.filter(id=invitation.id, used_by__isnull=True)
+                .using_db(conn)
+                .update(used_by=username)
+            )
+            if not used:  # another browser used it a moment ago
+                raise _used_up()
+            return await User.create(
+                username=username, password_hash=password_hash, role=invitation.role, using_db=conn
+            )
+    except IntegrityError:
+        raise taken from None
+
+
+def _used_up() -> NotFound:
+    return NotFound(say("this invitation is used up, revoked or expired: ask for a new one"))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,187 @@
+"""The team: users invited by one-time links, two roles (admin: accounts, limits, users; operator:
+contracts), and the installation never left without an admin."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from nicegui.testing import User as SimulatedUser
+
+from models import Invite, User, WebSession
+from services import signin, team, users
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
+from services.throttle import Throttle
+from services.users import ADMIN, OPERATOR
+from ui import frame
+
+HERE = "127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle() -> None:
+    signin.throttle = Throttle()
+
+
+@pytest.fixture
+async def admin(db) -> str:
+    await users.create_first_user("anna", "correct horse")
+    return "anna"
+
+
+async def test_an_invitation_makes_one_user_with_its_role_and_is_used_up(admin: str) -> None:
+    token = await team.invite(admin, OPERATOR)
+    assert await team.invited_role(token) == OPERATOR
+    ticket = await signin.join(token, "boris", "battery staple", HERE)
+    assert await signin.session_user(await signin.redeem(ticket) or "") == "boris"
+    assert await users.role_of("boris") == OPERATOR
+    assert await team.invited_role(token) is None
+    with pytest.raises(NotFound, match="used up"):
+        await team.join(token, "vera", "battery staple")
+    assert not await User.filter(username="vera").exists()
+    assert [i.used_by for i in await Invite.all()] == ["boris"]
+    assert await team.open_invites() == []
+
+
+async def test_a_taken_or_bad_username_leaves_the_invitation_unused(admin: str) -> None:
+    token = await team.invite(admin, ADMIN)
+    with pytest.raises(Conflict) as taken:
+        await team.join(token, "ANNA", "battery staple")
+    assert [p.field for p in taken.value.problems] == ["username"]
+    with pytest.raises(InvalidInput) as bad:
+        await team.join(token, " ", "short")
+    assert [p.field for p in bad.value.problems] == ["username", "password"]
+    with pytest.raises(InvalidInput):
+        await team.join(token, users.KEY_USER, "battery staple")
+    assert await team.invited_role(token) == ADMIN
+    await team.join(token, "boris", "battery staple")
+    assert await users.role_of("boris") == ADMIN
+
+
+async def test_expired_and_revoked_invitations_let_nobody_in(admin: str) -> None:
+    expired, revoked = await team.invite(admin, OPERATOR), await team.invite(admin, OPERATOR)
+    await Invite.filter(id=(await Invite.all().order_by("id").first()).id).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    (still_open,) = await team.open_invites()
+    await team.revoke(admin, still_open.id)
+    for token in (expired, revoked):
+        with pytest.raises(NotFound):
+            await team.join(token, "boris", "battery staple")
+    with pytest.raises(NotFound):
+        await team.revoke(admin, still_open.id)
+    assert not await User.filter(username="boris").exists()
+
+
+async def test_guessing_invitation_links_is_throttled_per_address(admin: str) -> None:
+    for _ in range(signin.throttle.free + 1):
+        with pytest.raises(NotFound):
+            await signin.join("a guess", "boris", "battery staple", HERE)
+    with pytest.raises(TooManyAttempts):
+        await signin.join(await team.invite(admin, OPERATOR), "boris", "battery staple", HERE)
+    await signin.join(await team.invite(admin, OPERATOR), "boris", "battery staple", "127.0.0.2")
+
+
+async def test_only_an_admin_invites_changes_roles_and_removes_users(admin: str) -> None:
+    await team.join(await team.invite(admin, OPERATOR), "boris", "battery staple")
+    for action in (
+        lambda: team.invite("boris", ADMIN),
+        lambda: team.set_role("boris", "boris", ADMIN),
+        lambda: team.remove("boris", "anna"),
+        lambda: team.invite("nobody", ADMIN),
+    ):
+        with pytest.raises(Forbidden):
+            await action()
+    assert await users.role_of(users.KEY_USER) == ADMIN, "signed in with the API key: an admin"
+    with pytest.raises(InvalidInput):
+        await team.set_role(admin, "boris", "owner")
+    await team.set_role(users.KEY_USER, "boris", ADMIN)
+    assert await users.role_of("boris") == ADMIN
+
+
+async def test_the_last_admin_can_be_neither_demoted_nor_removed(admin: str) -> None:
+    await team.join(await team.invite(admin, ADMIN), "boris", "battery staple")
+    # Two admins demoting each other at once: one wins, the other is refused.
+    results = await asyncio.gather(
+        team.set_role("anna", "boris", OPERATOR),
+        team.set_role("boris", "anna", OPERATOR),
+        return_exceptions=True,
+    )
+    assert sum(r is None for r in results) == 1, results
+    assert all(r is None or isinstance(r, Conflict | Forbidden) for r in results), results
+    assert await User.filter(role=ADMIN).count() == 1
+    (last,) = await User.filter(role=ADMIN).values_list("username", flat=True)
+    with pytest.raises(Conflict, match="last admin"):
+        await team.set_role(last, last, OPERATOR)
+    with pytest.raises(Conflict, match="last admin"):
+        await team.remove(last, last)
+    assert await users.role_of(last) == ADMIN
+
+
+async def test_a_removed_user_is_signed_out_everywhere_at_once(admin: str) -> None:
+    await team.join(await team.invite(admin, OPERATOR), "boris", "battery staple")
+    token = await signin.redeem(await signin.with_password("boris", "battery staple", HERE))
+    assert await signin.session_user(token) == "boris"
+    await team.remove(admin, "boris")
+    assert await signin.session_user(token) is None
+    assert not await WebSession.filter(username="boris").exists()
+    assert not await users.authenticate("boris", "battery staple")
+
+
+async def _sign_in(user: SimulatedUser, name: str, password: str) -> None:
+    await user.open("/login")
+    user.find("Username").type(name)
+    user.find("Password").type(password)
+    user.find("Sign in").click()
+    await user.should_see("Overview", retries=50)
+
+
+async def test_an_admin_invites_from_the_team_page_and_the_new_operator_works_with_contracts_only(
+    user: SimulatedUser, create_user: Callable[[], SimulatedUser], admin: str, broker_started
+) -> None:
+    await _sign_in(user, "anna", "correct horse")
+    await user.open("/team")
+    await user.should_see("No open invitation")
+    user.find(marker="invite").click()
+    await user.should_see("Make the link")
+    assert user.find(marker="invite-role").elements.pop().value == OPERATOR, "the least power by default"
+    user.find(marker="make-invite").click()
+    await user.should_see("The invitation link", retries=50)
+    link = user.find(marker="invite-link").elements.pop().value
+    assert "/invite/" in link
+
+    newcomer = create_user()
+    await newcomer.open(link.removeprefix("http://test"))
+    newcomer.find("Username").type("boris")
+    newcomer.find("Password").type("battery staple")
+    newcomer.find("The password again").type("battery staple")
+    newcomer.find(marker="join").click()
+    await newcomer.should_see("Overview", retries=50)
+    await newcomer.should_not_see("Team")
+    await newcomer.open("/accounts")
+    await newcomer.should_see("Only an admin adds, pairs and changes accounts.")
+    await newcomer.should_not_see("Add account")
+    await newcomer.open("/team")
+    await newcomer.should_see("Only an admin can open this page")
+    await newcomer.should_not_see("anna")
+
+    await newcomer.open(link.removeprefix("http://test"))
+    await newcomer.should_see("This invitation is used up, revoked or expired")
+    await user.open("/team")
+    await user.should_see("boris")
+
+
+async def test_an_open_page_follows_a_change_of_role(
+    user: SimulatedUser, admin: str, broker_started, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(frame, "SESSION_CHECK_S", 0.2)
+    await team.join(await team.invite(admin, ADMIN), "boris", "battery staple")
+    await _sign_in(user, "boris", "battery staple")
+    await user.open("/accounts")
+    await user.should_see("Add account")
+    await team.set_role(admin, "boris", OPERATOR)
+    await user.should_see("Only an admin adds, pairs and changes accounts.", retries=50)
+    await team.remove(admin, "boris")
+    await user.should_see("Sign in", retries=50)
