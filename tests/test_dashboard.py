@@ -157,7 +157,7 @@ async def test_the_wizard_sends_with_a_pool_and_warns_of_an_account_not_connecte
     await wizard_rows(user, ["phone", phone(1), phone(2)], "2 rows · columns: phone")
     user.find("Message").type("Hello!")
     user.find("Check the recipients").click()
-    await user.should_see("ready to send")
+    await user.should_see("ready to send", retries=50)
     await user.should_see("If started now: about 1 minute on 2 accounts")
     user.find("Next").click()
     user.find("Contract name").type("Pooled")

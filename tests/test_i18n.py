@@ -15,7 +15,8 @@ from nicegui import ui
 from nicegui.testing import User
 
 from models import Recipient, RecipientStatus
-from services import accounts, contracts, team, users
+from services import accounts, audiences, contracts, team, users
+from services.recipient_files import wizard_table
 from tests.echo_transport import TRANSPORT as ECHO
 from ui import i18n
 from ui.frame import STATUS_COLORS
@@ -106,6 +107,8 @@ async def test_every_page_in_russian_shows_no_english_word(russian: User) -> Non
     contract = made.contract.id
     await contracts.start_contract(contract)
     invitation = await team.invite("анна", users.OPERATOR)
+    table = wizard_table.from_csv_text("телефон,имя\n79990000001,Анна\n")
+    await audiences.save(await audiences.keep_upload("анна", "клиенты.csv", table), "Клиенты", ["ВИП"])
     pages = [
         "/",
         "/accounts",
@@ -113,6 +116,7 @@ async def test_every_page_in_russian_shows_no_english_word(russian: User) -> Non
         "/contracts/new",
         f"/contracts/{contract}",
         "/team",
+        "/audiences",
     ]
     for path in pages:
         await user.open(path)

@@ -317,6 +317,26 @@ def chip(status: str) -> ui.chip:
     return ui.chip(status_name(status), color=STATUS_COLORS.get(status, GREY)).props("text-color=white dense")
 
 
+def text_table(columns: list[str], rows: list[list[str]]) -> ui.table:
+    """A small table of text (cells are escaped as text, never read as HTML)."""
+    keys = [f"c{i}" for i in range(len(columns))]
+    return (
+        ui.table(
+            columns=[
+                {"name": k, "label": c, "field": k, "align": "left"}
+                for k, c in zip(keys, columns, strict=True)
+            ],
+            rows=[
+                {"_row": i, **{k: (r[j] if j < len(r) else "") for j, k in enumerate(keys)}}
+                for i, r in enumerate(rows)
+            ],
+            row_key="_row",
+        )
+        .props("dense flat bordered wrap-cells")
+        .classes("w-full")
+    )
+
+
 def empty_state(title: str, hint: str = "") -> None:
     """Where a list has nothing yet: what is missing and how to add it, calmly."""
     with ui.column().classes("w-full items-center py-6 gap-1 text-grey-8"):

@@ -18,6 +18,7 @@ from ui.frame import page, signed_in, user_zone
 from ui.i18n import N_
 from ui.login import finish, invited, login, logout
 from ui.pages.accounts import accounts_page, pairing_page, sandbox_paired
+from ui.pages.audiences import audiences_page
 from ui.pages.contract import contract_page
 from ui.pages.overview import overview_page
 from ui.pages.team import team_page
@@ -28,6 +29,7 @@ def register() -> None:
     page("/", N_("Overview"))(overview_page)
     page("/accounts", N_("Accounts"))(accounts_page)
     page("/accounts/{account_id}/pair", N_("Pair an account"), admins_only=True)(pairing_page)
+    page("/audiences", N_("Audiences"))(audiences_page)
     page("/contracts/new", N_("New contract"))(wizard_page)
     page("/contracts/{contract_id}", N_("Contract"))(contract_page)
     page("/team", N_("Team"), admins_only=True)(team_page)

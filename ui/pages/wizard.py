@@ -1,82 +1,125 @@
-"""The new-contract wizard: account, recipients (CSV or XLSX upload, or pasted), message template with a
-live preview, a check of every row before anything is created, then start now, later, or not yet, with
-its send window and an optional deadline (warned of when the plan ends after it)."""
+"""The new-contract wizard: accounts, recipients (CSV or XLSX upload, pasted, or a saved audience:
+ui/pages/wizard_recipients.py), message template with a live preview, a check of every row before
+anything is created, then start now, later, or not yet, with its send window and an optional deadline
+(warned of when the plan ends after it). The draft is remembered as it grows: a reload keeps it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any, Literal
 
-from nicegui import events, ui
+from nicegui import ui
 
 from models import Account, AccountStatus
-from services import accounts, contracts, estimates, exports
-from services.recipient_files import csv_rows, wizard_table
+from services import accounts, audiences, contracts, estimates, exports, wizard_drafts
+from services.errors import NotFound
+from services.recipient_files import wizard_table
 from services.recipient_files.wizard_table import Report, Table
 from services.timezones import SendWindow
-from settings import get_settings
-from texts import say
-from ui.frame import attempt, show_failure, status_name
+from ui.frame import attempt, show_failure, signed_in, status_name, text_table
 from ui.i18n import N_, _, local_moment, ngettext, number, tr, zone
 from ui.i18n import when as when_
+from ui.pages.wizard_draft import Draft
+from ui.pages.wizard_recipients import PREVIEW_ROWS, Take, recipients_step
 
-PREVIEW_ROWS = 5
 LISTED_PROBLEMS = 50
 DAYS = {1: N_("Mon"), 2: N_("Tue"), 3: N_("Wed"), 4: N_("Thu"), 5: N_("Fri"), 6: N_("Sat"), 7: N_("Sun")}
 Start = Literal["now"] | datetime | None
 
 
+STEPS = ("accounts", "recipients", "message", "check", "start")
+
+
 @dataclass
-class Draft:
-    """The contract as the steps so far have made it."""
+class Restorable:
+    """What a draft remembered is put back into."""
 
-    account_ids: list[str] = field(default_factory=list)
-    table: Table | None = None
-    phone_column: str | None = None
-    template: str = ""
-    report: Report | None = None
-    zones: dict[str, float] | None = None  # how many of the rows that pass are in each time zone
-    leave_out_problem_rows: bool = True
-
-    def set_table(self, table: Table) -> None:
-        self.table = table
-        self.phone_column = table.phone_column()
-        self.template = self.template or table.default_template()
-        self.report = None
-
-    def set_message(self, phone_column: str | None, template: str) -> None:
-        self.phone_column = phone_column
-        self.template = template
-        self.report = None
+    stepper: ui.stepper
+    accounts: ui.select
+    take: Take
+    name: ui.input
+    check_report: ui.refreshable
 
 
-async def wizard_page() -> None:
-    draft = Draft()
+async def wizard_page(audience: str = "") -> None:
+    """`audience`: a saved audience's id to start a new draft with (its page's New contract)."""
+    draft = Draft(owner=await signed_in() or "")
     choices = await accounts.list_accounts()
     message_fields = ui.refreshable(_message_fields)
     check_report = ui.refreshable(_check_report)
+    notice = ui.row().classes("w-full items-center gap-2")
     with ui.stepper().props("vertical animated").classes("w-full") as stepper:
         with ui.step("accounts", title=_("Accounts")):
-            _account_step(draft, stepper, choices)
+            account_select = _account_step(draft, stepper, choices)
         with ui.step("recipients", title=_("Recipients")):
-            _recipients_step(draft, stepper, on_table=message_fields.refresh)
+            take = await recipients_step(draft, on_table=message_fields.refresh)
+            _recipients_navigation(draft, stepper)
         with ui.step("message", title=_("Message")):
             _message_step(draft, stepper, message_fields, on_done=check_report.refresh)
         with ui.step("check", title=_("Check")):
             await _check_step(draft, stepper, check_report)
         with ui.step("start", title=_("Start")):
-            _start_step(draft, stepper)
+            name = _start_step(draft, stepper)
+    parts = Restorable(stepper, account_select, take, name, check_report)
+    if await _restore(draft, parts, audience):
+        with notice:
+            ui.icon("restore")
+            ui.label(_("Your draft is as you left it.")).classes("text-body2")
+            ui.button(_("Start over"), on_click=lambda: _start_over(draft)).props("flat dense").mark(
+                "start-over"
+            )
+    stepper.on_value_change(lambda e: draft.remember_soon(step=e.value))
+
+
+async def _restore(draft: Draft, parts: Restorable, audience: str) -> bool:
+    """Put the remembered draft back (or start one with `audience`); whether there was anything."""
+    if audience:
+        await wizard_drafts.forget(draft.owner)
+    saved = await wizard_drafts.recall(draft.owner)
+    known = [a for a in saved.get("accounts", []) if a in parts.accounts.options]
+    if known:
+        parts.accounts.set_value(known)
+    draft.phone_column, draft.template = saved.get("phoneColumn"), saved.get("template") or ""
+    audience_id = audience or saved.get("audience")
+    table = await _stored_table(audience_id) if audience_id else None
+    if table is not None and audience_id:
+        listed = await audiences.get(audience_id)
+        await parts.take(table, audience_id, listed.name)
+    parts.name.set_value(saved.get("name") or "")
+    step = saved.get("step") if saved.get("step") in STEPS else STEPS[0]
+    if table is None:
+        step = min(step, "recipients", key=STEPS.index)
+    elif not draft.account_ids:
+        step = STEPS[0]
+    parts.stepper.set_value(step)
+    if step in ("check", "start"):
+        parts.check_report.refresh()
+    return bool(saved) and not audience
+
+
+async def _stored_table(audience_id: str) -> Table | None:
+    """The draft's recipients, as stored; None (said) if they are gone."""
+    try:
+        return await audiences.table_of(audience_id)
+    except NotFound:
+        ui.notify(_("The recipients of the draft are gone: upload them again"), type="warning")
+        return None
+
+
+async def _start_over(draft: Draft) -> None:
+    await wizard_drafts.forget(draft.owner)
+    ui.navigate.to("/contracts/new")
 
 
 def _back(stepper: ui.stepper) -> None:
     ui.button(_("Back"), on_click=stepper.previous).props("flat")
 
 
-def _account_step(draft: Draft, stepper: ui.stepper, choices: list[Account]) -> None:
+def _account_step(draft: Draft, stepper: ui.stepper, choices: list[Account]) -> ui.select:
     ui.label(_("Which accounts send the messages? With several, each sends its share at its own pace."))
     options = {a.id: f"{a.name or a.id} · {status_name(a.status)}" for a in choices}
     account = ui.select(options, label=_("Accounts"), multiple=True).props("outlined use-chips")
@@ -92,6 +135,7 @@ def _account_step(draft: Draft, stepper: ui.stepper, choices: list[Account]) -> 
         names = ", ".join(f"{a.name or a.id} ({status_name(a.status)})" for a in idle)
         idle_now = _("Not connected, so not sending until they are: {names}")
         warning.set_text(idle_now.format(names=names) if idle else "")
+        draft.remember_soon(accounts=draft.account_ids)
 
     def chosen() -> None:
         if not draft.account_ids:
@@ -102,36 +146,10 @@ def _account_step(draft: Draft, stepper: ui.stepper, choices: list[Account]) -> 
     account.on_value_change(changed)
     with ui.stepper_navigation():
         ui.button(_("Next"), on_click=chosen)
+    return account
 
 
-def _recipients_step(draft: Draft, stepper: ui.stepper, on_table: Callable[[], object]) -> None:
-    ui.label(
-        _(
-            "A CSV or Excel file with a header row (CSV in UTF-8, UTF-16 or Windows-1251, separated by "
-            "commas, semicolons or tabs), or numbers pasted one per line."
-        )
-    )
-    loaded = ui.label().classes("text-body2")
-    raw_preview = ui.column().classes("w-full")
-
-    def take(table: Table) -> None:
-        draft.set_table(table)
-        rows = ngettext("{n} row", "{n} rows", table.count)
-        loaded.set_text(_("{rows} · columns: {columns}").format(rows=rows, columns=", ".join(table.columns)))
-        raw_preview.clear()
-        with raw_preview:
-            _grid(table.columns, table.head(PREVIEW_ROWS))
-        on_table()
-
-    with ui.tabs() as tabs:
-        upload_tab = ui.tab("upload", _("Upload a file"), icon="upload_file")
-        paste_tab = ui.tab("paste", _("Paste"), icon="content_paste")
-    with ui.tab_panels(tabs, value=upload_tab).classes("w-full"):
-        with ui.tab_panel(upload_tab):
-            _upload(take)
-        with ui.tab_panel(paste_tab):
-            _paste(take)
-
+def _recipients_navigation(draft: Draft, stepper: ui.stepper) -> None:
     def chosen() -> None:
         if draft.table is None:
             ui.notify(_("Upload a file or paste the recipients first"), type="warning")
@@ -141,38 +159,6 @@ def _recipients_step(draft: Draft, stepper: ui.stepper, on_table: Callable[[], o
     with ui.stepper_navigation():
         _back(stepper)
         ui.button(_("Next"), on_click=chosen)
-
-
-def _upload(take: Callable[[Table], None]) -> None:
-    async def uploaded(e: events.UploadEventArguments) -> None:
-        table = await attempt(lambda: _read(e.file))
-        if table:
-            take(table)
-            rows = ngettext("{n} row", "{n} rows", table.count)
-            ui.notify(_("{file}: {rows}").format(file=e.file.name, rows=rows), type="positive")
-
-    ui.upload(
-        on_upload=uploaded,
-        auto_upload=True,
-        max_file_size=get_settings().max_upload_bytes,  # in the browser: see _read
-        on_rejected=lambda: ui.notify(
-            _("Files up to {size} MB").format(size=number(get_settings().max_upload_bytes // 2**20)),
-            type="warning",
-        ),
-        label=_("CSV or XLSX"),
-    ).props('accept=".csv,.txt,.xlsx" flat bordered').classes("w-full")
-
-
-def _paste(take: Callable[[Table], None]) -> None:
-    pasted = ui.textarea(placeholder=_("phone,name\n+7 999 123-45-67,Anna")).props("outlined")
-    pasted.classes("w-full font-mono")
-
-    async def use_pasted() -> None:
-        table = await attempt(lambda: _read_text(pasted.value or ""))
-        if table:
-            take(table)
-
-    ui.button(_("Use these rows"), on_click=use_pasted).props("outline")
 
 
 def _message_fields(draft: Draft) -> None:
@@ -199,8 +185,12 @@ def _message_fields(draft: Draft) -> None:
         draft.set_message(phone.value, template.value or "")
         _preview(table, draft, fault, preview)
 
-    phone.on_value_change(show_preview)
-    template.on_value_change(show_preview)
+    def changed() -> None:
+        show_preview()
+        draft.remember_message()
+
+    phone.on_value_change(changed)
+    template.on_value_change(changed)
     show_preview()
 
 
@@ -214,7 +204,7 @@ def _preview(table: Table, draft: Draft, fault: ui.label, preview: ui.column) ->
     texts = list(wizard_table.messages(table, draft.template, PREVIEW_ROWS))
     with preview:
         ui.label(_("Preview of the first recipients")).classes("text-caption")
-        _grid([_("phone"), _("message")], [[n, m] for n, m in zip(numbers, texts, strict=True)])
+        text_table([_("phone"), _("message")], [[n, m] for n, m in zip(numbers, texts, strict=True)])
 
 
 def _message_step(
@@ -342,8 +332,9 @@ def _when_inputs() -> When:
     return When(start, at, window_start, window_end, days, deadline)
 
 
-def _start_step(draft: Draft, stepper: ui.stepper) -> None:
+def _start_step(draft: Draft, stepper: ui.stepper) -> ui.input:
     name = ui.input(_("Contract name"), placeholder=_("e.g. November sale")).props("outlined").classes("w-96")
+    name.on_value_change(lambda e: draft.remember_soon(name=e.value or ""))
     when = _when_inputs()
     late = ui.label().classes("text-body2 text-warning").mark("late")
     busy = ui.linear_progress(show_value=False).props("indeterminate")
@@ -368,6 +359,7 @@ def _start_step(draft: Draft, stepper: ui.stepper) -> None:
             create_button.enable()
         if launched is None:
             return
+        await wizard_drafts.forget(draft.owner)
         if launched.refused is not None:
             show_failure(launched.refused)
         created = ngettext(
@@ -381,6 +373,7 @@ def _start_step(draft: Draft, stepper: ui.stepper) -> None:
     with ui.stepper_navigation():
         _back(stepper)
         create_button = ui.button(_("Create contract"), icon="send", on_click=create)
+    return name
 
 
 async def _times(when: When) -> tuple[Start, datetime | None] | None:
@@ -436,23 +429,6 @@ async def _create(
     )
 
 
-async def _read(file: ui.upload.FileUpload) -> Table:
-    """Parsed off the event loop (a million rows take seconds, and other users' pages must stay live),
-    from a temporary file, and only up to the recipient limit and max_upload_bytes: the table keeps the
-    file's bytes (services/recipient_files/wizard_table.py), so that limit bounds its memory.
-    The upload's max_file_size is checked by the browser only: NiceGUI's upload route takes any size
-    (up to api.app.BodyLimit for the whole request) into a temporary file, so it is checked here too."""
-    most = get_settings().max_upload_bytes
-    if file.size() > most:
-        raise csv_rows.too_large(say("the file"), most, csv_rows.FEWER_ROWS)
-    async with csv_rows.spooled(file.iterate()) as spool:
-        return await asyncio.to_thread(wizard_table.from_upload, file.name, spool)
-
-
-async def _read_text(text: str) -> Table:
-    return await asyncio.to_thread(wizard_table.from_csv_text, text)
-
-
 async def _local_time(value: str | None) -> datetime | None:
     """The start chosen in the page's zone; None (the user is told) if missing or past."""
     if not value:
@@ -463,21 +439,6 @@ async def _local_time(value: str | None) -> datetime | None:
         ui.notify(_("That time has passed; choose a later one or start now"), type="warning")
         return None
     return at
-
-
-def _grid(columns: list[str], rows: list[list[str]]) -> None:
-    """A small table of text (cells are escaped as text, never read as HTML)."""
-    keys = [f"c{i}" for i in range(len(columns))]
-    ui.table(
-        columns=[
-            {"name": k, "label": c, "field": k, "align": "left"} for k, c in zip(keys, columns, strict=True)
-        ],
-        rows=[
-            {"_row": i, **{k: (r[j] if j < len(r) else "") for j, k in enumerate(keys)}}
-            for i, r in enumerate(rows)
-        ],
-        row_key="_row",
-    ).props("dense flat bordered wrap-cells").classes("w-full")
 
 
 def _report(report: Report, total: int, draft: Draft) -> None:
@@ -523,7 +484,7 @@ def _report(report: Report, total: int, draft: Draft) -> None:
                     listed=LISTED_PROBLEMS, n=number(len(rows))
                 )
             with ui.expansion(shown, icon="report").classes("w-full"):
-                _grid(columns, rows[:LISTED_PROBLEMS])
+                text_table(columns, rows[:LISTED_PROBLEMS])
     if dropped:
         leave_out = ngettext("Leave this {n} row out", "Leave these {n} rows out", len(dropped))
         ui.checkbox(leave_out, value=True).bind_value(draft, "leave_out_problem_rows")

@@ -1,0 +1,134 @@
+"""Audiences: recipient lists kept as the file brought them, with a name and tags, to use again in
+the wizard; and the upload of a user's wizard draft (an audience without a name), so that a reload
+of the page keeps it.
+
+An audience holds the wizard's Table (services/recipient_files/wizard_table.py) as stored bytes:
+the CSV as it came, zlib-compressed (a CSV of numbers and messages shrinks to a fifth or less),
+compressed and expanded off the event loop. A user has at most one unnamed upload: a new one
+replaces it."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from models import Audience
+from models.ids import could_be_id
+from services.errors import InvalidInput, NotFound, Problem
+from services.recipient_files.wizard_table import Table
+from texts import say
+
+MAX_TAGS = 20
+TAG_LENGTH = 50
+NAME_LENGTH = 200
+LISTED = ("id", "name", "tags", "owner", "file_name", "columns", "row_count", "size", "created_at")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An audience as lists show it (without its rows)."""
+
+    id: str
+    name: str
+    tags: list[str]
+    owner: str
+    file_name: str
+    columns: list[str]
+    row_count: int
+    size: int
+    created_at: datetime
+
+
+async def keep_upload(owner: str, file_name: str, table: Table) -> str:
+    """Store the table of `owner`'s wizard draft (their previous unnamed upload goes); its id."""
+    content = await asyncio.to_thread(zlib.compress, table.text, 1)
+    await Audience.filter(owner=owner, name__isnull=True).delete()
+    audience = await Audience.create(
+        owner=owner,
+        file_name=file_name[:255],
+        columns=table.columns,
+        row_count=table.count,
+        codec=table.codec,
+        delimiter=table.delimiter,
+        skip=table.skip,
+        size=len(table.text),
+        content=content,
+    )
+    return audience.id
+
+
+async def table_of(audience_id: str) -> Table:
+    audience = await Audience.get_or_none(id=audience_id) if could_be_id(audience_id) else None
+    if audience is None:
+        raise NotFound(say("no audience {id}", id=audience_id))
+    text = await asyncio.to_thread(zlib.decompress, audience.content)
+    return Table(
+        audience.columns, text, audience.delimiter, audience.row_count, audience.skip, audience.codec
+    )
+
+
+async def save(audience_id: str, name: str, tags: list[str]) -> Listed:
+    """Name an upload (it becomes an audience, kept until deleted), or rename and retag an audience."""
+    values = {"name": _name(name), "tags": _tags(tags)}
+    await get(audience_id)
+    await Audience.filter(id=audience_id).update(**values)
+    return await get(audience_id)
+
+
+async def get(audience_id: str) -> Listed:
+    rows = await Audience.filter(id=audience_id).values(*LISTED) if could_be_id(audience_id) else []
+    if not rows:
+        raise NotFound(say("no audience {id}", id=audience_id))
+    return Listed(**rows[0])
+
+
+async def saved(search: str = "", tag: str = "") -> list[Listed]:
+    """The audiences (named uploads), the newest first; those whose name has `search` in it and
+    that carry `tag`, if given."""
+    query = Audience.filter(name__isnull=False)
+    if search.strip():
+        query = query.filter(name__icontains=search.strip()[:NAME_LENGTH])
+    rows = [Listed(**r) for r in await query.order_by("-created_at").values(*LISTED)]
+    return [a for a in rows if not tag or tag in a.tags]  # tags are JSON: filtered here, for both databases
+
+
+async def tags() -> list[str]:
+    """Every tag some audience carries, sorted."""
+    every = await Audience.filter(name__isnull=False).values_list("tags", flat=True)
+    return sorted({t for carried in every for t in carried}, key=str.casefold)
+
+
+async def delete(audience_id: str) -> None:
+    """Delete an audience; contracts made from it keep their recipients."""
+    if not could_be_id(audience_id) or not await Audience.filter(id=audience_id).delete():
+        raise NotFound(say("no audience {id}", id=audience_id))
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= NAME_LENGTH:
+        raise InvalidInput(
+            say("the audience cannot be saved"),
+            [Problem("name", say("1 to {most} characters", most=NAME_LENGTH))],
+        )
+    return name
+
+
+def _tags(tags: list[str]) -> list[str]:
+    """Tags stripped, each once (the first spelling kept), at most MAX_TAGS of TAG_LENGTH each."""
+    kept: dict[str, str] = {}
+    for tag in (t.strip() for t in tags):
+        if tag:
+            kept.setdefault(tag.casefold(), tag)
+    problems = [
+        Problem("tags", say("a tag has at most {most} characters", most=TAG_LENGTH), index=i)
+        for i, tag in enumerate(kept.values())
+        if len(tag) > TAG_LENGTH
+    ]
+    if len(kept) > MAX_TAGS:
+        problems.append(Problem("tags", say("at most {most} tags", most=MAX_TAGS)))
+    if problems:
+        raise InvalidInput(say("the audience cannot be saved"), problems)
+    return list(kept.values())

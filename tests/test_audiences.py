@@ -1,0 +1,169 @@
+"""Audiences (recipient lists saved from uploads, with a name and tags, used again in the wizard) and
+the wizard's draft, which a reload does not lose."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from models import Account, Audience, Contract, Recipient
+from services import audiences, users, wizard_drafts
+from services.errors import InvalidInput, NotFound
+from services.recipient_files import wizard_table
+from tests.helpers import phone
+
+CP1251 = "Телефон;Имя\n+7 999 000-00-01;Анна\n+7 999 000-00-02;Борис\n".encode("cp1251")
+
+
+async def test_an_upload_is_kept_as_it_came_and_read_back_the_same(db) -> None:
+    table = wizard_table.from_upload("клиенты.csv", CP1251)
+    audience_id = await audiences.keep_upload("anna", "клиенты.csv", table)
+    again = await audiences.table_of(audience_id)
+    assert (again.codec, again.delimiter, again.columns, again.count) == (
+        "cp1251",
+        ";",
+        ["Телефон", "Имя"],
+        2,
+    )
+    assert (
+        list(again.rows())
+        == list(table.rows())
+        == [["+7 999 000-00-01", "Анна"], ["+7 999 000-00-02", "Борис"]]
+    )
+    stored = await Audience.get(id=audience_id)
+    assert stored.name is None and stored.size == len(CP1251)
+
+
+async def test_a_user_keeps_one_unsaved_upload_and_saved_audiences_stay(db) -> None:
+    table = wizard_table.from_csv_text("phone\n79990000001\n")
+    first = await audiences.keep_upload("anna", "a.csv", table)
+    await audiences.save(first, "  November clients ", ["VIP", "vip", " Moscow ", ""])
+    second = await audiences.keep_upload("anna", "b.csv", table)
+    third = await audiences.keep_upload("anna", "c.csv", table)
+    await audiences.keep_upload("boris", "d.csv", table)
+    assert set(await Audience.filter(owner="anna").values_list("id", flat=True)) == {first, third}
+    with pytest.raises(NotFound):
+        await audiences.table_of(second)
+    saved = await audiences.get(first)
+    assert (saved.name, saved.tags) == ("November clients", ["VIP", "Moscow"]), "tags once, as first written"
+
+
+async def test_audiences_are_found_by_name_and_by_tag(db) -> None:
+    table = wizard_table.from_csv_text("phone\n79990000001\n")
+    for name, tags in (("November clients", ["vip"]), ("December leads", ["leads", "vip"]), ("Staff", [])):
+        await audiences.save(await audiences.keep_upload(name, "x.csv", table), name, tags)
+    await audiences.keep_upload("anna", "unsaved.csv", table)
+    assert [a.name for a in await audiences.saved()] == ["Staff", "December leads", "November clients"]
+    assert [a.name for a in await audiences.saved(search="NOV")] == ["November clients"]
+    assert [a.name for a in await audiences.saved(tag="vip")] == ["December leads", "November clients"]
+    assert await audiences.tags() == ["leads", "vip"]
+
+
+async def test_a_bad_name_or_tags_are_refused_naming_the_field(db) -> None:
+    audience_id = await audiences.keep_upload(
+        "anna", "a.csv", wizard_table.from_csv_text("phone\n79990000001\n")
+    )
+    with pytest.raises(InvalidInput) as unnamed:
+        await audiences.save(audience_id, "   ", [])
+    assert [p.field for p in unnamed.value.problems] == ["name"]
+    with pytest.raises(InvalidInput) as tagged:
+        await audiences.save(audience_id, "ok", ["x" * 51, *(f"t{i}" for i in range(25))])
+    assert [(p.field, p.index) for p in tagged.value.problems] == [("tags", 0), ("tags", None)]
+    for missing in ("aud_nope", "../../etc", ""):
+        with pytest.raises(NotFound):
+            await audiences.save(missing, "ok", [])
+        with pytest.raises(NotFound):
+            await audiences.delete(missing)
+
+
+@pytest.fixture
+async def admin(user: User, db, broker_started) -> User:
+    await users.create_first_user("anna", "correct horse")
+    await user.open("/login")
+    user.find("Username").type("anna")
+    user.find("Password").type("correct horse")
+    user.find("Sign in").click()
+    await user.should_see("Overview", retries=50)
+    return user
+
+
+async def _paste(user: User, lines: list[str]) -> None:
+    user.find("Paste").click()
+    user.find(marker="paste").type("\n".join(lines))
+    user.find("Use these rows").click()
+
+
+async def test_a_reload_keeps_the_wizards_draft_and_creating_the_contract_ends_it(admin: User) -> None:
+    user = admin
+    sales = await Account.create(name="Sales", use_limits=False)
+    await user.open("/contracts/new")
+    await user.should_not_see("Your draft is as you left it.")
+    user.find(marker="accounts").click()
+    user.find("Sales · connected").click()
+    await _paste(user, ["phone,name", f"{phone(1)},Anna", f"{phone(2)},Boris"])
+    await user.should_see("2 rows · columns: phone, name", retries=50)
+    user.find("Message").type("Hello {name}!")
+    user.find("Contract name").type("Reloaded")
+    for _ in range(50):  # remembered in the background
+        if (draft := await wizard_drafts.recall("anna")).get("name") == "Reloaded":
+            break
+        await asyncio.sleep(0.05)
+    assert draft["accounts"] == [sales.id] and draft["template"] == "Hello {name}!"
+
+    await user.open("/contracts/new")  # a reload
+    await user.should_see("Your draft is as you left it.")
+    await user.should_see("2 rows · columns: phone, name")
+    assert user.find(kind=ui.textarea, content="Hello {name}!").elements, "the message as it was"
+    assert user.find(marker="accounts").elements.pop().value == [sales.id]
+    assert user.find("Contract name").elements.pop().value == "Reloaded"
+    user.find("Check the recipients").click()
+    await user.should_see("ready to send", retries=100)
+    user.find("Create contract").click()
+    await user.should_see("Contract created with 2 recipients", retries=50)
+    contract = await Contract.get(name="Reloaded")
+    messages = (
+        await Recipient.filter(contract_id=contract.id).order_by("position").values_list("message", flat=True)
+    )
+    assert messages == ["Hello Anna!", "Hello Boris!"]
+    assert await wizard_drafts.recall("anna") == {}
+    assert not await Audience.exists(), "the draft's upload goes with it"
+    await user.open("/contracts/new")
+    await user.should_not_see("Your draft is as you left it.")
+
+
+async def test_an_upload_saved_as_an_audience_is_listed_retagged_and_used_for_a_new_contract(
+    admin: User,
+) -> None:
+    user = admin
+    await Account.create(name="Sales", use_limits=False)
+    await user.open("/contracts/new")
+    await _paste(user, ["phone,name", f"{phone(1)},Anna"])
+    await user.should_see("1 row · columns: phone, name", retries=50)
+    user.find(marker="save-audience").click()
+    await user.should_see("Type a tag and press Enter", retries=20)
+    user.find(marker="audience-name").type("Regulars")
+    user.find(marker="audience-tags").elements.pop().set_value(["vip"])
+    user.find(marker="save-audience-name").click()
+    await user.should_see("Audience: Regulars", retries=50)
+
+    await user.open("/audiences")
+    await user.should_see("Regulars")
+    await user.should_see("#vip")
+    user.find(marker="edit-audience").click()
+    await user.should_see("Type a tag and press Enter", retries=20)
+    user.find(marker="audience-name").elements.pop().set_value("Regulars, Moscow")
+    user.find(marker="save-audience-name").click()
+    await user.should_see("Regulars, Moscow", retries=50)
+    user.find(marker="contract-from-audience").click()
+    await user.should_see("1 row · columns: phone, name", retries=50)
+    await user.should_see("Audience: Regulars, Moscow")
+    await user.should_not_see("Your draft is as you left it.")
+
+    await user.open("/audiences")
+    user.find(marker="delete-audience").click()
+    await user.should_see(marker="confirm-delete-audience", retries=20)
+    user.find(marker="confirm-delete-audience").click()
+    await user.should_see("No audience here", retries=50)
