@@ -59,9 +59,10 @@ async def keep_upload(owner: str, file_name: str, table: Table) -> str:
     return audience.id
 
 
-async def table_of(audience_id: str) -> Table:
+async def table_of(audience_id: str, user: str) -> Table:
+    """An audience's rows, or those of `user`'s own upload (another user's is nobody else's)."""
     audience = await Audience.get_or_none(id=audience_id) if could_be_id(audience_id) else None
-    if audience is None:
+    if audience is None or (audience.name is None and audience.owner != user):
         raise NotFound(say("no audience {id}", id=audience_id))
     text = await asyncio.to_thread(zlib.decompress, audience.content)
     return Table(

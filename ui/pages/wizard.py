@@ -85,7 +85,7 @@ async def _restore(draft: Draft, parts: Restorable, audience: str) -> bool:
         parts.accounts.set_value(known)
     draft.phone_column, draft.template = saved.get("phoneColumn"), saved.get("template") or ""
     audience_id = audience or saved.get("audience")
-    table = await _stored_table(audience_id) if audience_id else None
+    table = await _stored_table(audience_id, draft.owner) if audience_id else None
     if table is not None and audience_id:
         listed = await audiences.get(audience_id)
         await parts.take(table, audience_id, listed.name)
@@ -101,10 +101,10 @@ async def _restore(draft: Draft, parts: Restorable, audience: str) -> bool:
     return bool(saved) and not audience
 
 
-async def _stored_table(audience_id: str) -> Table | None:
+async def _stored_table(audience_id: str, owner: str) -> Table | None:
     """The draft's recipients, as stored; None (said) if they are gone."""
     try:
-        return await audiences.table_of(audience_id)
+        return await audiences.table_of(audience_id, owner)
     except NotFound:
         ui.notify(_("The recipients of the draft are gone: upload them again"), type="warning")
         return None

@@ -57,7 +57,7 @@ async def recipients_step(draft: Draft, on_table: Callable[[], object]) -> Take:
         with ui.tab_panel(paste_tab):
             _paste(draft, take)
         with ui.tab_panel(saved_tab):
-            saved = await _saved(take)
+            saved = await _saved(draft, take)
     tabs.on_value_change(lambda e: saved.refresh() if e.value == "saved" else None)  # as it is now
     return take
 
@@ -122,7 +122,7 @@ def _paste(draft: Draft, take: Take) -> None:
     ui.button(_("Use these rows"), on_click=use_pasted).props("outline")
 
 
-async def _saved(take: Take) -> ui.refreshable:
+async def _saved(draft: Draft, take: Take) -> ui.refreshable:
     @ui.refreshable
     async def choices() -> None:
         saved = await audiences.saved()
@@ -139,7 +139,7 @@ async def _saved(take: Take) -> ui.refreshable:
             if not audience_id:
                 ui.notify(_("Choose an audience"), type="warning")
                 return
-            table = await attempt(lambda: audiences.table_of(audience_id))
+            table = await attempt(lambda: audiences.table_of(audience_id, draft.owner))
             if table:
                 await take(table, audience_id, names[audience_id])
 
