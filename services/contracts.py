@@ -31,7 +31,7 @@ from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
 from services import estimates, phones, pools
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError, validate
-from services.timezones import SendWindowIn, ZoneRule, in_utc
+from services.timezones import SendWindowIn, ZoneRule
 from settings import get_settings
 from texts import N_, say
 
@@ -170,7 +170,9 @@ async def create_contract(
         ]
     )
     if not phone_numbers:
-        raise InvalidInput("a contract needs at least one recipient", [Problem("recipients", "is empty")])
+        raise InvalidInput(
+            say("a contract needs at least one recipient"), [Problem("recipients", say("is empty"))]
+        )
     limit = get_settings().max_recipients
     if len(phone_numbers) > limit:
         raise InvalidInput(
@@ -183,8 +185,8 @@ async def create_contract(
         return await _store(pool, name, phone_numbers, messages, when)
     except IntegrityError:  # an account was deleted while the contract was being stored
         raise Conflict(
-            "an account of the contract was deleted meanwhile; nothing was created",
-            [Problem("accountIds", "deleted meanwhile")],
+            say("an account of the contract was deleted meanwhile; nothing was created"),
+            [Problem("accountIds", say("deleted meanwhile"))],
         ) from None
 
 
@@ -510,7 +512,7 @@ async def pause_past_deadline(now: datetime) -> list[str]:
             "n", flat=True
         )
         unsent = sum(counts)
-        reason = f"deadline {in_utc(deadline)} passed with {unsent:,} not sent"
+        reason = say("deadline {deadline} passed with {unsent:,} not sent", deadline=deadline, unsent=unsent)
         if unsent and await Contract.transition(
             contract_id, ContractStatus.PAUSED, ACTIVE_CONTRACT, paused_reason=reason
         ):

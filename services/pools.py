@@ -18,6 +18,7 @@ from models import Account, AccountStatus, Contract, PoolMember, Recipient, Reci
 from models.enums import ACTIVE_CONTRACT
 from services.errors import InvalidInput, NotFound, Problem
 from services.queue import KICK_AGAIN_S, kick_account
+from texts import say
 from wa import registry
 
 MAX_POOL = 100
@@ -28,14 +29,16 @@ LOST = (AccountStatus.LOGGED_OUT, AccountStatus.BANNED)
 def chosen(account_ids: str | list[str]) -> list[str]:
     """The pool asked for: one account (the seed's accountId) or several, in order, each once."""
     ids = [account_ids] if isinstance(account_ids, str) else list(account_ids)
-    repeated = [Problem(f"accountIds[{i}]", "repeated", i) for i, a in enumerate(ids) if a in ids[:i]]
+    repeated = [Problem(f"accountIds[{i}]", say("repeated"), i) for i, a in enumerate(ids) if a in ids[:i]]
     if repeated:
-        raise InvalidInput("an account is given twice", repeated)
+        raise InvalidInput(say("an account is given twice"), repeated)
     if not ids:
-        raise InvalidInput("a contract needs at least one account", [Problem("accountIds", "is empty")])
+        raise InvalidInput(
+            say("a contract needs at least one account"), [Problem("accountIds", say("is empty"))]
+        )
     if len(ids) > MAX_POOL:
-        why = f"at most {MAX_POOL} accounts per contract"
-        raise InvalidInput(f"{len(ids)} accounts is too many", [Problem("accountIds", why)])
+        why = say("at most {most} accounts per contract", most=MAX_POOL)
+        raise InvalidInput(say("{n} accounts is too many", n=len(ids)), [Problem("accountIds", why)])
     return ids
 
 
@@ -43,7 +46,7 @@ async def check_exist(account_ids: list[str], one: bool) -> None:
     """NotFound naming each unknown account (`accountId` for a pool of one given as such)."""
     known = set(await Account.filter(id__in=account_ids).values_list("id", flat=True))
     missing = [
-        Problem("accountId" if one else f"accountIds[{i}]", "no such account", None if one else i)
+        Problem("accountId" if one else f"accountIds[{i}]", say("no such account"), None if one else i)
         for i, account_id in enumerate(account_ids)
         if account_id not in known
     ]

@@ -17,6 +17,7 @@ from models import Account, AccountStatus, Contract, ContractStatus, Recipient, 
 from models.enums import ACTIVE_CONTRACT
 from services import account_signals, optouts, pools
 from settings import get_settings
+from texts import say
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,11 @@ async def account_lost(account_id: str, status: AccountStatus, reason: str) -> i
     if moved:
         log.info("%s is %s: %d unsent recipients go to the rest of their pools", account_id, status, moved)
     stranded = await pools.stranded(await pools.running_contracts_of(account_id))
-    return await pause_contracts(stranded, f"account {status.lower().replace('_', ' ')}: {reason}")
+    if status == AccountStatus.BANNED:
+        lost = say("account banned: {reason}", reason=reason)
+    else:
+        lost = say("account logged out: {reason}", reason=reason)
+    return await pause_contracts(stranded, lost)
 
 
 async def rest(account_id: str, reason: str, seconds: float, **values: Any) -> None:
@@ -99,7 +104,7 @@ async def rest(account_id: str, reason: str, seconds: float, **values: Any) -> N
     then resumes by itself (the driver clears the pause); its contracts keep running, its unsent
     recipients on the pool's other accounts."""
     until = datetime.now(UTC) + timedelta(seconds=seconds)
-    why = f"paused by health rule until {until:%H:%M} UTC: {reason}"
+    why = say("paused by health rule until {until:time}: {reason}", until=until, reason=reason)
     await Account.filter(id=account_id).update(
         paused_until=until, next_due_at=until, status_reason=why, **values
     )

@@ -119,7 +119,8 @@ def shown_in(name: str | None, field: str = "tz") -> ZoneInfo:
         return _zone("UTC")
     if not _known(name):
         raise InvalidInput(
-            f"{name!r} is not a time zone", [Problem(field, "an IANA time zone name, such as Europe/Moscow")]
+            say("{name} is not a time zone", name=repr(name)),
+            [Problem(field, say("an IANA time zone name, such as Europe/Moscow"))],
         )
     return _zone(name)
 
@@ -138,11 +139,6 @@ class SendWindowIn(BaseModel):
     start: HourMinute
     end: HourMinute
     days: list[Annotated[int, Field(ge=1, le=7)]] = Field([1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7)
-
-
-def in_utc(at: datetime) -> str:
-    """A moment as the dashboard and the reasons it gives show it: 2026-12-01 18:00 UTC."""
-    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -18,6 +19,7 @@ from models import Recipient, RecipientStatus
 from services import accounts, audiences, contracts, team, users
 from services.recipient_files import wizard_table
 from tests.echo_transport import TRANSPORT as ECHO
+from texts import say
 from ui import i18n
 from ui.frame import STATUS_COLORS
 from ui.i18n import LOCALES
@@ -194,3 +196,23 @@ async def test_a_page_that_does_not_exist_says_so_in_the_visitors_language_with_
     assert "Страница не найдена" in r.text and '<a href="/">' in r.text and 'lang="ru"' in r.text
     r = await user.http_client.get("/no/such/page")
     assert r.status_code == 404 and "Page not found" in r.text
+
+
+def test_a_reason_stored_as_english_is_shown_in_the_pages_language_and_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reasons are stored as the API sends them, in English; the dashboard reads them back into their
+    templates, times in the user's zone, a reason inside a reason translated too."""
+    monkeypatch.setattr(i18n, "language", lambda: "ru")
+    monkeypatch.setattr(i18n, "zone", lambda: ZoneInfo("Europe/Moscow"))
+    until, since = datetime(2026, 11, 29, 13, 5, tzinfo=UTC), datetime(2026, 11, 29, 12, 4, tzinfo=UTC)
+    figures = say(
+        "{n} {what} since {since:time} (≥ {limit})", n=5, what=say("transient errors"), since=since, limit=5
+    )
+    stored = str(say("paused by health rule until {until:time}: {reason}", until=until, reason=figures))
+    assert stored == "paused by health rule until 13:05 UTC: 5 transient errors since 12:04 UTC (≥ 5)"
+    assert i18n.tr(stored) == "пауза по правилу здоровья до 16:05: временные ошибки: 5 с 15:04 (≥ 5)"
+    deadline = str(say("deadline {deadline} passed with {unsent:,} not sent", deadline=until, unsent=1200))
+    assert i18n.tr(deadline) == "срок 29.11.2026, 16:05 прошёл, не отправлено: 1,200"
+    for unknown in ("the network said: 401 Unauthorized", "x" * 5000, ""):
+        assert i18n.tr(unknown) == unknown

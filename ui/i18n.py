@@ -25,7 +25,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from nicegui import app
 
-from texts import LANGUAGES, N_, Moment, Text
+from texts import LANGUAGES, N_, Moment, Sentences, Text
 
 __all__ = ["N_", "_", "local_moment", "ngettext", "number", "tr", "when"]
 
@@ -46,6 +46,13 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(mo, catalogue)
     mo.seek(0)
     return gettext.GNUTranslations(mo)
+
+
+@functools.cache
+def sentences() -> Sentences:
+    """Reads back the English of every template of the catalogue."""
+    with open(LOCALES / "messages.pot", "rb") as pot:
+        return Sentences(m.id for m in read_po(pot) if isinstance(m.id, str) and m.id)
 
 
 def negotiate(saved: str | None, cookie: str | None, accept_language: str | None) -> str:
@@ -92,7 +99,10 @@ def ngettext(one: str, many: str, n: int) -> str:
 
 
 def tr(text: str) -> str:
-    """A sentence of the services (services/texts.py) in the page's language; other text as _()."""
+    """A sentence of the services (services/texts.py) in the page's language, also once stored as
+    plain English (read back: `sentences`); other text as _()."""
+    if not isinstance(text, Text):
+        text = sentences().read(text)
     if not isinstance(text, Text):
         return _(text)
     if not text.values:  # a constant text: its braces are its own

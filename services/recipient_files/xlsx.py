@@ -86,9 +86,11 @@ def first_sheet(file: BinaryIO, limit: int | None = None) -> Sheet:
     except InvalidInput:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
-        raise InvalidInput("the file is not a readable XLSX workbook", [Problem("file", str(exc))]) from None
+        raise InvalidInput(
+            say("the file is not a readable XLSX workbook"), [Problem("file", str(exc))]
+        ) from None
     if header is None:
-        raise InvalidInput("the workbook's first sheet is empty", [Problem("file", "empty")])
+        raise InvalidInput(say("the workbook's first sheet is empty"), [Problem("file", say("empty"))])
     return Sheet([_cell(v) for v in header], out.getvalue(), count)
 
 
@@ -109,7 +111,9 @@ def _check_archive(file: BinaryIO, s: Settings) -> None:
     except InvalidInput:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken archive or manifest raises many kinds
-        raise InvalidInput("the file is not a readable XLSX workbook", [Problem("file", str(exc))]) from None
+        raise InvalidInput(
+            say("the file is not a readable XLSX workbook"), [Problem("file", str(exc))]
+        ) from None
     file.seek(0)
     unzipped = sum(sizes.values())
     if unzipped > s.max_xlsx_unzipped_bytes or (
@@ -215,3 +219,7 @@ def apply_sheet_size_fix() -> bool:
 
 
 apply_sheet_size_fix()
+
+
+def _unreadable(exc: Exception) -> InvalidInput:
+    return InvalidInput(say("the file is not a readable XLSX workbook"), [Problem("file", str(exc))])

@@ -30,6 +30,7 @@ from neonize.proto.Neonize_pb2 import ConnectFailureReason, Receipt, TemporaryBa
 
 from models import AccountStatus
 from settings import Settings
+from texts import say
 from wa.transport import SessionEvents
 from wa.whatsapp.client import NeonizeClient, build_client
 from wa.whatsapp.sender import WhatsAppSender
@@ -124,7 +125,7 @@ class WhatsAppSession:
         try:
             code = await self.client.PairPhone(phone, True)
         except Exception as exc:  # noqa: BLE001 - shown to the user, who may try again
-            why = f"pairing by phone failed: {exc}"
+            why = say("pairing by phone failed: {error}", error=str(exc))
             await self.events.set_status(self.account_id, AccountStatus.PAIRING, why, pair_code="")
             return
         await self.events.pair_code_issued(self.account_id, code)
