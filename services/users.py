@@ -19,14 +19,14 @@ from tortoise.transactions import in_transaction
 from models.user import Installation, User
 from services import apikey, timezones
 from services.errors import Conflict, InvalidInput, Problem
-from texts import LANGUAGES, say
+from texts import LANGUAGES, N_, say
 
 T = TypeVar("T")
 _hasher = PasswordHasher()
 _hashing = asyncio.Semaphore(2)
 ADMIN, OPERATOR = "admin", "operator"
 ROLES = (ADMIN, OPERATOR)
-KEY_USER = "admin (API key)"  # who signed in with the API key: an admin with no password
+KEY_USER = N_("admin (API key)")  # who signed in with the API key: an admin with no password
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1000
 

@@ -17,10 +17,10 @@ PEOPLE = (
 )
 
 
-async def import_csv(client, body: str | bytes, **params):
+async def import_csv(client, body: str | bytes, content_type: str = "text/csv", **params):
     data = body.encode() if isinstance(body, str) else body
     return await client.post(
-        "/api/contracts/import", params=params, content=data, headers={"Content-Type": "text/csv"}
+        "/api/contracts/import", params=params, content=data, headers={"Content-Type": content_type}
     )
 
 

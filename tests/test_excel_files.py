@@ -68,6 +68,21 @@ async def test_the_api_imports_a_windows_1251_file_with_semicolons(client) -> No
     assert messages == ["Анна из Омск", "Борис из Тверь"]
 
 
+async def test_the_api_reads_a_file_in_the_charset_its_content_type_declares(client) -> None:
+    """Western text in Windows-1252 is told from its bytes as Windows-1251 (Russian Excel's is the
+    likelier); a client that says which it is gets it read right, and an unknown charset is refused."""
+    account = await new_account(client)
+    body = saved("cp1252", ";", [("phone", "name"), ("79990000001", "Günther Müller")])
+    r = await import_csv(client, body, "text/csv; charset=windows-1252", accountId=account, template="{name}")
+    assert r.status_code == 201, r.text
+    assert [x["message"] for x in await exported(client, r.json()["id"])] == ["Günther Müller"]
+    r = await import_csv(
+        client, body, "text/csv; charset=x-mac-roman-ish", accountId=account, template="{name}"
+    )
+    assert r.status_code == 422
+    assert r.json()["details"][0]["field"] == "Content-Type"
+
+
 async def a_contract_sent_in_part(client) -> str:
     """Three recipients, the second SENT at 12:00 UTC, its message one a spreadsheet would run."""
     account = await new_account(client)

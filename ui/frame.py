@@ -201,9 +201,9 @@ def _preferences(who: str, theme: ui.dark_mode) -> None:
     """The user's menu: the language and the time zone, remembered for them; light or dark, for
     this browser."""
     menu = ui.button(icon="person").props("flat no-caps color=white").mark("preferences")
-    aria(menu, _("Settings of {name}").format(name=who))
+    aria(menu, _("Settings of {name}").format(name=person(who)))
     with menu:
-        ui.label(who).classes("gt-xs q-ml-sm")
+        ui.label(person(who)).classes("gt-xs q-ml-sm")
     with menu, ui.menu(), ui.card().classes("gap-2"):
         language_switch(who)
 
@@ -259,6 +259,11 @@ async def _change_password(who: str) -> None:
         return
     token = app.storage.browser.get("token")
     await attempt(lambda: signin.change_password(who, current, new, token), _("Password changed"))
+
+
+def person(username: str) -> str:
+    """A user as the page names them (whoever signed in with the API key has no name of their own)."""
+    return _(users.KEY_USER) if username == users.KEY_USER else username
 
 
 def language_switch(who: str | None = None) -> ui.toggle:

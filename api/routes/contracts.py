@@ -36,7 +36,7 @@ from models import Contract, ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
 from services import contracts, exports, idempotency, pools, timezones, waiting
 from services.errors import InvalidInput
-from services.recipient_files import api_import, csv_rows
+from services.recipient_files import api_import, csv_rows, encoding
 
 CSV_EXAMPLE = "phoneNumber,name\n79001234567,Anna\n79007654321,Boris\n"
 MAX_OFFSET = 2**31 - 1  # what every database's integer takes
@@ -113,7 +113,8 @@ async def import_contract(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Create a contract from a CSV file (the request body, first row names the columns): UTF-8 with
-    or without a byte-order mark, UTF-16, or Windows-1251 (told from the bytes), its cells separated
+    or without a byte-order mark, UTF-16, or Windows-1251 (as the Content-Type's `charset` says, else
+    told from the bytes), its cells separated
     by `,`, `;` or tabs (the one the first row has most of).
     Each message is the row's message column, or `template` filled from the row. All or nothing;
     problems name the row as `rows[i]`, 0 being the first non-blank row after the header.
@@ -121,6 +122,8 @@ async def import_contract(
     # The body goes to a temporary file as it arrives (api.app.BodyLimit bounds it), not into memory,
     # and is parsed from there off the event loop, stopping at the recipient limit.
     digest = hashlib.sha256()
+    charset = encoding.declared_in(request.headers.get("content-type"))
+    digest.update((charset or "").encode())  # the same bytes in another charset are another request
 
     async def body() -> AsyncIterator[bytes]:
         async for chunk in request.stream():
@@ -129,7 +132,7 @@ async def import_contract(
 
     async with csv_rows.spooled(body()) as file:
         parsed = await asyncio.to_thread(
-            api_import.read_recipients, file, phoneColumn, messageColumn, template
+            api_import.read_recipients, file, phoneColumn, messageColumn, template, None, charset
         )
 
     async def create() -> dict:

@@ -113,11 +113,13 @@ def read_recipients(
     message_column: str | None = None,
     template: str | None = None,
     limit: int | None = None,
+    charset: str | None = None,
 ) -> CsvRecipients:
     """Phone numbers and messages of every row, or InvalidInput if the file itself is unusable or
-    has more than `limit` rows (default: settings.max_recipients)."""
+    has more than `limit` rows (default: settings.max_recipients). `charset`: the codec the request
+    declared (encoding.declared_in), else it is told from the bytes."""
     limit = get_settings().max_recipients if limit is None else limit
-    codec = detect(head_of(file))
+    codec = detect(head_of(file), charset)
     if file.seekable():
         check_row_count(file, limit, codec)  # before anything is kept
     with closing(text_lines(file, codec)) as lines:  # the file is left as it was, whatever is raised

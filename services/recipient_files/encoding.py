@@ -23,18 +23,48 @@ UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 UNKNOWN = N_("the file's encoding is not recognised: save it as CSV UTF-8")
 
 
-def detect(head: bytes) -> str:
-    """The codec of a file starting with `head` (its first HEAD_BYTES, or all of a shorter file)."""
+def detect(head: bytes, declared: str | None = None) -> str:
+    """The codec of a file starting with `head` (its first HEAD_BYTES, or all of a shorter file): a
+    byte-order mark's, else the one `declared` (a Content-Type's charset: see `declared_in`), else
+    told from the bytes."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith(UTF16_BOMS):
         return "utf-16"
+    if declared:
+        return declared
     if _is_utf8(head):
         return "utf-8"
     best = from_bytes(head, cp_isolation=CANDIDATES).best()
     if best is None:
         raise InvalidInput(say(UNKNOWN), [Problem("file", say("not text in UTF-8, UTF-16 or Windows-1251"))])
     return best.encoding
+
+
+# The charsets a client may declare: text encodings of spreadsheets' files (Python's names).
+DECLARABLE = {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "cp1251", "cp866", "koi8-r", "cp1252", "iso8859-1"}
+
+
+def declared_in(content_type: str | None) -> str | None:
+    """The codec a Content-Type header names (`text/csv; charset=windows-1251`), or None; a charset
+    that is not one of DECLARABLE is InvalidInput."""
+    params = (content_type or "").split(";")[1:]
+    charset = next(
+        (p.split("=", 1)[1].strip().strip('"') for p in params if p.strip().lower().startswith("charset=")),
+        None,
+    )
+    if not charset:
+        return None
+    try:
+        codec = codecs.lookup(charset[:40]).name
+    except LookupError:
+        codec = None
+    if codec not in DECLARABLE:
+        problem = say("one of UTF-8, UTF-16, Windows-1251, CP866, KOI8-R, Windows-1252, ISO-8859-1")
+        raise InvalidInput(
+            say("charset {name} is not one we read", name=charset[:40]), [Problem("Content-Type", problem)]
+        )
+    return codec
 
 
 def _is_utf8(head: bytes) -> bool:

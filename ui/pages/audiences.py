@@ -7,7 +7,7 @@ from nicegui import ui
 
 from services import audiences
 from services.audiences import Listed
-from ui.frame import aria, attempt, confirm, empty_state
+from ui.frame import aria, attempt, confirm, empty_state, person
 from ui.i18n import _, ngettext, when
 
 
@@ -67,7 +67,7 @@ def _card(a: Listed, listing: ui.refreshable) -> None:
             rows = ngettext("{n} row", "{n} rows", a.row_count)
             columns = _("columns: {columns}").format(columns=", ".join(a.columns))
             ui.label(f"{rows} · {columns}").classes("text-caption text-grey-8")
-            saved = _("saved by {name} at {time}").format(name=a.owner, time=when(a.created_at))
+            saved = _("saved by {name} at {time}").format(name=person(a.owner), time=when(a.created_at))
             ui.label(saved).classes("text-caption text-grey-8")
         for t in a.tags:
             ui.chip(f"#{t}").props("dense outline")
