@@ -41,6 +41,8 @@ _AFTER_SEPARATOR = re.compile(rf'([,;|\t\r\n][\s"]*)([{re.escape(FORMULA)}])')
 PAGE = 5000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK_BYTES = 256 * 1024
+EXCEL_CELL_CHARS = 32_767  # the most text an Excel cell holds; a message may be longer (the CSV has it all)
+_building = asyncio.Semaphore(2)  # workbooks built at once: each takes a core while it is built
 Row = tuple[int, str, str, int, datetime | None, str | None, str]
 
 
@@ -111,13 +113,14 @@ def _writer(buffer: io.StringIO, for_excel: bool) -> Any:  # a csv.writer (its t
 async def as_xlsx(contract_id: str, zone: ZoneInfo) -> IO[bytes]:
     """An XLSX workbook of one sheet, in a temporary file (deleted when closed) read from its start.
     Times are Excel dates in `zone`; the workbook is built off the event loop, a page at a time."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("recipients")
-    sheet.append(header(zone))
-    async for page in pages(contract_id, zone):
-        await asyncio.to_thread(_append, sheet, page)
-    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, which closes it
-    await asyncio.to_thread(book.save, out)
+    async with _building:
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("recipients")
+        sheet.append(header(zone))
+        async for page in pages(contract_id, zone):
+            await asyncio.to_thread(_append, sheet, page)
+        out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, which closes it
+        await asyncio.to_thread(book.save, out)
     out.seek(0)
     return out
 
@@ -143,7 +146,10 @@ def _cells(sheet, row: Row) -> Iterator[object]:
             cell.number_format = "yyyy-mm-dd hh:mm:ss"
             yield cell
         elif isinstance(value, str):
-            cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))  # XML cannot hold them
+            text = ILLEGAL_CHARACTERS_RE.sub("", value)  # XML cannot hold them
+            if len(text) > EXCEL_CELL_CHARS:  # Excel calls a workbook with a longer cell damaged
+                text = text[: EXCEL_CELL_CHARS - 1] + "…"
+            cell = WriteOnlyCell(sheet, text)
             cell.data_type = "s"  # text, never a formula, whatever it starts with
             yield cell
         else:

@@ -83,8 +83,12 @@ async def test_the_api_reads_a_file_in_the_charset_its_content_type_declares(cli
     assert r.json()["details"][0]["field"] == "Content-Type"
 
 
+LONG = "третий " * 6000  # longer than an Excel cell holds
+
+
 async def a_contract_sent_in_part(client) -> str:
-    """Three recipients, the second SENT at 12:00 UTC, its message one a spreadsheet would run."""
+    """Three recipients, the second SENT at 12:00 UTC, its message one a spreadsheet would run, the
+    third's longer than a cell of Excel holds."""
     account = await new_account(client)
     body = {
         "accountId": account,
@@ -92,7 +96,7 @@ async def a_contract_sent_in_part(client) -> str:
         "recipients": [
             {"phoneNumber": "79990000001", "message": "Привет, Анна"},
             {"phoneNumber": "79990000002", "message": "=1+1"},
-            {"phoneNumber": "79990000003", "message": "третий"},
+            {"phoneNumber": "79990000003", "message": LONG},
         ],
     }
     contract = (await client.post("/api/contracts", json=body)).json()["id"]
@@ -117,6 +121,7 @@ async def test_the_csv_for_excel_has_a_mark_semicolons_rows_from_one_and_times_i
     assert rows[1][6] == "Привет, Анна"
     assert rows[2][2:5] == ["SENT", "1", "2026-11-28T15:00:00+03:00"]
     assert rows[2][6] == "'=1+1", "a formula is defused"
+    assert rows[3][6] == LONG
 
 
 async def test_the_workbook_export_keeps_text_as_text_and_times_as_dates(client) -> None:
@@ -131,6 +136,8 @@ async def test_the_workbook_export_keeps_text_as_text_and_times_as_dates(client)
     sent = rows[2]
     assert sent[4].value == datetime(2026, 11, 28, 19, 0) and sent[4].is_date
     assert (sent[6].value, sent[6].data_type) == ("=1+1", "s"), "text, which Excel never runs"
+    long = rows[3][6].value
+    assert len(long) == exports.EXCEL_CELL_CHARS and long == LONG[: len(long) - 1] + "…"
 
 
 async def test_an_unknown_zone_is_refused_naming_it(client) -> None:
