@@ -23,7 +23,7 @@ import re
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, TextIO
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -95,15 +95,13 @@ async def as_csv(contract_id: str, zone: ZoneInfo, *, for_excel: bool = False) -
         buffer.truncate()
 
 
-def csv_for_excel(rows: Iterable[Sequence[object]]) -> bytes:
-    """Rows as CSV that Excel set to Russian opens as columns (a byte-order mark, `;`), formulas
-    defused as in an export."""
-    buffer = io.StringIO()
-    _writer(buffer, for_excel=True).writerows([safe_cell(c) for c in row] for row in rows)
-    return buffer.getvalue().encode()
+def csv_for_excel(rows: Iterable[Sequence[object]], out: TextIO) -> None:
+    """Write rows as CSV that Excel set to Russian opens as columns (a byte-order mark, `;`),
+    formulas defused as in an export."""
+    _writer(out, for_excel=True).writerows([safe_cell(c) for c in row] for row in rows)
 
 
-def _writer(buffer: io.StringIO, for_excel: bool) -> Any:  # a csv.writer (its type is private)
+def _writer(buffer: TextIO, for_excel: bool) -> Any:  # a csv.writer (its type is private)
     """Every cell quoted; for Excel, after a byte-order mark, `;` between cells."""
     if for_excel:
         buffer.write(codecs.BOM_UTF8.decode())

@@ -52,7 +52,7 @@ def _valid_digits(digits: str) -> bool:
 
 def normalise(raw: str) -> str:
     """Return the seed's format (country code and digits, no '+'), or raise ValueError saying why."""
-    text = _SPELLING.sub("", raw or "")
+    text = _SPELLING.sub("", raw or "").removeprefix("'")  # Excel's mark of a number kept as text
     if text.startswith("00"):
         text = text[2:]
     text = text.removeprefix("+")

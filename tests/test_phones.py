@@ -17,6 +17,7 @@ from services.phones import normalise
         ("00 44 20 7946 0958", "442079460958"),
         ("390612345678", "390612345678"),  # Italian landline keeps its leading zero
         ("4930 1234567", "49301234567"),
+        ("'+7 999 123-45-67", "79991234567"),  # as Excel keeps a number as text (and exports write it)
     ],
 )
 def test_spellings_normalise_to_digits_with_country_code(raw: str, expected: str) -> None:

@@ -13,7 +13,7 @@ from api.downloads import csv_download, xlsx_download
 from models import Contract
 from services import contracts
 from services.errors import NotFound
-from ui import i18n
+from ui import handoff, i18n
 from ui.frame import page, signed_in, user_zone
 from ui.i18n import N_
 from ui.login import finish, invited, login, logout
@@ -40,6 +40,7 @@ def register() -> None:
     ui.page("/sandbox/pair/{account_id}/{token}")(sandbox_paired)
     app.get("/ui/contracts/{contract_id}/export.csv", include_in_schema=False)(export_csv)
     app.get("/ui/contracts/{contract_id}/export.xlsx", include_in_schema=False)(export_xlsx)
+    app.get("/ui/downloads/{token}", include_in_schema=False)(handoff.fetch)
     app.add_exception_handler(404, not_found)  # NiceGUI's own shows "HTTPException: 404: Not Found"
 
 

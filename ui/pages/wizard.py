@@ -6,11 +6,12 @@ anything is created, then start now, later, or not yet, with its send window and
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from nicegui import ui
 
@@ -20,6 +21,7 @@ from services.errors import NotFound
 from services.recipient_files import wizard_table
 from services.recipient_files.wizard_table import Report, Table
 from services.timezones import SendWindow
+from ui import handoff
 from ui.frame import attempt, show_failure, signed_in, status_name, text_table
 from ui.i18n import N_, _, local_moment, ngettext, number, tr, zone
 from ui.i18n import when as when_
@@ -489,20 +491,22 @@ def _report(report: Report, total: int, draft: Draft) -> None:
         leave_out = ngettext("Leave this {n} row out", "Leave these {n} rows out", len(dropped))
         ui.checkbox(leave_out, value=True).bind_value(draft, "leave_out_problem_rows")
         download = ui.button(_("Download the rows left out"), icon="download")
-        download.on_click(lambda: _download_left_out(report)).props("outline").mark("download-left-out")
+        download.on_click(lambda: _download_left_out(report, draft.owner))
+        download.props("outline").mark("download-left-out")
     else:
         ui.label(_("Every row is fine.")).classes("text-positive")
 
 
-async def _download_left_out(report: Report) -> None:
+async def _download_left_out(report: Report, owner: str) -> None:
     """The rows left out as they were uploaded, each with its problems, as CSV for Excel: to fix and
     upload again. (Translated here: the page's language is not known in the thread that writes it.)"""
     table = report.table
     why = {at: "; ".join(tr(p) for p in problems) for at, problems in report.problems().items()}
     header = [_("row"), *table.columns, _("problem")]
 
-    def left_out() -> bytes:
+    def write(file: BinaryIO) -> None:
         rows = ([at, *row, why[at]] for at, row in enumerate(table.rows(), start=1) if at in why)
-        return exports.csv_for_excel(chain([header], rows))
+        with io.TextIOWrapper(file, encoding="utf-8", newline="") as text:
+            exports.csv_for_excel(chain([header], rows), text)
 
-    ui.download(await asyncio.to_thread(left_out), "left-out.csv", "text/csv")
+    ui.download.from_url(await handoff.make(owner, "left-out.csv", "text/csv; charset=utf-8", write))
