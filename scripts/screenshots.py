@@ -55,6 +55,10 @@ TEXTS = {
         "template": "Hello {name}, 30% off today only!",
         "preview": "Hello Boris, 30% off today only!",
         "texts": ("See you soon!", "Hello customer {i}, 30% off everything today!"),
+        "audiences": (("Regular clients", ["vip", "Moscow"]), ("November leads", ["leads"])),
+        "operator": "boris",
+        "team shown": "Open invitations",
+        "invite shown": "Join and sign in",
     },
     "ru": {
         "browser": "ru-RU",
@@ -96,6 +100,10 @@ TEXTS = {
         "template": "Здравствуйте, {имя}! Только сегодня скидка 30 %",
         "preview": "Здравствуйте, Борис! Только сегодня скидка 30 %",
         "texts": ("До встречи!", "Здравствуйте, покупатель {i}! Сегодня всё со скидкой 30 %"),
+        "audiences": (("Постоянные клиенты", ["вип", "Москва"]), ("Лиды ноября", ["лиды"])),
+        "operator": "борис",
+        "team shown": "Открытые приглашения",
+        "invite shown": "Присоединиться и войти",
     },
 }
 
@@ -116,7 +124,8 @@ async def pictures(language: str) -> None:
     stack = Stack("sqlite", "embedded")  # before anything reads the settings: it sets the environment
     from cli import WORKER
     from models import Account
-    from services import contracts, users
+    from services import audiences, contracts, team, users
+    from services.recipient_files import wizard_table
     from tests.browser import chromium
     from tests.helpers import phone
 
@@ -128,6 +137,11 @@ async def pictures(language: str) -> None:
         web = stack.web()
         stack.start(WORKER)
         await users.create_first_user("anna", "correct horse")
+        await team.join(await team.invite("anna", users.OPERATOR), t["operator"], "correct horse")
+        invitation = await team.invite("anna", users.OPERATOR)
+        table = wizard_table.from_csv_text("\n".join(t["rows"]))
+        for name, tags in t["audiences"]:
+            await audiences.save(await audiences.keep_upload("anna", "clients.csv", table), name, tags)
         sales = await Account.create(name=sales_name, use_limits=False, sandbox_config={"latency_s": 0.4})
         support = await Account.create(name=support_name, use_limits=True)
         await Account.create(name=new_name, transport="whatsapp", status="PAIRING", use_limits=True)
@@ -144,6 +158,7 @@ async def pictures(language: str) -> None:
         browser = chromium(language=t["browser"], zone="Europe/Moscow")
         try:
             await asyncio.to_thread(walk, browser, web, t, out, live.contract.id)
+            await asyncio.to_thread(team_pages, browser, web, t, out, invitation)
         finally:
             browser.quit()
 
@@ -201,6 +216,20 @@ def walk(browser, web: str, t: dict, out: Path, live_id: str) -> None:
     time.sleep(1)
     browser.save_screenshot(str(out / "overview-phone.png"))
     browser.set_window_size(1400, 1000)
+
+
+def team_pages(browser, web: str, t: dict, out: Path, invitation: str) -> None:
+    from tests.browser import text_shown
+
+    browser.get(f"{web}/audiences")
+    text_shown(browser, t["audiences"][0][0])
+    shot(browser, out, "audiences")
+    browser.get(f"{web}/team")
+    text_shown(browser, t["team shown"])
+    shot(browser, out, "team")
+    browser.get(f"{web}/invite/{invitation}")
+    text_shown(browser, t["invite shown"])
+    shot(browser, out, "invite")
 
 
 def press(browser, element) -> None:
