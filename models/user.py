@@ -14,7 +14,7 @@ class User(Model):
     language = fields.CharField(max_length=8, null=True)
     time_zone = fields.CharField(max_length=64, null=True)
     # admin: accounts, limits and users besides contracts; operator: contracts (services/team.py).
-    role = fields.CharField(max_length=16, default="operator")
+    role = fields.CharField(max_length=16, default="operator", db_default="operator")
     # The new-contract wizard's choices so far (ui/pages/wizard.py), so that a reload keeps them.
     wizard_draft = fields.JSONField(null=True)
 

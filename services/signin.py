@@ -10,12 +10,13 @@ import hashlib
 import ipaddress
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from models import WebSession
 from services import apikey, team, users
-from services.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from services.errors import Conflict, InvalidInput, TooManyAttempts, Unauthorized
 from services.throttle import Throttle
 from settings import get_settings
 from texts import say
@@ -60,16 +61,15 @@ async def claim(code: str, username: str, password: str, address: str) -> str:
 
 
 async def join(token: str, username: str, password: str, address: str) -> str:
-    """Create a user with an invitation link and sign them in; a link that is no good counts as a
-    failed sign-in of the address (so links cannot be guessed at speed)."""
+    """Create a user with an invitation link and sign them in. Each attempt counts as a failed
+    sign-in of the address until it succeeds (so links cannot be guessed, nor joins sent, at speed),
+    and hashes a password only within the bound on checks at once."""
     keys = [_address_key(address)]
     _refuse_while_throttled(keys)
-    try:
+    throttle.failed(keys)
+    with _one_check():
         user = await team.join(token, username, password)
-    except NotFound:
-        throttle.failed(keys)
-        log.warning("unusable invitation link from %s", address)
-        raise
+    throttle.succeeded(keys[0])
     log.warning("user %r (%s) joined by invitation from %s", user.username, user.role, address)
     return await _ticket(user.username)
 
@@ -91,11 +91,13 @@ async def session_user(token: str | None) -> str | None:
     if not token:
         return None
     now = datetime.now(UTC)
-    return await (
+    who = await (
         WebSession.filter(token_hash=_hash(token), pending=False, expires_at__gt=now)
         .first()
         .values_list("username", flat=True)
     )
+    # A user removed while signing in may hold a session made after theirs were deleted.
+    return who if who is not None and await users.role_of(who) is not None else None
 
 
 async def change_password(username: str, current: str, new: str, token: str | None) -> None:
@@ -136,16 +138,10 @@ async def _checked(
     the check and taken back if it succeeds, so attempts racing in parallel are throttled too (at
     most `free` + 1 of them are checked). `keys[0]` is kept on success (a client's address); the
     others (a username) are forgotten."""
-    global _checking
     _refuse_while_throttled(keys)
-    if _checking >= MAX_CHECKS:
-        raise TooManyAttempts(1)  # hashing is saturated: nobody's attempt queues without bound
-    throttle.failed(keys)
-    _checking += 1
-    try:
+    with _one_check():
+        throttle.failed(keys)
         who = await check()
-    finally:
-        _checking -= 1
     if who is None:
         log.warning("failed sign-in with %s from %s", what, keys[0].removeprefix("address:"))
         raise Unauthorized(refusal)
@@ -153,6 +149,20 @@ async def _checked(
     for key in keys[1:]:
         throttle.forget(key)
     return who
+
+
+@contextmanager
+def _one_check() -> Iterator[None]:
+    """One of the MAX_CHECKS password checks (or hashes) allowed at once; TooManyAttempts past them:
+    hashing is saturated, and nobody's attempt queues without bound."""
+    global _checking
+    if _checking >= MAX_CHECKS:
+        raise TooManyAttempts(1)
+    _checking += 1
+    try:
+        yield
+    finally:
+        _checking -= 1
 
 
 def _address_key(address: str) -> str:

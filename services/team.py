@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import Audience, Installation, Invite, User, WebSession
@@ -40,27 +44,37 @@ def _checked_role(role: str) -> str:
 
 
 async def set_role(actor: str, username: str, role: str) -> None:
+    """Give a user another role; an admin made an operator loses the invitations they made."""
     await require_admin(actor)
     role = _checked_role(role)
-    async with in_transaction() as conn:
-        await Installation.filter(id=1).using_db(conn).update(claimed_at=datetime.now(UTC))
+    async with _while_admins_kept(username) as conn:
         if not await User.filter(username=username).using_db(conn).update(role=role):
             raise NotFound(say("no user {name}", name=username))
-        if not await User.filter(role=ADMIN).using_db(conn).exists():
-            raise Conflict(say("{name} is the last admin: make someone else an admin first", name=username))
+        if role != ADMIN:
+            await Invite.filter(created_by=username, used_by__isnull=True).using_db(conn).delete()
 
 
 async def remove(actor: str, username: str) -> None:
-    """Remove a user: signed out everywhere at once; the audiences they saved stay."""
+    """Remove a user: signed out everywhere at once, their open invitations and their draft's upload
+    gone; the audiences they saved stay."""
     await require_admin(actor)
-    async with in_transaction() as conn:
-        await Installation.filter(id=1).using_db(conn).update(claimed_at=datetime.now(UTC))
+    async with _while_admins_kept(username) as conn:
         if not await User.filter(username=username).using_db(conn).delete():
             raise NotFound(say("no user {name}", name=username))
+        await WebSession.filter(username=username).using_db(conn).delete()
+        await Invite.filter(created_by=username, used_by__isnull=True).using_db(conn).delete()
+        await Audience.filter(owner=username, name__isnull=True).using_db(conn).delete()
+
+
+@asynccontextmanager
+async def _while_admins_kept(username: str) -> AsyncIterator[BaseDBAsyncClient]:
+    """A transaction for a change of who is an admin, serialised with every other such change (a
+    write of the installation row), that is undone if it would leave no admin."""
+    async with in_transaction() as conn:
+        await Installation.filter(id=1).using_db(conn).update(claimed_by=F("claimed_by"))
+        yield conn
         if not await User.filter(role=ADMIN).using_db(conn).exists():
             raise Conflict(say("{name} is the last admin: make someone else an admin first", name=username))
-        await WebSession.filter(username=username).using_db(conn).delete()
-        await Audience.filter(owner=username, name__isnull=True).using_db(conn).delete()
 
 
 async def invite(actor: str, role: str) -> str:
@@ -90,42 +104,44 @@ async def revoke(actor: str, invite_id: int) -> None:
 
 
 async def invited_role(token: str) -> str | None:
-    """The role an invitation link gives, while it is good."""
-    return await (
+    """The role an invitation link gives, while it is good: not used, revoked or expired, and made
+    by someone who is still an admin."""
+    found = await (
         Invite.filter(token_hash=_hash(token), used_by__isnull=True, expires_at__gt=datetime.now(UTC))
         .first()
-        .values_list("role", flat=True)
+        .values_list("role", "created_by")
     )
+    if found is None or await users.role_of(found[1]) != ADMIN:
+        return None
+    return found[0]
 
 
 async def join(token: str, username: str, password: str) -> User:
     """The user an invitation creates, using it up in the same transaction (a taken username leaves
-    it unused). NotFound when the link is used, revoked or expired."""
+    it unused). NotFound when the link is used, revoked or expired, or its maker is an admin no
+    more. What is cheap is checked before the password is hashed."""
     username = users.checked_new_user(username, password)
-    password_hash = await users.hashed(password)
-    now = datetime.now(UTC)
+    role = await invited_role(token)
+    if role is None:
+        raise _used_up()
     taken = Conflict(say("the user cannot be created"), [Problem("username", say("that username is taken"))])
+    if await User.filter(username__iexact=username).exists():
+        raise taken
+    password_hash = await users.hashed(password)
     try:
         async with in_transaction() as conn:
-            invitation = (
-                await Invite.filter(token_hash=_hash(token), used_by__isnull=True, expires_at__gt=now)
-                .using_db(conn)
-                .first()
-            )
-            if invitation is None:
-                raise _used_up()
-            if await User.filter(username__iexact=username).using_db(conn).exists():
-                raise taken
             used = (
-                await Invite.filter(id=invitation.id, used_by__isnull=True)
+                await Invite.filter(
+                    token_hash=_hash(token), used_by__isnull=True, expires_at__gt=datetime.now(UTC)
+                )
                 .using_db(conn)
                 .update(used_by=username)
             )
-            if not used:  # another browser used it a moment ago
+            if not used:  # used, revoked or expired meanwhile
                 raise _used_up()
-            return await User.create(
-                username=username, password_hash=password_hash, role=invitation.role, using_db=conn
-            )
+            if await User.filter(username__iexact=username).using_db(conn).exists():
+                raise taken
+            return await User.create(username=username, password_hash=password_hash, role=role, using_db=conn)
     except IntegrityError:
         raise taken from None
 

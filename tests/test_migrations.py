@@ -76,7 +76,8 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-def test_the_pools_migration_makes_each_contract_a_pool_of_its_account(tmp_path) -> None:
+def _on_a_database_of_its_own(script: str, tmp_path) -> str:
+    """What `script` prints, run with the URL of a new, empty database of the suite's backend."""
     from tests.conftest import BACKEND, PG_ADMIN, _admin
 
     url = f"sqlite://{tmp_path / 'old.sqlite3'}"
@@ -87,18 +88,53 @@ def test_the_pools_migration_makes_each_contract_a_pool_of_its_account(tmp_path)
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
         url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     try:
-        out = subprocess.run(
-            [sys.executable, "-c", POOLS_MIGRATION, url],
+        return subprocess.run(
+            [sys.executable, "-c", script, url],
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,
             timeout=60,
-        )
+        ).stdout
     finally:
         if BACKEND == "postgres":
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    pool, taken, minutes = out.stdout.strip().split("] [")
+
+
+def test_the_pools_migration_makes_each_contract_a_pool_of_its_account(tmp_path) -> None:
+    pool, taken, minutes = _on_a_database_of_its_own(POOLS_MIGRATION, tmp_path).strip().split("] [")
     assert "'account_id': 'acc_a', 'sent': 1, 'failed': 1, 'skipped': 0" in pool
     assert taken.count("'account_id': None") == 2 and "'status': 'SENDING', 'account_id': 'acc_a'" in taken
     assert "'account_id': 'acc_a', 'sent': 1, 'failed': 1" in minutes
+
+
+# A user of an installation claimed before it had an installation row, then the team's migration.
+TEAM_MIGRATION = """
+import asyncio, sys
+from tortoise import Tortoise
+from tortoise.migrations.api.migrate import migrate
+from models.sql import execute
+from settings import tortoise_config
+
+async def main(url):
+    config = tortoise_config(url)
+    await migrate(config=config, target="models.0016_user_preferences")
+    await Tortoise.init(config=config)
+    await execute(
+        "INSERT INTO users (username, password_hash, created_at) VALUES ('anna', 'x', CURRENT_TIMESTAMP)", []
+    )
+    await Tortoise.close_connections()
+    await migrate(config=config)
+    await Tortoise.init(config=config)
+    print(await execute("SELECT username, role FROM users", []))
+    print(await execute("SELECT id, claimed_by FROM installation", []))
+    await Tortoise.close_connections()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_the_first_user_becomes_an_admin_and_the_installation_gets_its_row(tmp_path) -> None:
+    roles, installation = _on_a_database_of_its_own(TEAM_MIGRATION, tmp_path).strip().splitlines()
+    assert roles == "[{'username': 'anna', 'role': 'admin'}]"
+    assert installation == "[{'id': 1, 'claimed_by': 'anna'}]"

@@ -120,6 +120,29 @@ async def test_the_last_admin_can_be_neither_demoted_nor_removed(admin: str) -> 
     assert await users.role_of(last) == ADMIN
 
 
+async def test_an_admin_no_more_invites_nobody_with_the_links_they_made(admin: str) -> None:
+    """An admin demoted or removed keeps no way back in through a link they made before."""
+    await team.join(await team.invite(admin, ADMIN), "boris", "battery staple")
+    await team.join(await team.invite(admin, ADMIN), "vera", "battery staple")
+    kept_by_boris = await team.invite("boris", ADMIN)
+    kept_by_vera = await team.invite("vera", ADMIN)
+    await team.set_role(admin, "boris", OPERATOR)
+    await team.remove(admin, "vera")
+    for token in (kept_by_boris, kept_by_vera):
+        assert await team.invited_role(token) is None
+        with pytest.raises(NotFound):
+            await team.join(token, "back again", "battery staple")
+    assert await team.open_invites() == []
+
+
+async def test_a_link_whose_maker_is_an_admin_no_more_is_refused(admin: str) -> None:
+    await team.join(await team.invite(admin, ADMIN), "boris", "battery staple")
+    token = await team.invite("boris", OPERATOR)
+    await User.filter(username="boris").update(role=OPERATOR)  # as if demoted by hand, links left
+    with pytest.raises(NotFound):
+        await team.join(token, "vera", "battery staple")
+
+
 async def test_a_removed_user_is_signed_out_everywhere_at_once(admin: str) -> None:
     await team.join(await team.invite(admin, OPERATOR), "boris", "battery staple")
     token = await signin.redeem(await signin.with_password("boris", "battery staple", HERE))
@@ -128,6 +151,9 @@ async def test_a_removed_user_is_signed_out_everywhere_at_once(admin: str) -> No
     assert await signin.session_user(token) is None
     assert not await WebSession.filter(username="boris").exists()
     assert not await users.authenticate("boris", "battery staple")
+    # A session made for them as they were removed (their sign-in checked just before) signs nobody in.
+    late = await signin.redeem(await signin._ticket("boris"))
+    assert await signin.session_user(late) is None
 
 
 async def _sign_in(user: SimulatedUser, name: str, password: str) -> None:

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 from nicegui.events import ValueChangeEventArguments
 
-from services import signin, timezones, users
+from services import signin, team, timezones, users
 from services.errors import InvalidInput, Problem, ServiceError
 from ui import i18n
 from ui.i18n import N_, _, tr
@@ -366,6 +366,17 @@ async def attempt(action: Callable[[], Awaitable[Any]], done: str | None = None)
     if done:
         ui.notify(done, type="positive")
     return result
+
+
+async def as_admin(action: Callable[[], Awaitable[Any]], done: str | None = None) -> Any:
+    """`attempt` for what only an admin may do, their role checked as they do it: a page built for an
+    admin may outlive their being one by up to SESSION_CHECK_S."""
+
+    async def checked() -> Any:
+        await team.require_admin(await signed_in() or "")
+        return await action()
+
+    return await attempt(checked, done)
 
 
 def show_failure(exc: Exception) -> None:

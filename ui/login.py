@@ -130,23 +130,31 @@ async def invited(request: Request, token: str) -> None:
         ui.label(_("You are invited to join the team. Choose your username and password.")).classes(
             "text-body2"
         )
-        with ui.element("form").classes("w-full column gap-3").on("submit.prevent", lambda: None):
-            username = ui.input(_("Username")).props("outlined autofocus name=username autocomplete=username")
-            password = ui.input(_("Password"), password=True, password_toggle_button=True)
-            again = ui.input(_("The password again"), password=True)
-            for field in (password, again):
-                field.props("outlined autocomplete=new-password")
-            for field in (username, password, again):
-                field.classes("w-full")
+        _join_form(token[:100])
 
-            async def join() -> None:
-                if (password.value or "") != (again.value or ""):
-                    ui.notify(_("The two passwords differ"), type="warning")
-                    return
-                user, secret = username.value or "", password.value or ""
-                _go(await attempt(lambda: signin.join(token[:100], user, secret, _address())), "/")
 
-            again.on("keydown.enter", join)
-            ui.button(_("Join and sign in"), on_click=join).props("type=button").classes("w-full").mark(
-                "join"
-            )
+def _join_form(token: str) -> None:
+    """A username and a new password twice, in a form password managers know."""
+    with ui.element("form").classes("w-full column gap-3").on("submit.prevent", lambda: None):
+        username = ui.input(_("Username")).props("outlined autofocus name=username autocomplete=username")
+        password = ui.input(_("Password"), password=True, password_toggle_button=True)
+        again = ui.input(_("The password again"), password=True)
+        for field in (password, again):
+            field.props("outlined autocomplete=new-password")
+        for field in (username, password, again):
+            field.classes("w-full")
+        go = ui.button(_("Join and sign in")).props("type=button").classes("w-full").mark("join")
+
+    async def join() -> None:
+        if (password.value or "") != (again.value or ""):
+            ui.notify(_("The two passwords differ"), type="warning")
+            return
+        user, secret = username.value or "", password.value or ""
+        go.disable()  # one attempt at a time from this page
+        try:
+            _go(await attempt(lambda: signin.join(token, user, secret, _address())), "/")
+        finally:
+            go.enable()
+
+    go.on_click(join)
+    again.on("keydown.enter", join)

@@ -7,7 +7,7 @@ from tortoise import fields
 
 class Migration(migrations.Migration):
     """Users with roles, invited by one-time links; saved recipient lists (audiences); the wizard's draft.
-    Every user so far is the installation's first, an admin."""
+    Every user so far is the installation's first, an admin, and the installation has its row."""
     dependencies = [('models', '0016_user_preferences')]
 
     initial = False
@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='role',
-            field=fields.CharField(default='operator', max_length=16),
+            field=fields.CharField(default='operator', db_default='operator', max_length=16),
         ),
         ops.AddField(
             model_name='User',
@@ -59,4 +59,11 @@ class Migration(migrations.Migration):
             field=fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads),
         ),
         ops.RunSQL("UPDATE users SET role = 'admin'", reverse_sql="SELECT 1"),
+        # Installations claimed before 0006 have no installation row, which changes of role lock.
+        ops.RunSQL(
+            "INSERT INTO installation (id, claimed_by, claimed_at) "
+            "SELECT 1, MIN(username), CURRENT_TIMESTAMP FROM users "
+            "WHERE NOT EXISTS (SELECT 1 FROM installation) HAVING COUNT(*) > 0",
+            reverse_sql="SELECT 1",
+        ),
     ]

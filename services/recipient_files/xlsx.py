@@ -86,9 +86,7 @@ def first_sheet(file: BinaryIO, limit: int | None = None) -> Sheet:
     except InvalidInput:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
-        raise InvalidInput(
-            say("the file is not a readable XLSX workbook"), [Problem("file", str(exc))]
-        ) from None
+        raise _unreadable(exc) from None
     if header is None:
         raise InvalidInput(say("the workbook's first sheet is empty"), [Problem("file", say("empty"))])
     return Sheet([_cell(v) for v in header], out.getvalue(), count)
@@ -111,9 +109,7 @@ def _check_archive(file: BinaryIO, s: Settings) -> None:
     except InvalidInput:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken archive or manifest raises many kinds
-        raise InvalidInput(
-            say("the file is not a readable XLSX workbook"), [Problem("file", str(exc))]
-        ) from None
+        raise _unreadable(exc) from None
     file.seek(0)
     unzipped = sum(sizes.values())
     if unzipped > s.max_xlsx_unzipped_bytes or (

@@ -13,7 +13,7 @@ from nicegui import ui
 
 from models import Account, AccountStatus
 from services import account_health, accounts, dashboard, qr_image
-from ui.frame import aria, attempt, chip, confirm, empty_state, is_admin, settle
+from ui.frame import aria, as_admin, attempt, chip, confirm, empty_state, is_admin, settle
 from ui.i18n import N_, _, number, tr, when
 from wa import registry
 from wa.transport import Pairing, TransportSpec
@@ -150,7 +150,7 @@ async def _rename(account: Account, listing: ui.refreshable) -> None:
             ui.button(_("Save"), on_click=lambda: dialog.submit(True)).mark("save-name")
     save, typed = await dialog, name.value or ""
     dialog.delete()
-    if save and await attempt(lambda: accounts.rename(account.id, typed), _("Saved")):
+    if save and await as_admin(lambda: accounts.rename(account.id, typed), _("Saved")):
         listing.refresh()
 
 
@@ -175,7 +175,7 @@ async def _after_asking(
 ) -> None:
     """Do `action` once the user said yes (`answers`: yes, no, the yes button's marker)."""
     if await confirm(asked, text, *answers):
-        await attempt(action, done)
+        await as_admin(action, done)
         listing.refresh()
 
 
@@ -186,7 +186,7 @@ async def _toggle_limits(account: Account, on: bool, switch: ui.switch, listing:
     if not on and not await confirm(asked, _(LIMITS_WARNING), _("Turn off"), _("Keep limits")):
         switch.set_value(True)
         return
-    await attempt(
+    await as_admin(
         lambda: accounts.update_account(account.id, use_limits=on), _("Limits on") if on else _("Limits off")
     )
     listing.refresh()
@@ -210,7 +210,7 @@ def _warmup_dialog(account: Account, listing: ui.refreshable) -> None:
             if caps is None:
                 ui.notify(_("Daily caps: whole numbers separated by commas"), type="warning")
                 return
-            if await attempt(lambda: accounts.update_account(account.id, warmup_plan=caps), _("Saved")):
+            if await as_admin(lambda: accounts.update_account(account.id, warmup_plan=caps), _("Saved")):
                 dialog.close()
                 listing.refresh()
 
@@ -254,7 +254,7 @@ def _add_dialog() -> ui.dialog:
                 name.update()
                 return
             base = str(ui.context.client.request.base_url)
-            account = await attempt(lambda: accounts.add_in_dashboard(name.value or "", kind.value, base))
+            account = await as_admin(lambda: accounts.add_in_dashboard(name.value or "", kind.value, base))
             if account is None:
                 return
             dialog.close()
@@ -289,7 +289,7 @@ class CodePanel:
 
 async def pairing_page(account_id: str) -> None:
     base = str(ui.context.client.request.base_url)
-    account = await attempt(lambda: accounts.open_pairing(account_id, base))
+    account = await as_admin(lambda: accounts.open_pairing(account_id, base))
     if account is None:
         return
     spec = accounts.transport_of(account.transport)
@@ -327,7 +327,7 @@ def _pair_by_code(account_id: str) -> ui.label:
         code = ui.label().classes("text-h5 text-primary tracking-widest")
 
         async def ask_code() -> None:
-            if await attempt(lambda: accounts.pair_by_phone(account_id, phone.value or "")):
+            if await as_admin(lambda: accounts.pair_by_phone(account_id, phone.value or "")):
                 code.set_text(_("Asking WhatsApp for a code…"))
 
         ui.button(_("Get a code"), on_click=ask_code).props("outline")
@@ -382,7 +382,7 @@ def _pairing_failed(account: Account) -> None:
         )
 
     async def retry() -> None:
-        await attempt(lambda: accounts.pair_again(account.id), _("Trying again…"))
+        await as_admin(lambda: accounts.pair_again(account.id), _("Trying again…"))
 
     ui.button(_("Retry"), icon="refresh", on_click=retry).mark("retry-pairing")
 

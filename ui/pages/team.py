@@ -8,7 +8,7 @@ from nicegui import ui
 from models import Invite, User
 from services import team
 from services.users import ADMIN, OPERATOR
-from ui.frame import aria, attempt, confirm, empty_state, signed_in
+from ui.frame import aria, attempt, confirm, empty_state, person, signed_in
 from ui.i18n import N_, _, when
 
 ROLE_NAMES = {ADMIN: N_("Admin"), OPERATOR: N_("Operator")}
@@ -77,7 +77,7 @@ def _invitation(invitation: Invite, who: str, listing: ui.refreshable) -> None:
         ui.icon("mail_outline")
         ui.label(_(ROLE_NAMES.get(invitation.role, invitation.role)))
         made = _("made by {name} at {time}").format(
-            name=invitation.created_by, time=when(invitation.created_at)
+            name=person(invitation.created_by), time=when(invitation.created_at)
         )
         ui.label(made).classes("text-caption text-grey-8")
         ui.label(_("good until {time}").format(time=when(invitation.expires_at))).classes("text-caption")
