@@ -67,7 +67,7 @@ class Sentences:
     and any other value is read as a sentence in turn (a reason inside a reason)."""
 
     def __init__(self, templates: Iterable[str]) -> None:
-        self._patterns: list[tuple[str, re.Pattern[str], dict[str, tuple[str, str]]]] = []
+        self._patterns: list[tuple[str, list[str], re.Pattern[str], dict[str, tuple[str, str]]]] = []
         # The most words first (the most specific); templates of placeholders alone (`{a} {b}`) match
         # anything and say nothing, so they are left out.
         for template in sorted(templates, key=lambda t: -len(re.sub(r"\{[^}]*\}", "", t))):
@@ -83,13 +83,16 @@ class Sentences:
                     fields[name] = (f"v{len(fields)}", spec or "")
                     pattern += f"(?P<v{len(fields) - 1}>.+?)"
             if fields and any(c.isalpha() for c in words):
-                self._patterns.append((template, re.compile(pattern, re.DOTALL), fields))
+                literals = [p for p in re.split(r"\{[^}]*\}", template) if p]
+                self._patterns.append((template, literals, re.compile(pattern, re.DOTALL), fields))
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 (one reader per catalogue, kept for good)
     def read(self, sentence: str) -> str:
         if len(sentence) > MAX_READ:  # the patterns' wildcards could take long on a long text
             return sentence
-        for template, pattern, fields in self._patterns:
+        for template, literals, pattern, fields in self._patterns:
+            if not all(literal in sentence for literal in literals):  # cheap, and spares the pattern
+                continue
             if not (found := pattern.fullmatch(sentence)):
                 continue
             values = {name: self._value(found[group], spec) for name, (group, spec) in fields.items()}
@@ -115,6 +118,6 @@ class Sentences:
         return inner if isinstance(inner, Text) else Text(written, {})  # translated if a constant text
 
 
-MAX_READ = 1000
+MAX_READ = 300  # a reason is a line; a pattern's wildcards take longer the longer the text
 _CLOCK = re.compile(r"(\d\d):(\d\d) UTC")
 _MOMENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")

@@ -52,7 +52,9 @@ async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 async def _service(_: Request, exc: ServiceError) -> JSONResponse:
-    return _error(exc.status_code, exc.message, [p.as_json() for p in exc.problems])
+    wait = getattr(exc, "retry_after_s", None)  # Busy, TooManyAttempts
+    headers = {"Retry-After": str(wait)} if wait else None
+    return _error(exc.status_code, exc.message, [p.as_json() for p in exc.problems], headers=headers)
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

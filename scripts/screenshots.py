@@ -141,7 +141,9 @@ async def pictures(language: str) -> None:
         invitation = await team.invite("anna", users.OPERATOR)
         table = wizard_table.from_csv_text("\n".join(t["rows"]))
         for name, tags in t["audiences"]:
-            await audiences.save(await audiences.keep_upload("anna", "clients.csv", table), name, tags)
+            await audiences.save(
+                await audiences.keep_upload("anna", "clients.csv", table), name, tags, "anna"
+            )
         sales = await Account.create(name=sales_name, use_limits=False, sandbox_config={"latency_s": 0.4})
         support = await Account.create(name=support_name, use_limits=True)
         await Account.create(name=new_name, transport="whatsapp", status="PAIRING", use_limits=True)

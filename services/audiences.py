@@ -14,6 +14,10 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
 from models import Audience
 from models.ids import could_be_id
 from services.errors import InvalidInput, NotFound, Problem
@@ -44,25 +48,27 @@ class Listed:
 async def keep_upload(owner: str, file_name: str, table: Table) -> str:
     """Store the table of `owner`'s wizard draft (their previous unnamed upload goes); its id."""
     content = await asyncio.to_thread(zlib.compress, table.text, 1)
-    await Audience.filter(owner=owner, name__isnull=True).delete()
-    audience = await Audience.create(
-        owner=owner,
-        file_name=file_name[:255],
-        columns=table.columns,
-        row_count=table.count,
-        codec=table.codec,
-        delimiter=table.delimiter,
-        skip=table.skip,
-        size=len(table.text),
-        content=content,
-    )
+    async with in_transaction() as conn:
+        await Audience.filter(owner=owner, name__isnull=True).using_db(conn).delete()
+        audience = await Audience.create(
+            owner=owner,
+            file_name=file_name[:255],
+            columns=table.columns,
+            row_count=table.count,
+            codec=table.codec,
+            delimiter=table.delimiter,
+            skip=table.skip,
+            size=len(table.text),
+            content=content,
+            using_db=conn,
+        )
     return audience.id
 
 
 async def table_of(audience_id: str, user: str) -> Table:
-    """An audience's rows, or those of `user`'s own upload (another user's is nobody else's)."""
-    audience = await Audience.get_or_none(id=audience_id) if could_be_id(audience_id) else None
-    if audience is None or (audience.name is None and audience.owner != user):
+    """An audience's rows, or those of `user`'s own upload."""
+    audience = await _visible(audience_id, user).first()
+    if audience is None:
         raise NotFound(say("no audience {id}", id=audience_id))
     text = await asyncio.to_thread(zlib.decompress, audience.content)
     return Table(
@@ -70,19 +76,29 @@ async def table_of(audience_id: str, user: str) -> Table:
     )
 
 
-async def save(audience_id: str, name: str, tags: list[str]) -> Listed:
-    """Name an upload (it becomes an audience, kept until deleted), or rename and retag an audience."""
+async def save(audience_id: str, name: str, tags: list[str], user: str) -> Listed:
+    """Name `user`'s upload (it becomes an audience, kept until deleted), or rename and retag an
+    audience."""
     values = {"name": _name(name), "tags": _tags(tags)}
-    await get(audience_id)
-    await Audience.filter(id=audience_id).update(**values)
-    return await get(audience_id)
+    if not await _visible(audience_id, user).update(**values):
+        raise NotFound(say("no audience {id}", id=audience_id))
+    return await get(audience_id, user)
 
 
-async def get(audience_id: str) -> Listed:
-    rows = await Audience.filter(id=audience_id).values(*LISTED) if could_be_id(audience_id) else []
+async def get(audience_id: str, user: str) -> Listed:
+    """An audience, or `user`'s own upload, as lists show it."""
+    rows = await _visible(audience_id, user).values(*LISTED)
     if not rows:
         raise NotFound(say("no audience {id}", id=audience_id))
     return Listed(**rows[0])
+
+
+def _visible(audience_id: str, user: str) -> QuerySet[Audience]:
+    """The audience `audience_id` if it is one (named), or if it is `user`'s upload: an upload not
+    saved as an audience is its user's alone."""
+    if not could_be_id(audience_id):
+        return Audience.filter(id__in=[])
+    return Audience.filter(Q(name__isnull=False) | Q(owner=user), id=audience_id)
 
 
 async def saved(search: str = "", tag: str = "") -> list[Listed]:
@@ -101,9 +117,9 @@ async def tags() -> list[str]:
     return sorted({t for carried in every for t in carried}, key=str.casefold)
 
 
-async def delete(audience_id: str) -> None:
+async def delete(audience_id: str, user: str) -> None:
     """Delete an audience; contracts made from it keep their recipients."""
-    if not could_be_id(audience_id) or not await Audience.filter(id=audience_id).delete():
+    if not await _visible(audience_id, user).delete():
         raise NotFound(say("no audience {id}", id=audience_id))
 
 

@@ -57,6 +57,16 @@ class TooLarge(ServiceError):
     status_code = 413
 
 
+class Busy(ServiceError):
+    """Too much of this is being done for others right now: try again after `retry_after_s`."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, round(retry_after_s))
+
+
 class TooManyAttempts(ServiceError):
     status_code = 429
 

@@ -31,6 +31,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from services.contracts import recipients_page
+from services.errors import Busy
+from texts import say
 
 COLUMNS = ("row", "phoneNumber", "status", "attempts", "sentAt", "errorMessage", "message")
 FORMULA = "=+-@＝＋－＠"  # and their full-width forms, which spreadsheets also accept
@@ -43,6 +45,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK_BYTES = 256 * 1024
 EXCEL_CELL_CHARS = 32_767  # the most text an Excel cell holds; a message may be longer (the CSV has it all)
 _building = asyncio.Semaphore(2)  # workbooks built at once: each takes a core while it is built
+BUILD_WAIT_S = 10  # how long a request waits for its turn before it is told to come back (503)
 Row = tuple[int, str, str, int, datetime | None, str | None, str]
 
 
@@ -111,7 +114,13 @@ def _writer(buffer: TextIO, for_excel: bool) -> Any:  # a csv.writer (its type i
 async def as_xlsx(contract_id: str, zone: ZoneInfo) -> IO[bytes]:
     """An XLSX workbook of one sheet, in a temporary file (deleted when closed) read from its start.
     Times are Excel dates in `zone`; the workbook is built off the event loop, a page at a time."""
-    async with _building:
+    try:
+        async with asyncio.timeout(BUILD_WAIT_S):
+            await _building.acquire()
+    except TimeoutError:
+        busy = say("other workbooks are being built; try again in a minute, or take the CSV")
+        raise Busy(busy, 60) from None
+    try:
         book = Workbook(write_only=True)
         sheet = book.create_sheet("recipients")
         sheet.append(header(zone))
@@ -119,6 +128,8 @@ async def as_xlsx(contract_id: str, zone: ZoneInfo) -> IO[bytes]:
             await asyncio.to_thread(_append, sheet, page)
         out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, which closes it
         await asyncio.to_thread(book.save, out)
+    finally:
+        _building.release()
     out.seek(0)
     return out
 
@@ -145,10 +156,19 @@ def _cells(sheet, row: Row) -> Iterator[object]:
             yield cell
         elif isinstance(value, str):
             text = ILLEGAL_CHARACTERS_RE.sub("", value)  # XML cannot hold them
-            if len(text) > EXCEL_CELL_CHARS:  # Excel calls a workbook with a longer cell damaged
-                text = text[: EXCEL_CELL_CHARS - 1] + "…"
-            cell = WriteOnlyCell(sheet, text)
+            cell = WriteOnlyCell(sheet, _fits_a_cell(text))
             cell.data_type = "s"  # text, never a formula, whatever it starts with
             yield cell
         else:
             yield value
+
+
+def _fits_a_cell(text: str) -> str:
+    """At most EXCEL_CELL_CHARS, counted as Excel does (UTF-16 code units: an emoji is two); a longer
+    cell makes Excel call the workbook damaged. Cut, it ends with "…"."""
+    if len(text) <= EXCEL_CELL_CHARS // 2:
+        return text
+    units = text.encode("utf-16-le")
+    if len(units) <= 2 * EXCEL_CELL_CHARS:
+        return text
+    return units[: 2 * (EXCEL_CELL_CHARS - 1)].decode("utf-16-le", errors="ignore") + "…"

@@ -1,15 +1,24 @@
 """The new-contract wizard's draft: a user's choices so far (the accounts, the recipients as an
 audience's id, the phone column, the message, the contract's name, the step), kept on their user
-row, so that a reload, or another browser, takes up where they were."""
+row, so that a reload, or another browser, takes up where they were. (Whoever signs in with the API
+key has no user row, and no draft kept.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from models import Audience, User
+from services.contracts import MAX_MESSAGE_CHARS
 
 # What a draft holds, and the longest value of each that is kept (a list: its items).
-LIMITS = {"accounts": 1000, "audience": 40, "phoneColumn": 1000, "template": 20_000, "name": 500, "step": 20}
+LIMITS = {
+    "accounts": 1000,
+    "audience": 40,
+    "phoneColumn": 1000,
+    "template": MAX_MESSAGE_CHARS,
+    "name": 500,
+    "step": 20,
+}
 
 
 async def recall(owner: str) -> dict[str, Any]:

@@ -40,24 +40,30 @@ async def test_an_upload_is_kept_as_it_came_and_read_back_the_same(db) -> None:
 async def test_a_user_keeps_one_unsaved_upload_and_saved_audiences_stay(db) -> None:
     table = wizard_table.from_csv_text("phone\n79990000001\n")
     first = await audiences.keep_upload("anna", "a.csv", table)
-    await audiences.save(first, "  November clients ", ["VIP", "vip", " Moscow ", ""])
+    await audiences.save(first, "  November clients ", ["VIP", "vip", " Moscow ", ""], "anna")
     second = await audiences.keep_upload("anna", "b.csv", table)
     third = await audiences.keep_upload("anna", "c.csv", table)
     await audiences.keep_upload("boris", "d.csv", table)
     assert set(await Audience.filter(owner="anna").values_list("id", flat=True)) == {first, third}
     with pytest.raises(NotFound):
         await audiences.table_of(second, "anna")
-    with pytest.raises(NotFound):  # an upload not saved as an audience is its user's alone
-        await audiences.table_of(third, "boris")
+    for not_theirs in (  # an upload not saved as an audience is its user's alone
+        lambda: audiences.table_of(third, "boris"),
+        lambda: audiences.get(third, "boris"),
+        lambda: audiences.save(third, "Mine now", [], "boris"),
+        lambda: audiences.delete(third, "boris"),
+    ):
+        with pytest.raises(NotFound):
+            await not_theirs()
     assert (await audiences.table_of(first, "boris")).count == 1
-    saved = await audiences.get(first)
+    saved = await audiences.get(first, "boris")
     assert (saved.name, saved.tags) == ("November clients", ["VIP", "Moscow"]), "tags once, as first written"
 
 
 async def test_audiences_are_found_by_name_and_by_tag(db) -> None:
     table = wizard_table.from_csv_text("phone\n79990000001\n")
     for name, tags in (("November clients", ["vip"]), ("December leads", ["leads", "vip"]), ("Staff", [])):
-        await audiences.save(await audiences.keep_upload(name, "x.csv", table), name, tags)
+        await audiences.save(await audiences.keep_upload(name, "x.csv", table), name, tags, name)
     await audiences.keep_upload("anna", "unsaved.csv", table)
     assert [a.name for a in await audiences.saved()] == ["Staff", "December leads", "November clients"]
     assert [a.name for a in await audiences.saved(search="NOV")] == ["November clients"]
@@ -70,16 +76,16 @@ async def test_a_bad_name_or_tags_are_refused_naming_the_field(db) -> None:
         "anna", "a.csv", wizard_table.from_csv_text("phone\n79990000001\n")
     )
     with pytest.raises(InvalidInput) as unnamed:
-        await audiences.save(audience_id, "   ", [])
+        await audiences.save(audience_id, "   ", [], "anna")
     assert [p.field for p in unnamed.value.problems] == ["name"]
     with pytest.raises(InvalidInput) as tagged:
-        await audiences.save(audience_id, "ok", ["x" * 51, *(f"t{i}" for i in range(25))])
+        await audiences.save(audience_id, "ok", ["x" * 51, *(f"t{i}" for i in range(25))], "anna")
     assert [(p.field, p.index) for p in tagged.value.problems] == [("tags", 0), ("tags", None)]
     for missing in ("aud_nope", "../../etc", ""):
         with pytest.raises(NotFound):
-            await audiences.save(missing, "ok", [])
+            await audiences.save(missing, "ok", [], "anna")
         with pytest.raises(NotFound):
-            await audiences.delete(missing)
+            await audiences.delete(missing, "anna")
 
 
 @pytest.fixture
@@ -170,3 +176,21 @@ async def test_an_upload_saved_as_an_audience_is_listed_retagged_and_used_for_a_
     await user.should_see(marker="confirm-delete-audience", retries=20)
     user.find(marker="confirm-delete-audience").click()
     await user.should_see("No audience here", retries=50)
+
+
+async def test_start_over_forgets_the_draft_and_its_upload(admin: User) -> None:
+    user = admin
+    await user.open("/contracts/new")
+    await _paste(user, ["phone", phone(1)])
+    await user.should_see("1 row · columns: phone", retries=50)
+    user.find("Message").type("Hi!")
+    for _ in range(50):  # remembered in the background
+        if (await wizard_drafts.recall("anna")).get("template") == "Hi!":
+            break
+        await asyncio.sleep(0.05)
+    await user.open("/contracts/new")
+    await user.should_see("Your draft is as you left it.")
+    user.find(marker="start-over").click()
+    await user.should_not_see("Your draft is as you left it.", retries=50)
+    assert await wizard_drafts.recall("anna") == {}
+    assert not await Audience.exists()

@@ -79,7 +79,7 @@ async def test_pages_need_sign_in_and_a_fresh_install_creates_its_first_user(use
     user.find("Username").type("anna")
     user.find("Password").type("short")
     user.find("Create user and sign in").click()
-    await user.should_see("8 to 1000 characters")
+    await user.should_see("8 to 1,000 characters")
     user.find("Password").clear().type("correct horse")
     user.find("Create user and sign in").click()
     # back where it was going (the password is hashed in a thread: give it time)

@@ -4,6 +4,7 @@ alike, and refused in plain words when they are none of these."""
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import io
@@ -83,7 +84,7 @@ async def test_the_api_reads_a_file_in_the_charset_its_content_type_declares(cli
     assert r.json()["details"][0]["field"] == "Content-Type"
 
 
-LONG = "третий " * 6000  # longer than an Excel cell holds
+LONG = "третий 😀 " * 3500  # longer than an Excel cell holds, counted as Excel does (an emoji is two)
 
 
 async def a_contract_sent_in_part(client) -> str:
@@ -137,7 +138,23 @@ async def test_the_workbook_export_keeps_text_as_text_and_times_as_dates(client)
     assert sent[4].value == datetime(2026, 11, 28, 19, 0) and sent[4].is_date
     assert (sent[6].value, sent[6].data_type) == ("=1+1", "s"), "text, which Excel never runs"
     long = rows[3][6].value
-    assert len(long) == exports.EXCEL_CELL_CHARS and long == LONG[: len(long) - 1] + "…"
+    assert len(LONG) < exports.EXCEL_CELL_CHARS < len(LONG.encode("utf-16-le")) // 2
+    assert len(long.encode("utf-16-le")) // 2 <= exports.EXCEL_CELL_CHARS
+    assert long.endswith("…") and LONG.startswith(long[:-1]) and len(long) > 0.8 * len(LONG)
+
+
+async def test_a_workbook_waits_its_turn_a_few_seconds_then_is_told_to_come_back(
+    client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contract = await a_contract_sent_in_part(client)
+    monkeypatch.setattr(exports, "BUILD_WAIT_S", 0.2)
+    monkeypatch.setattr(exports, "_building", asyncio.Semaphore(1))
+    async with exports._building:  # another workbook is being built
+        r = await client.get(f"/api/contracts/{contract}/export.xlsx")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "60"
+    assert "try again" in r.json()["error"]
+    r = await client.get(f"/api/contracts/{contract}/export.xlsx")
+    assert r.status_code == 200
 
 
 async def test_an_unknown_zone_is_refused_naming_it(client) -> None:

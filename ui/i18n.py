@@ -27,7 +27,7 @@ from nicegui import app
 
 from texts import LANGUAGES, N_, Moment, Sentences, Text
 
-__all__ = ["N_", "_", "local_moment", "ngettext", "number", "tr", "when"]
+__all__ = ["N_", "_", "local_moment", "ngettext", "number", "stored", "tr", "when"]
 
 NAMES = {"en": "English", "ru": "Русский"}
 DEFAULT = LANGUAGES[0]
@@ -98,11 +98,14 @@ def ngettext(one: str, many: str, n: int) -> str:
     return translations(language()).ngettext(one, many, n).format(n=number(n))
 
 
+def stored(text: str) -> str:
+    """A sentence of the services stored as its plain English (a status or paused reason), read back
+    into its template (`sentences`) and said as `tr` says it."""
+    return tr(sentences().read(text))
+
+
 def tr(text: str) -> str:
-    """A sentence of the services (services/texts.py) in the page's language, also once stored as
-    plain English (read back: `sentences`); other text as _()."""
-    if not isinstance(text, Text):
-        text = sentences().read(text)
+    """A sentence of the services (services/texts.py) in the page's language; other text as _()."""
     if not isinstance(text, Text):
         return _(text)
     if not text.values:  # a constant text: its braces are its own
@@ -116,7 +119,17 @@ def _shown(value: object) -> object:
         return tr(value)
     if isinstance(value, Moment):
         return _Local(value.at)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _Count(value)
     return value
+
+
+class _Count(int):
+    """A whole number as the page's language writes it (1 200 in Russian), whatever the template's
+    format says (`{n:,}` is for the API's English)."""
+
+    def __format__(self, spec: str) -> str:
+        return number(int(self))
 
 
 class _Local(Moment):

@@ -42,7 +42,19 @@ def detect(head: bytes, declared: str | None = None) -> str:
 
 
 # The charsets a client may declare: text encodings of spreadsheets' files (Python's names).
-DECLARABLE = {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "cp1251", "cp866", "koi8-r", "cp1252", "iso8859-1"}
+DECLARABLE = {
+    "ascii",
+    "utf-8",
+    "utf-8-sig",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "cp1251",
+    "cp866",
+    "koi8-r",
+    "cp1252",
+    "iso8859-1",
+}
 
 
 def declared_in(content_type: str | None) -> str | None:

@@ -14,7 +14,7 @@ from nicegui import ui
 from models import Account, AccountStatus
 from services import account_health, accounts, dashboard, qr_image
 from ui.frame import aria, as_admin, attempt, chip, confirm, empty_state, is_admin, settle
-from ui.i18n import N_, _, number, tr, when
+from ui.i18n import N_, _, number, stored, tr, when
 from wa import registry
 from wa.transport import Pairing, TransportSpec
 
@@ -59,7 +59,7 @@ def _account_card(row: dashboard.AccountRow, listing: ui.refreshable) -> None:
             _health(row.health)
         chip(a.status)
         if a.status_reason:
-            ui.label(tr(a.status_reason)).classes("text-caption text-grey-8")
+            ui.label(stored(a.status_reason)).classes("text-caption text-grey-8")
         ui.space()
         _sent_today(row)
         if spec is None:
@@ -346,7 +346,7 @@ def _show(panel: CodePanel, current: Account, is_link: bool) -> None:
             if failed:
                 _pairing_failed(current)
             elif current.status_reason:
-                ui.label(tr(current.status_reason)).classes("text-caption")
+                ui.label(stored(current.status_reason)).classes("text-caption")
     if failed != panel.shown_failed:
         panel.shown_failed, panel.shown_qr = failed, None
         panel.waiting.set_visibility(not failed)
@@ -377,7 +377,7 @@ def _pairing_failed(account: Account) -> None:
         )
     ).classes("text-body2")
     if account.status_reason:
-        ui.label(_("Details: {reason}").format(reason=tr(account.status_reason))).classes(
+        ui.label(_("Details: {reason}").format(reason=stored(account.status_reason))).classes(
             "text-caption text-grey-8"
         )
 

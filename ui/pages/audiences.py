@@ -7,7 +7,7 @@ from nicegui import ui
 
 from services import audiences
 from services.audiences import Listed
-from ui.frame import aria, attempt, confirm, empty_state, person
+from ui.frame import aria, attempt, confirm, empty_state, person, signed_in
 from ui.i18n import _, ngettext, when
 
 
@@ -39,6 +39,7 @@ async def name_and_tags(title: str, name: str, tags: list[str]) -> tuple[str, li
 
 
 async def audiences_page() -> None:
+    who = await signed_in() or ""
     ui.label(_("Recipient lists saved from uploads, to send to again.")).classes("text-body2 text-grey-8")
     with ui.row().classes("w-full items-center gap-4"):
         search = ui.input(_("Search by name")).props("outlined dense clearable").classes("w-64")
@@ -52,14 +53,14 @@ async def audiences_page() -> None:
         if not found:
             empty_state(_("No audience here"), _("Save an upload as an audience in the new-contract wizard."))
         for a in found:
-            _card(a, listing)
+            _card(a, who, listing)
 
     search.on_value_change(listing.refresh)
     tag.on_value_change(listing.refresh)
     await listing()
 
 
-def _card(a: Listed, listing: ui.refreshable) -> None:
+def _card(a: Listed, who: str, listing: ui.refreshable) -> None:
     with ui.card().classes("w-full").props(f"data-audience={a.id}"), ui.row().classes("w-full items-center"):
         ui.icon("groups", size="md")
         with ui.column().classes("gap-0"):
@@ -76,23 +77,23 @@ def _card(a: Listed, listing: ui.refreshable) -> None:
             _("New contract"), icon="send", on_click=lambda: ui.navigate.to(f"/contracts/new?audience={a.id}")
         )
         new.props("outline").mark("contract-from-audience")
-        edit = ui.button(icon="edit", on_click=lambda: _edit(a, listing)).props("flat round")
+        edit = ui.button(icon="edit", on_click=lambda: _edit(a, who, listing)).props("flat round")
         aria(edit, _("Rename or retag {name}").format(name=a.name)).mark("edit-audience")
-        remove = ui.button(icon="delete", on_click=lambda: _delete(a, listing)).props(
+        remove = ui.button(icon="delete", on_click=lambda: _delete(a, who, listing)).props(
             "flat round color=negative"
         )
         aria(remove, _("Delete {name}").format(name=a.name)).mark("delete-audience")
 
 
-async def _edit(a: Listed, listing: ui.refreshable) -> None:
+async def _edit(a: Listed, who: str, listing: ui.refreshable) -> None:
     chosen = await name_and_tags(_("Rename or retag {name}").format(name=a.name), a.name, a.tags)
-    if chosen and await attempt(lambda: audiences.save(a.id, *chosen), _("Saved")):
+    if chosen and await attempt(lambda: audiences.save(a.id, *chosen, who), _("Saved")):
         listing.refresh()
 
 
-async def _delete(a: Listed, listing: ui.refreshable) -> None:
+async def _delete(a: Listed, who: str, listing: ui.refreshable) -> None:
     asked = _("Delete {name}?").format(name=a.name)
     text = _("The list is gone; contracts already made from it keep their recipients.")
     if await confirm(asked, text, _("Delete"), _("Keep it"), "confirm-delete-audience"):
-        await attempt(lambda: audiences.delete(a.id), _("Deleted"))
+        await attempt(lambda: audiences.delete(a.id, who), _("Deleted"))
         listing.refresh()

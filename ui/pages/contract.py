@@ -16,7 +16,7 @@ from services import contracts, dashboard
 from services.dashboard import Progress
 from services.timezones import SendWindow
 from ui.frame import aria, attempt, chip, confirm, status_name
-from ui.i18n import N_, _, local_moment, number, tr, when, zone
+from ui.i18n import N_, _, local_moment, number, stored, tr, when, zone
 
 PAGE_SIZE = 25
 TABS = {"SENT": N_("Sent"), "FAILED": N_("Failed"), "SKIPPED": N_("Skipped"), "": N_("All")}
@@ -203,7 +203,7 @@ def _show_progress(summary: Summary, p: Progress) -> None:
     with summary.status:
         chip(p.contract.status)
     waiting = _("Waiting: {reason}").format(reason=tr(p.waiting_reason)) if p.waiting_reason else ""
-    summary.reason.set_text(tr(p.contract.paused_reason or p.contract.error_message or "") or waiting)
+    summary.reason.set_text(stored(p.contract.paused_reason or p.contract.error_message or "") or waiting)
     summary.pool.rows = [
         {
             "account": a.name or a.account_id,
@@ -407,7 +407,7 @@ async def _page_rows(contract_id: str, pages: Pages) -> list[dict]:
             "phone": r["phone_number"],
             "status": status_name(r["status"]),
             "when": when(r["sent_at"]),
-            "note": tr(r["error_message"] or ""),
+            "note": stored(r["error_message"] or ""),
             "message": r["message"] if len(r["message"]) <= 120 else r["message"][:119] + "…",
         }
         for r in rows

@@ -78,42 +78,44 @@ async def wizard_page(audience: str = "") -> None:
 
 
 async def _restore(draft: Draft, parts: Restorable, audience: str) -> bool:
-    """Put the remembered draft back (or start one with `audience`); whether there was anything."""
-    if audience:
-        await wizard_drafts.forget(draft.owner)
+    """Start a new draft with `audience`, if it is one; else put the remembered draft back. Whether
+    a draft was put back."""
+    if audience and (stored := await _stored(audience, draft.owner)) is not None:
+        await draft.forget()
+        await parts.take(*stored)
+        return False
     saved = await wizard_drafts.recall(draft.owner)
     known = [a for a in saved.get("accounts", []) if a in parts.accounts.options]
     if known:
         parts.accounts.set_value(known)
     draft.phone_column, draft.template = saved.get("phoneColumn"), saved.get("template") or ""
-    audience_id = audience or saved.get("audience")
-    table = await _stored_table(audience_id, draft.owner) if audience_id else None
-    if table is not None and audience_id:
-        listed = await audiences.get(audience_id)
-        await parts.take(table, audience_id, listed.name)
+    stored = await _stored(saved["audience"], draft.owner) if saved.get("audience") else None
+    if stored is not None:
+        await parts.take(*stored)
     parts.name.set_value(saved.get("name") or "")
     step = saved.get("step") if saved.get("step") in STEPS else STEPS[0]
-    if table is None:
+    if stored is None:
         step = min(step, "recipients", key=STEPS.index)
     elif not draft.account_ids:
         step = STEPS[0]
     parts.stepper.set_value(step)
     if step in ("check", "start"):
         parts.check_report.refresh()
-    return bool(saved) and not audience
+    return bool(saved)
 
 
-async def _stored_table(audience_id: str, owner: str) -> Table | None:
-    """The draft's recipients, as stored; None (said) if they are gone."""
+async def _stored(audience_id: str, owner: str) -> tuple[Table, str, str | None] | None:
+    """The recipients stored as `audience_id`, with its id and name; None (said) if they are gone."""
     try:
-        return await audiences.table_of(audience_id, owner)
+        listed = await audiences.get(audience_id, owner)
+        return await audiences.table_of(audience_id, owner), audience_id, listed.name
     except NotFound:
         ui.notify(_("The recipients of the draft are gone: upload them again"), type="warning")
         return None
 
 
 async def _start_over(draft: Draft) -> None:
-    await wizard_drafts.forget(draft.owner)
+    await draft.forget()
     ui.navigate.to("/contracts/new")
 
 
@@ -361,7 +363,7 @@ def _start_step(draft: Draft, stepper: ui.stepper) -> ui.input:
             create_button.enable()
         if launched is None:
             return
-        await wizard_drafts.forget(draft.owner)
+        await draft.forget()
         if launched.refused is not None:
             show_failure(launched.refused)
         created = ngettext(

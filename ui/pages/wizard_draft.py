@@ -39,16 +39,36 @@ class Draft:
         self.report = None
 
     _writing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _pending: dict[str, Any] = field(default_factory=dict)
+    _writer: bool = False  # a background write is under way
 
     async def remember(self, **values: Any) -> None:
-        """Add to what is remembered of the draft, one write after another (each merges with the last)."""
+        """Add to what is remembered of the draft (with what waits to be: see remember_soon)."""
         async with self._writing:
+            values, self._pending = self._pending | values, {}
             await wizard_drafts.remember(self.owner, **values)
 
     def remember_soon(self, **values: Any) -> None:
-        """remember(), in the background: for handlers that must change the draft before they return
-        (a click may follow at once)."""
-        background_tasks.create(self.remember(**values), name="remember the wizard's draft")
+        """remember(), in the background, for handlers that must change the draft before they return:
+        one write at a time, the changes made meanwhile (a message typed is one a keystroke) written
+        together by the next."""
+        self._pending |= values
+        if not self._writer:
+            self._writer = True
+            background_tasks.create(self._write_pending(), name="remember the wizard's draft")
 
     def remember_message(self) -> None:
         self.remember_soon(phoneColumn=self.phone_column, template=self.template)
+
+    async def forget(self) -> None:
+        """Start afresh: nothing of this draft is written after this."""
+        async with self._writing:
+            self._pending = {}
+            await wizard_drafts.forget(self.owner)
+
+    async def _write_pending(self) -> None:
+        try:
+            while self._pending:
+                await self.remember()
+        finally:
+            self._writer = False

@@ -74,7 +74,9 @@ def _show_kept(draft: Draft, kept: ui.row) -> None:
         async def save() -> None:
             chosen = await name_and_tags(_("Save as an audience"), "", [])
             if chosen and draft.audience_id:
-                saved = await attempt(lambda: audiences.save(draft.audience_id or "", *chosen), _("Saved"))
+                saved = await attempt(
+                    lambda: audiences.save(draft.audience_id or "", *chosen, draft.owner), _("Saved")
+                )
                 if saved:
                     draft.audience_name = saved.name
                     _show_kept(draft, kept)
