@@ -49,3 +49,24 @@ async def kill_repeatedly(
         await asyncio.sleep(0.2)
         victim.start()
     return kills
+
+
+async def sign_in_page(
+    user: Any, username: str, password: str, labels: Sequence[str] = ("Username", "Password", "Sign in")
+) -> None:
+    """Sign a simulated user in on the sign-in page (its fields and button as `labels` name them)."""
+    name_field, password_field, go = labels
+    await user.open("/login")
+    user.find(name_field).type(username)
+    user.find(password_field).type(password)
+    user.find(go).click()
+    await user.should_see(marker="preferences", retries=50)  # the user's menu: signed in
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 5.0) -> None:
+    """Wait for what is done in the background (`check` says when), or fail saying `what`."""
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what}: not within {seconds} s")

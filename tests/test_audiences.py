@@ -3,8 +3,6 @@ the wizard's draft, which a reload does not lose."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from nicegui import ui
 from nicegui.testing import User
@@ -13,7 +11,7 @@ from models import Account, Audience, Contract, Recipient
 from services import audiences, users, wizard_drafts
 from services.errors import InvalidInput, NotFound
 from services.recipient_files import wizard_table
-from tests.helpers import phone
+from tests.helpers import phone, sign_in_page, until
 
 CP1251 = "Телефон;Имя\n+7 999 000-00-01;Анна\n+7 999 000-00-02;Борис\n".encode("cp1251")
 
@@ -91,12 +89,12 @@ async def test_a_bad_name_or_tags_are_refused_naming_the_field(db) -> None:
 @pytest.fixture
 async def admin(user: User, db, broker_started) -> User:
     await users.create_first_user("anna", "correct horse")
-    await user.open("/login")
-    user.find("Username").type("anna")
-    user.find("Password").type("correct horse")
-    user.find("Sign in").click()
-    await user.should_see("Overview", retries=50)
+    await sign_in_page(user, "anna", "correct horse")
     return user
+
+
+async def _remembered(key: str, value: str) -> bool:
+    return (await wizard_drafts.recall("anna")).get(key) == value
 
 
 async def _paste(user: User, lines: list[str]) -> None:
@@ -116,10 +114,8 @@ async def test_a_reload_keeps_the_wizards_draft_and_creating_the_contract_ends_i
     await user.should_see("2 rows · columns: phone, name", retries=50)
     user.find("Message").type("Hello {name}!")
     user.find("Contract name").type("Reloaded")
-    for _ in range(50):  # remembered in the background
-        if (draft := await wizard_drafts.recall("anna")).get("name") == "Reloaded":
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: _remembered("name", "Reloaded"), "the draft remembered in the background")
+    draft = await wizard_drafts.recall("anna")
     assert draft["accounts"] == [sales.id] and draft["template"] == "Hello {name}!"
 
     await user.open("/contracts/new")  # a reload
@@ -184,10 +180,7 @@ async def test_start_over_forgets_the_draft_and_its_upload(admin: User) -> None:
     await _paste(user, ["phone", phone(1)])
     await user.should_see("1 row · columns: phone", retries=50)
     user.find("Message").type("Hi!")
-    for _ in range(50):  # remembered in the background
-        if (await wizard_drafts.recall("anna")).get("template") == "Hi!":
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: _remembered("template", "Hi!"), "the draft remembered in the background")
     await user.open("/contracts/new")
     await user.should_see("Your draft is as you left it.")
     user.find(marker="start-over").click()

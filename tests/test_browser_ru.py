@@ -14,7 +14,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from models import Account, Contract
-from services import contracts, users, wizard_drafts
+from services import audiences, contracts, team, users, wizard_drafts
+from services.recipient_files import wizard_table
 from tests.browser import button, chromium, click, eventually, field, select, sign_in, text_shown
 
 PASSWORD = "correct horse"
@@ -96,7 +97,11 @@ async def test_at_a_phones_width_the_menu_folds_and_nothing_runs_off_the_side(we
     try:
         await Account.create(name="Продажи", transport="sandbox")
         await sign_in_in_russian(browser, web)
-        for path in ("/accounts", "/contracts/new", "/"):
+        table = wizard_table.from_csv_text("телефон,имя\n79990000001,Анна\n")
+        kept = await audiences.keep_upload("анна", "клиенты.csv", table)
+        await audiences.save(kept, "Постоянные клиенты из Москвы", ["вип", "Москва", "ноябрь"], "анна")
+        await team.invite("анна", users.OPERATOR)
+        for path in ("/accounts", "/contracts/new", "/audiences", "/team", "/"):
             await asyncio.to_thread(browser.get, f"{web}{path}")
             menu = eventually(lambda: browser.find_element(By.CSS_SELECTOR, "button[aria-label='Меню']"))
             assert menu.is_displayed(), path

@@ -26,7 +26,7 @@ from models import (
 from services import accounts, users
 from services.errors import Conflict
 from tests.conftest import API_KEY
-from tests.helpers import phone
+from tests.helpers import phone, sign_in_page
 
 
 async def recipient_rows(user: User, expected: int) -> list[dict]:
@@ -64,11 +64,7 @@ async def wizard_rows(user: User, lines: list[str], loaded: str) -> None:
 @pytest.fixture
 async def signed_in(user: User, db, broker_started) -> User:
     await users.create_first_user("anna", "correct horse")
-    await user.open("/login")
-    user.find("Username").type("anna")
-    user.find("Password").type("correct horse")
-    user.find("Sign in").click()
-    await user.should_see("Overview", retries=50)
+    await sign_in_page(user, "anna", "correct horse")
     return user
 
 

@@ -19,6 +19,7 @@ from models import Recipient, RecipientStatus
 from services import accounts, audiences, contracts, team, users
 from services.recipient_files import wizard_table
 from tests.echo_transport import TRANSPORT as ECHO
+from tests.helpers import sign_in_page
 from texts import say
 from ui import i18n
 from ui.frame import STATUS_COLORS
@@ -91,11 +92,7 @@ async def russian(user: User, db, broker_started) -> User:
     await users.create_first_user("анна", "correct horse")
     await users.choose("анна", language="ru")
     user.http_client.headers["Accept-Language"] = "ru-RU,ru;q=0.9"  # the sign-in page: the browser's
-    await user.open("/login")
-    user.find("Имя пользователя").type("анна")
-    user.find("Пароль").type("correct horse")
-    user.find("Войти").click()
-    await user.should_see("Обзор", retries=50)
+    await sign_in_page(user, "анна", "correct horse", ("Имя пользователя", "Пароль", "Войти"))
     return user
 
 

@@ -15,6 +15,7 @@ from services import signin, team, users
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from services.throttle import Throttle
 from services.users import ADMIN, OPERATOR
+from tests.helpers import sign_in_page
 from ui import frame
 
 HERE = "127.0.0.1"
@@ -156,18 +157,10 @@ async def test_a_removed_user_is_signed_out_everywhere_at_once(admin: str) -> No
     assert await signin.session_user(late) is None
 
 
-async def _sign_in(user: SimulatedUser, name: str, password: str) -> None:
-    await user.open("/login")
-    user.find("Username").type(name)
-    user.find("Password").type(password)
-    user.find("Sign in").click()
-    await user.should_see("Overview", retries=50)
-
-
 async def test_an_admin_invites_from_the_team_page_and_the_new_operator_works_with_contracts_only(
     user: SimulatedUser, create_user: Callable[[], SimulatedUser], admin: str, broker_started
 ) -> None:
-    await _sign_in(user, "anna", "correct horse")
+    await sign_in_page(user, "anna", "correct horse")
     await user.open("/team")
     await user.should_see("No open invitation")
     user.find(marker="invite").click()
@@ -204,7 +197,7 @@ async def test_an_open_page_follows_a_change_of_role(
 ) -> None:
     monkeypatch.setattr(frame, "SESSION_CHECK_S", 0.2)
     await team.join(await team.invite(admin, ADMIN), "boris", "battery staple")
-    await _sign_in(user, "boris", "battery staple")
+    await sign_in_page(user, "boris", "battery staple")
     await user.open("/accounts")
     await user.should_see("Add account")
     await team.set_role(admin, "boris", OPERATOR)

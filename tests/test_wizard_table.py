@@ -184,15 +184,17 @@ async def test_the_wizard_refuses_an_upload_over_its_size_before_reading_it() ->
     """The upload's max_file_size is only checked in the browser; the server checks it too."""
     from nicegui import ui
 
-    from ui.pages import wizard
+    from ui.pages import wizard_recipients
 
     class Huge(ui.upload.SmallFileUpload):
         def size(self) -> int:
             return 200 * 1024 * 1024 + 1
 
     with pytest.raises(InvalidInput, match="larger than 209,715,200 bytes"):
-        await wizard._read(Huge("list.csv", "text/csv", b"phone\n79990000001\n"))
-    table = await wizard._read(ui.upload.SmallFileUpload("list.csv", "text/csv", b"phone\n79990000001\n"))
+        await wizard_recipients._read(Huge("list.csv", "text/csv", b"phone\n79990000001\n"))
+    table = await wizard_recipients._read(
+        ui.upload.SmallFileUpload("list.csv", "text/csv", b"phone\n79990000001\n")
+    )
     assert table.count == 1
 
 
