@@ -18,6 +18,7 @@ LIMITS = {
     "template": MAX_MESSAGE_CHARS,
     "name": 500,
     "step": 20,
+    "when": 6,  # the start step's choices, as strings
 }
 
 

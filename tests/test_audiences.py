@@ -93,8 +93,10 @@ async def admin(user: User, db, broker_started) -> User:
     return user
 
 
-async def _remembered(key: str, value: str) -> bool:
-    return (await wizard_drafts.recall("anna")).get(key) == value
+async def _remembered(key: str, value: object) -> bool:
+    """Whether anna's draft remembers `value` (or what the function `value` accepts) as `key`."""
+    remembered = (await wizard_drafts.recall("anna")).get(key)
+    return value(remembered) if callable(value) and remembered is not None else remembered == value
 
 
 async def _paste(user: User, lines: list[str]) -> None:
@@ -114,9 +116,11 @@ async def test_a_reload_keeps_the_wizards_draft_and_creating_the_contract_ends_i
     await user.should_see("2 rows · columns: phone, name", retries=50)
     user.find("Message").type("Hello {name}!")
     user.find("Contract name").type("Reloaded")
-    await until(lambda: _remembered("name", "Reloaded"), "the draft remembered in the background")
+    user.find(kind=ui.radio).elements.pop().set_value("no")  # Create without starting
+    user.find(marker="send-days").elements.pop().set_value([1, 2, 3, 4, 5])
+    await until(lambda: _remembered("when", lambda w: w[0] == "no" and w[-1] == "1,2,3,4,5"), "the draft")
     draft = await wizard_drafts.recall("anna")
-    assert draft["accounts"] == [sales.id] and draft["template"] == "Hello {name}!"
+    assert (draft["accounts"], draft["template"], draft["name"]) == ([sales.id], "Hello {name}!", "Reloaded")
 
     await user.open("/contracts/new")  # a reload
     await user.should_see("Your draft is as you left it.")
@@ -124,11 +128,14 @@ async def test_a_reload_keeps_the_wizards_draft_and_creating_the_contract_ends_i
     assert user.find(kind=ui.textarea, content="Hello {name}!").elements, "the message as it was"
     assert user.find(marker="accounts").elements.pop().value == [sales.id]
     assert user.find("Contract name").elements.pop().value == "Reloaded"
+    assert user.find(kind=ui.radio).elements.pop().value == "no", "the start chosen, not the default"
+    assert user.find(marker="send-days").elements.pop().value == [1, 2, 3, 4, 5]
     user.find("Check the recipients").click()
     await user.should_see("ready to send", retries=100)
     user.find("Create contract").click()
     await user.should_see("Contract created with 2 recipients", retries=50)
     contract = await Contract.get(name="Reloaded")
+    assert contract.status == "PENDING" and contract.send_window["days"] == [1, 2, 3, 4, 5]
     messages = (
         await Recipient.filter(contract_id=contract.id).order_by("position").values_list("message", flat=True)
     )

@@ -44,6 +44,7 @@ class Restorable:
     accounts: ui.select
     take: Take
     name: ui.input
+    when: When
     check_report: ui.refreshable
 
 
@@ -65,8 +66,8 @@ async def wizard_page(audience: str = "") -> None:
         with ui.step("check", title=_("Check")):
             await _check_step(draft, stepper, check_report)
         with ui.step("start", title=_("Start")):
-            name = _start_step(draft, stepper)
-    parts = Restorable(stepper, account_select, take, name, check_report)
+            name, when = _start_step(draft, stepper)
+    parts = Restorable(stepper, account_select, take, name, when, check_report)
     if await _restore(draft, parts, audience):
         with notice:
             ui.icon("restore")
@@ -93,6 +94,7 @@ async def _restore(draft: Draft, parts: Restorable, audience: str) -> bool:
     if stored is not None:
         await parts.take(*stored)
     parts.name.set_value(saved.get("name") or "")
+    parts.when.restore(saved.get("when") or [])
     step = saved.get("step") if saved.get("step") in STEPS else STEPS[0]
     if stored is None:
         step = min(step, "recipients", key=STEPS.index)
@@ -308,6 +310,25 @@ class When:
     def inputs(self) -> list[ui.radio | ui.input | ui.select]:
         return [self.start, self.at, self.window_start, self.window_end, self.days, self.deadline]
 
+    def chosen(self) -> list[str]:
+        """The choices as the draft remembers them (the days as "1,2,3")."""
+        days = ",".join(map(str, sorted(self.days.value or [])))
+        texts = [e.value or "" for e in self._typed()]
+        return [self.start.value, *texts, days]
+
+    def restore(self, chosen: list[str]) -> None:
+        if len(chosen) != len(self.inputs()):
+            return
+        start, *texts, days = chosen
+        if start in self.start.options:
+            self.start.set_value(start)
+        for element, value in zip(self._typed(), texts, strict=True):
+            element.set_value(value)
+        self.days.set_value([int(d) for d in days.split(",") if d.isdigit() and int(d) in DAYS])
+
+    def _typed(self) -> tuple[ui.input, ...]:
+        return self.at, self.window_start, self.window_end, self.deadline
+
 
 def _when_inputs() -> When:
     start = ui.radio(
@@ -336,7 +357,7 @@ def _when_inputs() -> When:
     return When(start, at, window_start, window_end, days, deadline)
 
 
-def _start_step(draft: Draft, stepper: ui.stepper) -> ui.input:
+def _start_step(draft: Draft, stepper: ui.stepper) -> tuple[ui.input, When]:
     name = ui.input(_("Contract name"), placeholder=_("e.g. November sale")).props("outlined").classes("w-96")
     name.on_value_change(lambda e: draft.remember_soon(name=e.value or ""))
     when = _when_inputs()
@@ -345,6 +366,7 @@ def _start_step(draft: Draft, stepper: ui.stepper) -> ui.input:
     busy.set_visibility(False)
 
     async def check_late() -> None:
+        draft.remember_soon(when=when.chosen())
         late.set_text(await _late(draft, when))
 
     for element in when.inputs():
@@ -377,7 +399,7 @@ def _start_step(draft: Draft, stepper: ui.stepper) -> ui.input:
     with ui.stepper_navigation():
         _back(stepper)
         create_button = ui.button(_("Create contract"), icon="send", on_click=create)
-    return name
+    return name, when
 
 
 async def _times(when: When) -> tuple[Start, datetime | None] | None:

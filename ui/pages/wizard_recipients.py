@@ -68,18 +68,14 @@ def _show_kept(draft: Draft, kept: ui.row) -> None:
     with kept:
         if draft.audience_name:
             ui.icon("groups")
-            ui.label(_("Audience: {name}").format(name=draft.audience_name)).mark("audience-name")
+            ui.label(_("Audience: {name}").format(name=draft.audience_name)).mark("audience-kept")
             return
 
         async def save() -> None:
-            chosen = await name_and_tags(_("Save as an audience"), "", [])
-            if chosen and draft.audience_id:
-                saved = await attempt(
-                    lambda: audiences.save(draft.audience_id or "", *chosen, draft.owner), _("Saved")
-                )
-                if saved:
-                    draft.audience_name = saved.name
-                    _show_kept(draft, kept)
+            saved = await name_and_tags(_("Save as an audience"), draft.audience_id or "", draft.owner)
+            if saved is not None:
+                draft.audience_name = saved.name
+                _show_kept(draft, kept)
 
         ui.button(_("Save as an audience"), icon="bookmark_add", on_click=save).props("flat").mark(
             "save-audience"
