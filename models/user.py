@@ -59,6 +59,7 @@ class Invite(Model):
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     role = fields.CharField(max_length=16)
+    note = fields.CharField(max_length=200, default="")  # whom it is for, as its maker noted
     created_by = fields.CharField(max_length=100)
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()

@@ -53,6 +53,8 @@ def _valid_digits(digits: str) -> bool:
 def normalise(raw: str) -> str:
     """Return the seed's format (country code and digits, no '+'), or raise ValueError saying why."""
     text = _SPELLING.sub("", raw or "").removeprefix("'")  # Excel's mark of a number kept as text
+    if not text:
+        raise ValueError(say("no number"))
     if text.startswith("00"):
         text = text[2:]
     text = text.removeprefix("+")

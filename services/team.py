@@ -77,13 +77,15 @@ async def _while_admins_kept(username: str) -> AsyncIterator[BaseDBAsyncClient]:
             raise Conflict(say("{name} is the last admin: make someone else an admin first", name=username))
 
 
-async def invite(actor: str, role: str) -> str:
-    """A new invitation's token (the link holds it; only its hash is stored), good for INVITE_TTL."""
+async def invite(actor: str, role: str, note: str = "") -> str:
+    """A new invitation's token (the link holds it; only its hash is stored), good for INVITE_TTL;
+    `note`: whom it is for, to tell invitations apart."""
     await require_admin(actor)
     token = secrets.token_urlsafe(24)
     await Invite.create(
         token_hash=_hash(token),
         role=_checked_role(role),
+        note=note.strip()[:200],
         created_by=actor,
         expires_at=datetime.now(UTC) + INVITE_TTL,
     )

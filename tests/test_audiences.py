@@ -170,6 +170,8 @@ async def test_an_upload_saved_as_an_audience_is_listed_retagged_and_used_for_a_
     user.find(marker="save-audience-name").click()
     await user.should_see("Regulars, Moscow", retries=50)
     user.find(marker="contract-from-audience").click()
+    await user.should_see(marker="confirm-replace-draft", retries=20)  # the wizard holds a draft
+    user.find(marker="confirm-replace-draft").click()
     await user.should_see("1 row · columns: phone, name", retries=50)
     await user.should_see("Audience: Regulars, Moscow")
     await user.should_not_see("Your draft is as you left it.")
@@ -191,6 +193,8 @@ async def test_start_over_forgets_the_draft_and_its_upload(admin: User) -> None:
     await user.open("/contracts/new")
     await user.should_see("Your draft is as you left it.")
     user.find(marker="start-over").click()
+    await user.should_see(marker="confirm-start-over", retries=20)
+    user.find(marker="confirm-start-over").click()
     await user.should_not_see("Your draft is as you left it.", retries=50)
     assert await wizard_drafts.recall("anna") == {}
     assert not await Audience.exists()

@@ -28,8 +28,14 @@ def test_spellings_normalise_to_digits_with_country_code(raw: str, expected: str
     "raw", ["", "123", "abc", "+7999", "7999123456７", "79991234567x", "999999999999999"]
 )
 def test_bad_numbers_say_why(raw: str) -> None:
-    with pytest.raises(ValueError, match=r"digits|phone number|country"):
+    with pytest.raises(ValueError, match=r"digits|phone number|country|no number"):
         normalise(raw)
+
+
+def test_an_empty_cell_is_said_to_have_no_number() -> None:
+    for empty in ("", "  ", "'", "( )"):
+        with pytest.raises(ValueError, match=r"^no number$"):
+            normalise(empty)
 
 
 def test_fast_path_agrees_with_the_full_parser() -> None:

@@ -166,13 +166,16 @@ async def test_an_admin_invites_from_the_team_page_and_the_new_operator_works_wi
     user.find(marker="invite").click()
     await user.should_see("Make the link")
     assert user.find(marker="invite-role").elements.pop().value == OPERATOR, "the least power by default"
+    user.find(marker="invite-note").type("Boris from sales")
     user.find(marker="make-invite").click()
     await user.should_see("The invitation link", retries=50)
     link = user.find(marker="invite-link").elements.pop().value
     assert "/invite/" in link
 
+    await user.should_see("Boris from sales")  # the open invitation, told apart by its note
     newcomer = create_user()
     await newcomer.open(link.removeprefix("http://test"))
+    await newcomer.should_see("You are invited to join the team as an operator.")
     newcomer.find("Username").type("boris")
     newcomer.find("Password").type("battery staple")
     newcomer.find("The password again").type("battery staple")

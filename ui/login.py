@@ -127,9 +127,15 @@ async def invited(request: Request, token: str) -> None:
             )
             ui.link(_("Sign in"), "/login")
             return
-        ui.label(_("You are invited to join the team. Choose your username and password.")).classes(
-            "text-body2"
-        )
+        welcome = {
+            users.ADMIN: _(
+                "You are invited to join the team as an admin. Choose your username and password."
+            ),
+            users.OPERATOR: _(
+                "You are invited to join the team as an operator. Choose your username and password."
+            ),
+        }
+        ui.label(welcome.get(role, welcome[users.OPERATOR])).classes("text-body2")
         _join_form(token[:100])
 
 

@@ -40,6 +40,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('token_hash', fields.CharField(unique=True, max_length=64)),
                 ('role', fields.CharField(max_length=16)),
+                ('note', fields.CharField(default='', max_length=200)),
                 ('created_by', fields.CharField(max_length=100)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),

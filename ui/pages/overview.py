@@ -140,7 +140,8 @@ async def _workers(workers: ui.column) -> None:
                 ui.icon("circle", color="positive" if w.alive else "negative", size="xs")
                 ui.label(f"{w.id}").classes("text-weight-medium")
                 seen = _("alive") if w.alive else _("last seen {time}").format(time=when(w.seen_at))
-                held = ", ".join(w.accounts) or _("no account now")
-                ui.label(_("{seen} · holds {accounts}").format(seen=seen, accounts=held)).classes(
-                    "text-caption"
-                )
+                if w.accounts:
+                    held = _("{seen} · holds {accounts}").format(seen=seen, accounts=", ".join(w.accounts))
+                else:
+                    held = _("{seen} · holds no account now").format(seen=seen)
+                ui.label(held).classes("text-caption")

@@ -54,6 +54,9 @@ def _member(user: User, who: str, listing: ui.refreshable) -> None:
         ui.space()
 
         async def changed(role: str) -> None:
+            if user.username == who and role != ADMIN and not await _stop_being_admin():
+                listing.refresh()
+                return
             await attempt(lambda: team.set_role(who, user.username, role), _("Saved"))
             listing.refresh()
 
@@ -62,6 +65,13 @@ def _member(user: User, who: str, listing: ui.refreshable) -> None:
         remove = ui.button(icon="person_remove", on_click=lambda: _remove(who, user, listing))
         aria(remove.props("flat round color=negative"), _("Remove {name}").format(name=user.username))
         remove.mark("remove-user")
+
+
+async def _stop_being_admin() -> bool:
+    text = _(
+        "You lose the Team page and the controls of the accounts at once; another admin can give them back."
+    )
+    return await confirm(_("Stop being an admin?"), text, _("Make me an operator"), _("Stay an admin"))
 
 
 async def _remove(who: str, user: User, listing: ui.refreshable) -> None:
@@ -73,8 +83,10 @@ async def _remove(who: str, user: User, listing: ui.refreshable) -> None:
 
 
 def _invitation(invitation: Invite, who: str, listing: ui.refreshable) -> None:
-    with ui.row().classes("w-full items-center gap-4").props(f"data-invite={invitation.id}"):
+    for_whom = invitation.note or _("an invitation")
+    with ui.row().classes("w-full items-center gap-x-4").props(f"data-invite={invitation.id}"):
         ui.icon("mail_outline")
+        ui.label(for_whom).classes("text-weight-medium")
         ui.label(_(ROLE_NAMES.get(invitation.role, invitation.role)))
         made = _("made by {name} at {time}").format(
             name=person(invitation.created_by), time=when(invitation.created_at)
@@ -84,10 +96,14 @@ def _invitation(invitation: Invite, who: str, listing: ui.refreshable) -> None:
         ui.space()
 
         async def revoke() -> None:
-            await attempt(lambda: team.revoke(who, invitation.id), _("Revoked"))
-            listing.refresh()
+            asked = _("Revoke the invitation for {name}?").format(name=for_whom)
+            text = _("Its link stops working at once.")
+            if await confirm(asked, text, _("Revoke"), _("Keep it"), "confirm-revoke"):
+                await attempt(lambda: team.revoke(who, invitation.id), _("Revoked"))
+                listing.refresh()
 
-        ui.button(_("Revoke"), on_click=revoke).props("flat color=negative").mark("revoke")
+        undo = ui.button(_("Revoke"), on_click=revoke).props("flat color=negative").mark("revoke")
+        aria(undo, _("Revoke the invitation for {name}").format(name=for_whom))
 
 
 async def _invite(who: str, listing: ui.refreshable) -> None:
@@ -96,12 +112,14 @@ async def _invite(who: str, listing: ui.refreshable) -> None:
         ui.label(_("Invite someone")).classes("text-h6")
         role = ui.radio(_roles(), value=OPERATOR).props("inline").mark("invite-role")
         ui.label(_(ROLE_HELP)).classes("text-caption text-grey-8")
+        note = ui.input(_("For whom (a note that tells invitations apart)")).props("outlined maxlength=200")
+        note.classes("w-full").mark("invite-note")
         with ui.row().classes("w-full justify-end"):
             ui.button(_("Cancel"), on_click=lambda: dialog.submit(False)).props("flat")
             ui.button(_("Make the link"), on_click=lambda: dialog.submit(True)).mark("make-invite")
-    make, chosen = await dialog, role.value
+    make, chosen, noted = await dialog, role.value, note.value or ""
     dialog.delete()
-    token = await attempt(lambda: team.invite(who, chosen)) if make else None
+    token = await attempt(lambda: team.invite(who, chosen, noted)) if make else None
     if not token:
         return
     listing.refresh()

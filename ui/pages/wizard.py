@@ -22,7 +22,7 @@ from services.recipient_files import wizard_table
 from services.recipient_files.wizard_table import Report, Table
 from services.timezones import SendWindow
 from ui import handoff
-from ui.frame import attempt, show_failure, signed_in, status_name, text_table
+from ui.frame import attempt, confirm, show_failure, signed_in, status_name, text_table
 from ui.i18n import N_, _, local_moment, ngettext, number, tr, zone
 from ui.i18n import when as when_
 from ui.pages.wizard_draft import Draft
@@ -54,7 +54,7 @@ async def wizard_page(audience: str = "") -> None:
     choices = await accounts.list_accounts()
     message_fields = ui.refreshable(_message_fields)
     check_report = ui.refreshable(_check_report)
-    notice = ui.row().classes("w-full items-center gap-2")
+    notice = ui.row().classes("w-full items-center gap-2 no-wrap")
     with ui.stepper().props("vertical animated").classes("w-full") as stepper:
         with ui.step("accounts", title=_("Accounts")):
             account_select = _account_step(draft, stepper, choices)
@@ -117,8 +117,10 @@ async def _stored(audience_id: str, owner: str) -> tuple[Table, str, str | None]
 
 
 async def _start_over(draft: Draft) -> None:
-    await draft.forget()
-    ui.navigate.to("/contracts/new")
+    text = _("Its choices are gone, and its recipients too unless they were saved as an audience.")
+    if await confirm(_("Start over?"), text, _("Start over"), _("Keep the draft"), "confirm-start-over"):
+        await draft.forget()
+        ui.navigate.to("/contracts/new")
 
 
 def _back(stepper: ui.stepper) -> None:
@@ -336,7 +338,7 @@ def _when_inputs() -> When:
         value="now",
     ).props("inline")
     at = ui.input(_("Start at ({zone})").format(zone=zone().key))
-    at.props("outlined type=datetime-local").classes("w-72")
+    at.props("outlined type=datetime-local").classes("w-full max-w-md")
     at.bind_visibility_from(start, "value", value="later")
     window = SendWindow.of(None)  # the settings'
     with ui.row().classes("items-center gap-4"):
@@ -346,10 +348,10 @@ def _when_inputs() -> When:
         days = ui.select(
             {d: _(name) for d, name in DAYS.items()}, value=sorted(window.days), label=_("on"), multiple=True
         )
-        days.props("outlined use-chips").classes("min-w-72")
+        days.props("outlined use-chips").classes("w-full max-w-md")
     deadline = ui.input(_("Deadline, if any ({zone})").format(zone=zone().key))
     deadline.props("outlined type=datetime-local")
-    deadline.classes("w-72")
+    deadline.classes("w-full max-w-md")
     window_start.mark("window-start")
     window_end.mark("window-end")
     days.mark("send-days")
@@ -358,7 +360,8 @@ def _when_inputs() -> When:
 
 
 def _start_step(draft: Draft, stepper: ui.stepper) -> tuple[ui.input, When]:
-    name = ui.input(_("Contract name"), placeholder=_("e.g. November sale")).props("outlined").classes("w-96")
+    name = ui.input(_("Contract name"), placeholder=_("e.g. November sale")).props("outlined")
+    name.classes("w-full max-w-md")
     name.on_value_change(lambda e: draft.remember_soon(name=e.value or ""))
     when = _when_inputs()
     late = ui.label().classes("text-body2 text-warning").mark("late")

@@ -47,7 +47,7 @@ async def recipients_step(draft: Draft, on_table: Callable[[], object]) -> Take:
         on_table()
         await draft.remember(audience=audience_id, phoneColumn=draft.phone_column, template=draft.template)
 
-    with ui.tabs() as tabs:
+    with ui.tabs().props("dense mobile-arrows outside-arrows").classes("w-full") as tabs:
         upload_tab = ui.tab("upload", _("Upload a file"), icon="upload_file")
         paste_tab = ui.tab("paste", _("Paste"), icon="content_paste")
         saved_tab = ui.tab("saved", _("Saved audience"), icon="groups")
@@ -109,7 +109,7 @@ def _upload(draft: Draft, take: Take) -> None:
 
 
 def _paste(draft: Draft, take: Take) -> None:
-    pasted = ui.textarea(placeholder=_("phone,name\n+7 999 123-45-67,Anna")).props("outlined")
+    pasted = ui.textarea(_("Rows"), placeholder=_("phone,name\n+7 999 123-45-67,Anna")).props("outlined")
     pasted.classes("w-full font-mono").mark("paste")
 
     async def use_pasted() -> None:
