@@ -6,6 +6,7 @@ phone's width."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,5 +115,40 @@ async def test_at_a_phones_width_the_menu_folds_and_nothing_runs_off_the_side(we
         item = "//div[contains(@class, 'q-item')][normalize-space()='Аккаунты']"
         click(browser, eventually(lambda: browser.find_element(By.XPATH, item), what="the menu's item"))
         eventually(lambda: browser.current_url.endswith("/accounts"), what="the accounts page")
+    finally:
+        browser.quit()
+
+
+async def test_at_a_phones_width_every_step_of_the_wizard_fits(web) -> None:
+    browser = chromium(language="ru-RU", width=390)
+
+    def fits(where: str) -> None:
+        time.sleep(0.5)  # the step's animation
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (where, overflow)
+
+    try:
+        await Account.create(name="Продажи", transport="sandbox")
+        await sign_in_in_russian(browser, web)
+        await asyncio.to_thread(browser.get, f"{web}/contracts/new")
+        click(browser, select(browser, "Аккаунты"))
+        click(browser, text_shown(browser, "Продажи · подключён"))
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+        click(browser, button(browser, "Далее"))
+        text_shown(browser, "Вставить")
+        fits("recipients")
+        click(browser, text_shown(browser, "Вставить"))
+        field(browser, "Строки").send_keys("телефон,имя\n79990000001,Анна")
+        click(browser, button(browser, "Использовать эти строки"))
+        text_shown(browser, "1 строка · столбцы: телефон, имя")
+        click(browser, button(browser, "Далее"))
+        field(browser, "Сообщение").send_keys("Здравствуйте, {имя}!")
+        fits("message")
+        click(browser, button(browser, "Проверить получателей"))
+        text_shown(browser, "Все строки в порядке.")
+        fits("check")
+        click(browser, button(browser, "Далее"))
+        text_shown(browser, "Создать без запуска")
+        fits("start")
     finally:
         browser.quit()
