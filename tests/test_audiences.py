@@ -99,6 +99,13 @@ async def _remembered(key: str, value: object) -> bool:
     return value(remembered) if callable(value) and remembered is not None else remembered == value
 
 
+async def _after_confirming(user: User, action: str, yes: str) -> None:
+    """Click the control marked `action`, then the one marked `yes` in the dialog that asks first."""
+    user.find(marker=action).click()
+    await user.should_see(marker=yes, retries=20)
+    user.find(marker=yes).click()
+
+
 async def _paste(user: User, lines: list[str]) -> None:
     user.find("Paste").click()
     user.find(marker="paste").type("\n".join(lines))
@@ -169,17 +176,13 @@ async def test_an_upload_saved_as_an_audience_is_listed_retagged_and_used_for_a_
     user.find(marker="audience-name").elements.pop().set_value("Regulars, Moscow")
     user.find(marker="save-audience-name").click()
     await user.should_see("Regulars, Moscow", retries=50)
-    user.find(marker="contract-from-audience").click()
-    await user.should_see(marker="confirm-replace-draft", retries=20)  # the wizard holds a draft
-    user.find(marker="confirm-replace-draft").click()
+    await _after_confirming(user, "contract-from-audience", "confirm-replace-draft")  # the wizard's draft
     await user.should_see("1 row · columns: phone, name", retries=50)
     await user.should_see("Audience: Regulars, Moscow")
     await user.should_not_see("Your draft is as you left it.")
 
     await user.open("/audiences")
-    user.find(marker="delete-audience").click()
-    await user.should_see(marker="confirm-delete-audience", retries=20)
-    user.find(marker="confirm-delete-audience").click()
+    await _after_confirming(user, "delete-audience", "confirm-delete-audience")
     await user.should_see("No audience here", retries=50)
 
 
@@ -192,9 +195,7 @@ async def test_start_over_forgets_the_draft_and_its_upload(admin: User) -> None:
     await until(lambda: _remembered("template", "Hi!"), "the draft remembered in the background")
     await user.open("/contracts/new")
     await user.should_see("Your draft is as you left it.")
-    user.find(marker="start-over").click()
-    await user.should_see(marker="confirm-start-over", retries=20)
-    user.find(marker="confirm-start-over").click()
+    await _after_confirming(user, "start-over", "confirm-start-over")
     await user.should_not_see("Your draft is as you left it.", retries=50)
     assert await wizard_drafts.recall("anna") == {}
     assert not await Audience.exists()
