@@ -55,6 +55,24 @@ def test_a_utf8_file_cut_inside_a_letter_at_the_detectors_limit_is_still_utf8() 
     assert wizard_table.from_upload("long.csv", data).count == 1
 
 
+LATIN_FIRST = [
+    ("phone", "name", "note"),
+    *((f"7999{i:07d}", f"Client {i}", "ok") for i in range(3000)),  # over 64 KiB of plain ASCII
+    ("79995550001", "Ольга", "перезвонить после обеда"),
+]
+
+
+async def test_cyrillic_past_the_first_64_kib_of_plain_ascii_is_told_from_its_own_bytes(client) -> None:
+    data = saved("cp1251", ";", LATIN_FIRST)
+    assert data[: encoding.HEAD_BYTES].isascii()
+    table = wizard_table.from_upload("clients.csv", data)
+    assert (table.codec, list(table.rows())[-1]) == ("cp1251", list(LATIN_FIRST[-1]))
+    account = await new_account(client)
+    r = await import_csv(client, data, accountId=account, template="{name}: {note}")
+    assert r.status_code == 201, r.text
+    assert (await exported(client, r.json()["id"]))[-1]["message"] == "Ольга: перезвонить после обеда"
+
+
 def test_a_file_that_is_not_text_is_refused_with_what_to_do() -> None:
     with pytest.raises(InvalidInput, match="save it as CSV UTF-8"):
         wizard_table.from_upload("photo.csv", bytes(range(256)) * 64)

@@ -31,7 +31,7 @@ from services.recipient_files.csv_rows import (
     guess_column,
     too_many_rows,
 )
-from services.recipient_files.encoding import detect, head_of, text_lines
+from services.recipient_files.encoding import detect_in, text_lines
 from settings import get_settings
 
 
@@ -119,7 +119,7 @@ def read_recipients(
     has more than `limit` rows (default: settings.max_recipients). `charset`: the codec the request
     declared (encoding.declared_in), else it is told from the bytes."""
     limit = get_settings().max_recipients if limit is None else limit
-    codec = detect(head_of(file), charset)
+    codec = detect_in(file, charset)
     if file.seekable():
         check_row_count(file, limit, codec)  # before anything is kept
     with closing(text_lines(file, codec)) as lines:  # the file is left as it was, whatever is raised

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -16,6 +17,8 @@ from services.errors import InvalidInput, Problem
 from texts import N_, say
 
 HEAD_BYTES = 64 * 1024  # what the encoding is told from
+SCAN_BYTES = 1024 * 1024  # read at a time looking past a plain ASCII start
+_NOT_ASCII = re.compile(rb"[\x80-\xff]")
 # The single-byte encodings a file that is not UTF-8 may be in, among which the detector chooses:
 # those of Cyrillic text first (Windows, DOS, KOI8), then Western European.
 CANDIDATES = ["utf_16", "utf_16_le", "utf_16_be", "cp1251", "cp866", "koi8_r", "cp1252"]
@@ -87,6 +90,24 @@ def _is_utf8(head: bytes) -> bool:
         # reading it will tell).
         return exc.reason == "unexpected end of data"
     return True
+
+
+def detect_in(file: BinaryIO, declared: str | None = None) -> str:
+    """`detect` for a file, left where it was. A file that can seek and whose first HEAD_BYTES are
+    plain ASCII (numbers and Latin names first, Cyrillic further down) is told by the HEAD_BYTES
+    from its first byte that is not: all of it before is the same in every encoding we read."""
+    head = head_of(file)
+    if declared or not head.isascii() or not file.seekable():
+        return detect(head, declared)
+    at = file.tell()
+    try:
+        while chunk := file.read(SCAN_BYTES):
+            if found := _NOT_ASCII.search(chunk):
+                window = chunk[found.start() :]
+                return detect(window + file.read(max(0, HEAD_BYTES - len(window))))
+        return "utf-8"
+    finally:
+        file.seek(at)
 
 
 def head_of(file: BinaryIO) -> bytes:

@@ -104,9 +104,10 @@ def from_csv_file(file: BinaryIO, limit: int | None = None, most: int | None = N
     (default: settings.max_recipients), refused as soon as byte most + 1 or row limit + 1 is read."""
     s = get_settings()
     limit = s.max_recipients if limit is None else limit
+    told = encoding.detect_in(file) if file.seekable() else None  # past a plain ASCII start too
     kept = _Kept(file, s.max_upload_bytes if most is None else most)
     buffered = io.BufferedReader(kept, buffer_size=encoding.HEAD_BYTES)
-    codec = encoding.detect(encoding.head_of(buffered))
+    codec = told or encoding.detect(encoding.head_of(buffered))
     with closing(encoding.text_lines(buffered, codec)) as lines:
         reader, delimiter = csv_reader(lines)
         try:
