@@ -17,7 +17,7 @@ from services.errors import InvalidInput, Problem
 from texts import N_, say
 
 HEAD_BYTES = 64 * 1024  # what the encoding is told from
-SCAN_BYTES = 1024 * 1024  # read at a time looking past a plain ASCII start
+SCAN_BYTES = 64 * 1024  # read at a time looking past a plain ASCII start (memory stays small)
 _NOT_ASCII = re.compile(rb"[\x80-\xff]")
 # The single-byte encodings a file that is not UTF-8 may be in, among which the detector chooses:
 # those of Cyrillic text first (Windows, DOS, KOI8), then Western European.
