@@ -35,7 +35,7 @@ async def main() -> None:
         with timer() as keep:
             kept = await audiences.keep_upload("bench", "customers.csv", table)
         with timer() as reload:
-            table = await audiences.table_of(kept, "bench")
+            table, _ = await audiences.table_of(kept, "bench")
         stored_mib = (await audiences.get(kept, "bench")).size / 2**20
         with timer() as check:
             report = await wizard_table.check(

@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -49,7 +50,7 @@ async def keep_upload(owner: str, file_name: str, table: Table) -> str:
     """Store the table of `owner`'s wizard draft (their previous unnamed upload goes); its id."""
     content = await asyncio.to_thread(zlib.compress, table.text, 1)
     async with in_transaction() as conn:
-        await Audience.filter(owner=owner, name__isnull=True).using_db(conn).delete()
+        await drop_upload(owner, conn)
         audience = await Audience.create(
             owner=owner,
             file_name=file_name[:255],
@@ -65,15 +66,21 @@ async def keep_upload(owner: str, file_name: str, table: Table) -> str:
     return audience.id
 
 
-async def table_of(audience_id: str, user: str) -> Table:
-    """An audience's rows, or those of `user`'s own upload."""
+async def drop_upload(owner: str, conn: BaseDBAsyncClient | None = None) -> None:
+    """Delete `owner`'s upload not saved as an audience (their wizard draft's), if any."""
+    await Audience.filter(owner=owner, name__isnull=True).using_db(conn).delete()
+
+
+async def table_of(audience_id: str, user: str) -> tuple[Table, str | None]:
+    """An audience's rows and name, or those of `user`'s own upload (no name)."""
     audience = await _visible(audience_id, user).first()
     if audience is None:
-        raise NotFound(say("no audience {id}", id=audience_id))
+        raise _no_such(audience_id)
     text = await asyncio.to_thread(zlib.decompress, audience.content)
-    return Table(
+    table = Table(
         audience.columns, text, audience.delimiter, audience.row_count, audience.skip, audience.codec
     )
+    return table, audience.name
 
 
 async def save(audience_id: str, name: str, tags: list[str], user: str) -> Listed:
@@ -81,7 +88,7 @@ async def save(audience_id: str, name: str, tags: list[str], user: str) -> Liste
     audience."""
     values = {"name": _name(name), "tags": _tags(tags)}
     if not await _visible(audience_id, user).update(**values):
-        raise NotFound(say("no audience {id}", id=audience_id))
+        raise _no_such(audience_id)
     return await get(audience_id, user)
 
 
@@ -89,7 +96,7 @@ async def get(audience_id: str, user: str) -> Listed:
     """An audience, or `user`'s own upload, as lists show it."""
     rows = await _visible(audience_id, user).values(*LISTED)
     if not rows:
-        raise NotFound(say("no audience {id}", id=audience_id))
+        raise _no_such(audience_id)
     return Listed(**rows[0])
 
 
@@ -107,11 +114,8 @@ async def saved(search: str = "", tag: str = "") -> list[Listed]:
     rows = await Audience.filter(name__isnull=False).order_by("-created_at").values(*LISTED)
     wanted = search.strip().casefold()
     # Here, not in SQL: tags are JSON, and SQLite's LIKE ignores the case of ASCII letters only.
-    return [
-        a
-        for a in map(lambda r: Listed(**r), rows)
-        if wanted in a.name.casefold() and (not tag or tag in a.tags)
-    ]
+    listed = [Listed(**r) for r in rows]
+    return [a for a in listed if wanted in a.name.casefold() and (not tag or tag in a.tags)]
 
 
 async def tags() -> list[str]:
@@ -123,7 +127,11 @@ async def tags() -> list[str]:
 async def delete(audience_id: str, user: str) -> None:
     """Delete an audience; contracts made from it keep their recipients."""
     if not await _visible(audience_id, user).delete():
-        raise NotFound(say("no audience {id}", id=audience_id))
+        raise _no_such(audience_id)
+
+
+def _no_such(audience_id: str) -> NotFound:
+    return NotFound(say("no audience {id}", id=audience_id))
 
 
 def _name(name: str) -> str:

@@ -88,6 +88,12 @@ async def redeem(ticket: str) -> str | None:
 
 async def session_user(token: str | None) -> str | None:
     """Who a session token signs in, if it is current."""
+    found = await session(token)
+    return found[0] if found else None
+
+
+async def session(token: str | None) -> tuple[str, str] | None:
+    """Who a session token signs in and their role, if it is current and they still exist."""
     if not token:
         return None
     now = datetime.now(UTC)
@@ -97,7 +103,8 @@ async def session_user(token: str | None) -> str | None:
         .values_list("username", flat=True)
     )
     # A user removed while signing in may hold a session made after theirs were deleted.
-    return who if who is not None and await users.role_of(who) is not None else None
+    role = await users.role_of(who) if who is not None else None
+    return (who, role) if who is not None and role is not None else None
 
 
 async def change_password(username: str, current: str, new: str, token: str | None) -> None:

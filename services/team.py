@@ -19,8 +19,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from models import Audience, Installation, Invite, User, WebSession
-from services import users
+from models import Installation, Invite, User, WebSession
+from services import audiences, users
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from services.users import ADMIN, ROLES
 from texts import say
@@ -63,7 +63,7 @@ async def remove(actor: str, username: str) -> None:
             raise NotFound(say("no user {name}", name=username))
         await WebSession.filter(username=username).using_db(conn).delete()
         await Invite.filter(created_by=username, used_by__isnull=True).using_db(conn).delete()
-        await Audience.filter(owner=username, name__isnull=True).using_db(conn).delete()
+        await audiences.drop_upload(username, conn)
 
 
 @asynccontextmanager

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Audience, User
+from models import User
+from services import audiences
 from services.contracts import MAX_MESSAGE_CHARS
 
 # What a draft holds, and the longest value of each that is kept (a list: its items).
@@ -37,7 +38,7 @@ async def remember(owner: str, **values: Any) -> None:
 async def forget(owner: str) -> None:
     """Start afresh: the draft and its upload (unless saved as an audience) are gone."""
     await User.filter(username=owner).update(wizard_draft=None)
-    await Audience.filter(owner=owner, name__isnull=True).delete()
+    await audiences.drop_upload(owner)
 
 
 def _fits(value: Any, most: int) -> bool:

@@ -19,7 +19,7 @@ CP1251 = "Телефон;Имя\n+7 999 000-00-01;Анна\n+7 999 000-00-02;Б�
 async def test_an_upload_is_kept_as_it_came_and_read_back_the_same(db) -> None:
     table = wizard_table.from_upload("клиенты.csv", CP1251)
     audience_id = await audiences.keep_upload("anna", "клиенты.csv", table)
-    again = await audiences.table_of(audience_id, "anna")
+    again, _ = await audiences.table_of(audience_id, "anna")
     assert (again.codec, again.delimiter, again.columns, again.count) == (
         "cp1251",
         ";",
@@ -53,7 +53,7 @@ async def test_a_user_keeps_one_unsaved_upload_and_saved_audiences_stay(db) -> N
     ):
         with pytest.raises(NotFound):
             await not_theirs()
-    assert (await audiences.table_of(first, "boris")).count == 1
+    assert (await audiences.table_of(first, "boris"))[0].count == 1
     saved = await audiences.get(first, "boris")
     assert (saved.name, saved.tags) == ("November clients", ["VIP", "Moscow"]), "tags once, as first written"
 

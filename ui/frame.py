@@ -98,12 +98,13 @@ def _zone_of(request: Request, chosen: str | None) -> ZoneInfo:
     return timezones.shown_in(chosen) if chosen else browser_zone(request)
 
 
-async def settle(request: Request, who: str | None) -> None:
+async def settle(request: Request, who: str | None, role: str | None = None) -> None:
     """Fix the language and time zone the page being built speaks (ui/i18n.py), and name its
-    language in `<html lang>` (for screen readers) and to Quasar (its own few texts)."""
+    language in `<html lang>` (for screen readers) and to Quasar (its own few texts); remember
+    who the page is for (`page_user`), with their role."""
     language, chosen_zone = await users.preferences(who) if who else (None, None)
     client = ui.context.client
-    client.storage["role"] = await users.role_of(who) if who else None
+    client.storage["who"], client.storage["role"] = who, role
     client.storage["chosen_zone"] = chosen_zone or ""
     client.storage["language"] = i18n.negotiate(
         language, request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
@@ -120,6 +121,11 @@ async def signed_in() -> str | None:
     return await signin.session_user(app.storage.browser.get("token"))
 
 
+def page_user() -> str:
+    """Who the page being built (or this client's page) is for, as its sign-in was checked then."""
+    return ui.context.client.storage.get("who") or ""
+
+
 def is_admin() -> bool:
     """Whether the user of the page being built (or of this client) is an admin (services/team.py)."""
     return ui.context.client.storage.get("role") == users.ADMIN
@@ -132,10 +138,11 @@ def page(path: str, title: str, admins_only: bool = False) -> Callable[[PageBuil
     def register(builder: PageBuilder) -> PageBuilder:
         @functools.wraps(builder)
         async def guarded(request: Request, **kwargs: Any) -> RedirectResponse | None:
-            who = await signed_in()
-            if not who:
+            found = await signin.session(app.storage.browser.get("token"))
+            if not found:
                 return RedirectResponse(f"/login?next={quote(request.url.path)}")
-            await settle(request, who)
+            who, role = found
+            await settle(request, who, role)
             ui.page_title(_(title) + " · WA Contracts")
             with frame(_(title), who):
                 if admins_only and not is_admin():
@@ -193,7 +200,7 @@ def frame(title: str, who: str) -> Iterator[None]:
 async def _still_signed_in(token: str | None, who: str, role: str | None) -> None:
     """A page left open is rebuilt (or goes to sign in) once its user signed out elsewhere, was
     removed or given another role: what it shows and offers is then theirs no more."""
-    if await signin.session_user(token) != who or await users.role_of(who) != role:
+    if await signin.session(token) != (who, role):
         ui.navigate.reload()
 
 

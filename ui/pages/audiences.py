@@ -9,7 +9,7 @@ from nicegui import ui
 
 from services import audiences, wizard_drafts
 from services.audiences import Listed
-from ui.frame import aria, attempt, confirm, empty_state, person, signed_in
+from ui.frame import aria, attempt, confirm, empty_state, page_user, person
 from ui.i18n import _, ngettext, when
 
 
@@ -50,7 +50,7 @@ async def name_and_tags(
 
 
 async def audiences_page() -> None:
-    who = await signed_in() or ""
+    who = page_user()
     ui.label(_("Recipient lists saved from uploads, to send to again.")).classes("text-body2 text-grey-8")
     with ui.row().classes("w-full items-center gap-4"):
         search = ui.input(_("Search by name")).props("outlined dense clearable").classes("w-64")

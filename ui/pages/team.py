@@ -8,7 +8,7 @@ from nicegui import ui
 from models import Invite, User
 from services import team
 from services.users import ADMIN, OPERATOR
-from ui.frame import aria, attempt, confirm, empty_state, person, signed_in
+from ui.frame import aria, attempt, confirm, empty_state, page_user, person
 from ui.i18n import N_, _, when
 
 ROLE_NAMES = {ADMIN: N_("Admin"), OPERATOR: N_("Operator")}
@@ -19,7 +19,7 @@ ROLE_HELP = N_(
 
 
 async def team_page() -> None:
-    who = await signed_in() or ""
+    who = page_user()
     ui.label(_(ROLE_HELP)).classes("text-body2 text-grey-8")
 
     @ui.refreshable

@@ -22,7 +22,7 @@ from services.recipient_files import wizard_table
 from services.recipient_files.wizard_table import Report, Table
 from services.timezones import SendWindow
 from ui import handoff
-from ui.frame import attempt, confirm, show_failure, signed_in, status_name, text_table
+from ui.frame import attempt, confirm, page_user, show_failure, status_name, text_table
 from ui.i18n import N_, _, local_moment, ngettext, number, tr, zone
 from ui.i18n import when as when_
 from ui.pages.wizard_draft import Draft
@@ -50,7 +50,7 @@ class Restorable:
 
 async def wizard_page(audience: str = "") -> None:
     """`audience`: a saved audience's id to start a new draft with (its page's New contract)."""
-    draft = Draft(owner=await signed_in() or "")
+    draft = Draft(owner=page_user())
     choices = await accounts.list_accounts()
     message_fields = ui.refreshable(_message_fields)
     check_report = ui.refreshable(_check_report)
@@ -109,11 +109,11 @@ async def _restore(draft: Draft, parts: Restorable, audience: str) -> bool:
 async def _stored(audience_id: str, owner: str) -> tuple[Table, str, str | None] | None:
     """The recipients stored as `audience_id`, with its id and name; None (said) if they are gone."""
     try:
-        listed = await audiences.get(audience_id, owner)
-        return await audiences.table_of(audience_id, owner), audience_id, listed.name
+        table, name = await audiences.table_of(audience_id, owner)
     except NotFound:
         ui.notify(_("The recipients of the draft are gone: upload them again"), type="warning")
         return None
+    return table, audience_id, name
 
 
 async def _start_over(draft: Draft) -> None:

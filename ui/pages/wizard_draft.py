@@ -25,6 +25,10 @@ class Draft:
     report: Report | None = None
     zones: dict[str, float] | None = None  # how many of the rows that pass are in each time zone
     leave_out_problem_rows: bool = True
+    # Remembering it: one write at a time, the changes made meanwhile waiting for the next.
+    _writing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _pending: dict[str, Any] = field(default_factory=dict)
+    _writer: bool = False  # a background write is under way
 
     def set_table(self, table: Table, audience_id: str, audience_name: str | None) -> None:
         self.table, self.audience_id, self.audience_name = table, audience_id, audience_name
@@ -37,10 +41,6 @@ class Draft:
         self.phone_column = phone_column
         self.template = template
         self.report = None
-
-    _writing: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _pending: dict[str, Any] = field(default_factory=dict)
-    _writer: bool = False  # a background write is under way
 
     async def remember(self, **values: Any) -> None:
         """Add to what is remembered of the draft (with what waits to be: see remember_soon)."""

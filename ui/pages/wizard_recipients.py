@@ -128,7 +128,6 @@ async def _saved(draft: Draft, take: Take) -> ui.refreshable:
             empty_state(_("No saved audience yet"), _("Upload a file, then save it as an audience."))
             return
         options = {a.id: audience_label(a) for a in saved}
-        names = {a.id: a.name for a in saved}
         chosen = ui.select(options, label=_("Audience"), with_input=True).props("outlined")
         chosen.classes("w-full max-w-xl").mark("audience")
 
@@ -137,9 +136,9 @@ async def _saved(draft: Draft, take: Take) -> ui.refreshable:
             if not audience_id:
                 ui.notify(_("Choose an audience"), type="warning")
                 return
-            table = await attempt(lambda: audiences.table_of(audience_id, draft.owner))
-            if table:
-                await take(table, audience_id, names[audience_id])
+            stored = await attempt(lambda: audiences.table_of(audience_id, draft.owner))
+            if stored:
+                await take(stored[0], audience_id, stored[1])
 
         ui.button(_("Use this audience"), on_click=use).props("outline").mark("use-audience")
 
