@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from tortoise.exceptions import IntegrityError
 
 from models.db import UNAVAILABLE
@@ -85,6 +86,13 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return _error(500, "something went wrong on our side; the details are in the server log")
 
 
+async def _client_gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+    """The client went (or the server dropped it, ui/guarded_http.py) before its body was read
+    whole: expected, so a line and no trace; the answer goes nowhere but keeps the handler's shape."""
+    log.info("%s %s: the client went before its body was read whole", request.method, request.url.path)
+    return _error(400, "the request's body did not arrive whole", [{"field": "body", "message": "cut short"}])
+
+
 async def _database(_: Request, exc: Exception) -> JSONResponse:
     log.error("database error", exc_info=exc)
     return _error(503, "the database is unavailable; try again shortly", headers={"Retry-After": "5"})
@@ -96,5 +104,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _database)
+    app.add_exception_handler(ClientDisconnect, _client_gone)  # else a 500 and two traces
     app.add_exception_handler(IntegrityError, _conflict)  # more specific than OperationalError: wins
     app.add_exception_handler(Exception, _unexpected)  # JSON, never Starlette's plain-text 500

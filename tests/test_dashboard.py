@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,7 +24,7 @@ from models import (
     RecipientStatus,
     SendMinute,
 )
-from services import accounts, users
+from services import accounts, contracts, users
 from services.errors import Conflict
 from tests.conftest import API_KEY
 from tests.helpers import phone, sign_in_page
@@ -389,7 +390,6 @@ async def test_create_and_launch_starts_schedules_or_keeps_what_it_cannot_start(
     """The wizard's one decision, as a service: the contract is created whatever happens to its start."""
     from datetime import UTC, datetime, timedelta
 
-    from services import contracts
 
     ready = await Account.create(name="ready")
     lost = await Account.create(name="lost", transport="whatsapp", status=AccountStatus.LOGGED_OUT)
@@ -408,7 +408,6 @@ async def test_create_and_launch_starts_schedules_or_keeps_what_it_cannot_start(
 
 
 async def test_the_contract_page_says_why_it_waits_and_what_each_account_sent(signed_in: User) -> None:
-    from services import contracts
 
     user = signed_in
     away = await Account.create(name="Away phone", status=AccountStatus.DISCONNECTED)
@@ -599,3 +598,25 @@ async def test_the_wizard_sets_the_send_window_and_a_deadline_and_warns_when_the
     contract = await Contract.get(name="Weekdays")
     assert contract.send_window == {"start": "10:00", "end": "18:00", "days": [1, 2, 3, 4, 5]}
     assert contract.deadline == deadline
+
+
+
+async def test_a_deleted_contracts_page_says_so_calmly_and_logs_no_traceback(
+    signed_in: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleted while its page is open (each refresh found it gone), and opened again afterwards: an
+    expected outcome, said on the page and never logged as a fault."""
+    user = signed_in
+    account = await Account.create(name="Sales")
+    made = await contracts.create_contract(account.id, "Gone soon", [phone(1)], ["Hi"])
+    await user.open(f"/contracts/{made.contract.id}")
+    await user.should_see("Gone soon")
+    await contracts.delete_contract(made.contract.id)
+    await user.should_see("This contract does not exist or was deleted.", retries=30)
+    await asyncio.sleep(2.5)  # refreshes that find it gone again
+    await user.open(f"/contracts/{made.contract.id}")
+    await user.should_see("This contract does not exist or was deleted.")
+    await user.should_see("Back to the overview")
+    await asyncio.sleep(1.5)
+    faults = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not faults, [r.getMessage() for r in faults]

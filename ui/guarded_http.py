@@ -137,7 +137,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _drop(self, why: str) -> None:
         if not self.transport.is_closing():
-            log.info("dropped a connection from %s: %s", self.client, why)
+            log.warning("dropped a connection from %s: %s", self.client, why)
             self.transport.close()
 
     def _refuse_head(self) -> None:

@@ -14,8 +14,9 @@ from nicegui import events, ui
 from models import Contract, ContractStatus, RecipientStatus
 from services import contracts, dashboard
 from services.dashboard import Progress
+from services.errors import NotFound
 from services.timezones import SendWindow
-from ui.frame import aria, attempt, chip, confirm, status_name
+from ui.frame import aria, attempt, chip, confirm, empty_state, status_name
 from ui.i18n import N_, _, local_moment, number, stored, tr, when, zone
 
 PAGE_SIZE = 25
@@ -55,22 +56,38 @@ class Summary:
 
 
 async def contract_page(contract_id: str) -> None:
-    progress = await attempt(lambda: dashboard.progress(contract_id))
-    if progress is None:
-        ui.link(_("Back to the overview"), "/")
+    page = ui.column().classes("w-full")
+    try:
+        progress = await dashboard.progress(contract_id)
+    except NotFound:
+        _gone(page)
         return
-    summary = _summary(progress.contract)
+    with page:
+        summary = _summary(progress.contract)
 
     async def refresh() -> None:
-        p = await dashboard.progress(contract_id)
+        try:
+            p = await dashboard.progress(contract_id)
+        except NotFound:  # deleted while the page was open: its timers go with what it showed
+            _gone(page)
+            return
         _show_progress(summary, p)
         _show_timing(summary.timing, p)
         _show_sends(summary.chart, await dashboard.sends_over_time(contract_id))
         _buttons(summary.actions, p.contract.status, contract_id, refresh)
 
-    await refresh()
-    ui.timer(1.0, refresh)
-    await _recipients(contract_id)
+    with page:
+        await refresh()
+        ui.timer(1.0, refresh)
+        await _recipients(contract_id)
+
+
+def _gone(page: ui.column) -> None:
+    """A contract that is not there (deleted, here or elsewhere), said calmly: an expected outcome."""
+    page.clear()
+    with page:
+        empty_state(_("This contract does not exist or was deleted."))
+        ui.link(_("Back to the overview"), "/")
 
 
 def _summary(c: Contract) -> Summary:
