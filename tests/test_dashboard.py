@@ -390,7 +390,6 @@ async def test_create_and_launch_starts_schedules_or_keeps_what_it_cannot_start(
     """The wizard's one decision, as a service: the contract is created whatever happens to its start."""
     from datetime import UTC, datetime, timedelta
 
-
     ready = await Account.create(name="ready")
     lost = await Account.create(name="lost", transport="whatsapp", status=AccountStatus.LOGGED_OUT)
     numbers, texts = [phone(1), phone(2), phone(1)], ["a", "b", "c"]
@@ -598,7 +597,6 @@ async def test_the_wizard_sets_the_send_window_and_a_deadline_and_warns_when_the
     contract = await Contract.get(name="Weekdays")
     assert contract.send_window == {"start": "10:00", "end": "18:00", "days": [1, 2, 3, 4, 5]}
     assert contract.deadline == deadline
-
 
 
 async def test_a_deleted_contracts_page_says_so_calmly_and_logs_no_traceback(
