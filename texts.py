@@ -6,7 +6,8 @@ templates are its catalogue's message ids) while the API sends the English as it
     say("a break until {resumes:time}", resumes=datetime(…))   # "a break until 18:00 UTC"
 
 A moment (a datetime value) reads in English as UTC: `{at}` 2026-12-01 18:00 UTC, `{at:time}` 18:00
-UTC; the dashboard writes it in the user's zone instead.
+UTC; the dashboard writes it in the user's zone instead. The dashboard writes a whole number as the
+user's language groups it (1 200); digits that are not a count (a phone number) take `{phone:s}`.
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ class Sentences:
             return clock and Moment(datetime.combine(today, time(*map(int, clock.groups())), UTC))
         if spec == ",":
             return int(written.replace(",", "")) if written.replace(",", "").isdigit() else None
+        if spec == "s":  # a text kept as written, digits too (a phone number is not a count)
+            return written
         if spec:
             return None
         if _MOMENT.fullmatch(written):

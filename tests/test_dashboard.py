@@ -416,7 +416,7 @@ async def test_the_contract_page_says_why_it_waits_and_what_each_account_sent(si
     await user.should_see("Waiting: no connected account")
     (pool,) = [t for t in user.find(ui.table).elements if any(c["name"] == "account" for c in t.columns)]
     assert pool.rows == [
-        {"account": "Away phone", "status": "disconnected", "sent": 0, "failed": 0, "skipped": 0}
+        {"account": "Away phone", "status": "disconnected", "sent": "0", "failed": "0", "skipped": "0"}
     ]
 
 

@@ -12,14 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from nicegui import ui
 from nicegui.testing import User
+from tortoise.transactions import in_transaction
 
-from models import Recipient, RecipientStatus
+from models import Account, AccountStatus, Recipient, RecipientStatus, SendMinute
 from services import accounts, audiences, contracts, team, users
 from services.recipient_files import wizard_table
 from tests.echo_transport import TRANSPORT as ECHO
-from tests.helpers import sign_in_page
+from tests.helpers import phone, sign_in_page
 from texts import say
 from ui import i18n
 from ui.frame import STATUS_COLORS
@@ -216,3 +218,105 @@ def test_a_reason_stored_as_english_is_shown_in_the_pages_language_and_zone(
     assert i18n.stored(deadline) == f"срок 29.11.2026, 16:05 прошёл, не отправлено: {i18n.number(1200)}"
     for unknown in ("the network said: 401 Unauthorized", "x" * 5000, ""):
         assert i18n.stored(unknown) == unknown
+
+
+@pytest.mark.parametrize(
+    ("language", "spans"),
+    [
+        ("en", ["1 d 17 h", "17 h 5 min", "3 min", "1 d", "45 s", "3 d"]),
+        ("ru", ["1 д 17 ч", "17 ч 5 мин", "3 мин", "1 д", "45 с", "3 д"]),
+    ],
+)
+def test_a_duration_is_its_two_largest_units_in_words_of_the_pages_language(
+    monkeypatch: pytest.MonkeyPatch, language: str, spans: list[str]
+) -> None:
+    monkeypatch.setattr(i18n, "language", lambda: language)
+    seconds = [86400 + 16 * 3600 + 48 * 60 + 35, 17 * 3600 + 5 * 60 + 3, 180, 86400 - 10, 45, 3 * 86400]
+    assert [i18n.duration(s) for s in seconds] == spans, "the smaller unit rounded; 23:59:50 is 1 d"
+
+
+# What an English number or span looks like on a Russian page: 2,100; 1 day, 16:48:35; 18:39:44.
+ENGLISH_FIGURES = re.compile(r"\d,\d{3}|\bdays?\b|\d:\d\d:\d\d")
+
+
+def ru_number(n: int) -> str:
+    return format_decimal(n, locale="ru")
+
+
+def page_text(user: User) -> str:
+    """Everything the page shows, with its tables' cells."""
+    tables = [e for e in user.client.elements.values() if isinstance(e, ui.table)]
+    cells = [str(v) for t in tables for row in t.rows for v in row.values()]
+    return "\n".join([*shown_texts(user), *cells])
+
+
+async def test_numbers_and_time_left_on_russian_pages_are_written_the_russian_way(russian: User) -> None:
+    """A contract of 2,100 recipients, 1,975 sent, 1,910 of them today on an account capped at 2,000
+    a day: more than a day left. Tiles, tables, the account's line and the time left say so as
+    Russian writes it (1 975, 1 д 17 ч), and the account's simulated ban is said in Russian too."""
+    user = russian
+    account = await Account.create(name="Песочница", transport="sandbox", warmup_plan=[2000])
+    made = await contracts.create_contract(
+        account.id, "Ноябрь", [phone(i) for i in range(2100)], ["Привет"] * 2100
+    )
+    contract = made.contract.id
+    async with in_transaction() as conn:
+        sent = await Recipient.filter(contract_id=contract, position__lt=1975).values_list("id", flat=True)
+        await Recipient.change_status(contract, RecipientStatus.PENDING, RecipientStatus.SENT, conn, ids=sent)
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    await SendMinute.create(contract_id=contract, account_id=account.id, minute=minute, sent=1910, failed=0)
+    await contracts.start_contract(contract)
+    banned = await Account.create(name="Забаненный", transport="sandbox", status=AccountStatus.BANNED)
+    await Account.filter(id=banned.id).update(status_reason=str(say("banned by WhatsApp (simulated)")))
+
+    await user.open(f"/contracts/{contract}")
+    await user.should_see("Ноябрь")
+    (time_left,) = [e for e in user.client.elements.values() if e.props.get("data-card") == "time-left"]
+    for _ in range(30):
+        if time_left.text not in ("0", "—"):
+            break
+        await asyncio.sleep(0.1)
+    assert re.fullmatch(r"\d+ (д|ч|мин|с)( \d+ (ч|мин|с))?", time_left.text), time_left.text
+    text = page_text(user)
+    assert ru_number(1975) in text and not re.search(r"\b1975\b", text)
+    assert not ENGLISH_FIGURES.findall(text), ENGLISH_FIGURES.findall(text)
+
+    await user.open("/accounts")
+    await user.should_see("Песочница")
+    text = page_text(user)
+    assert f"сегодня отправлено {ru_number(1910)} из {ru_number(2000)} (осталось 90)" in text
+    assert "заблокирован в WhatsApp (имитация)" in text, text
+    assert not re.search(r"\b1910\b", text) and not ENGLISH_FIGURES.findall(text)
+    assert not english_left(user), english_left(user)
+
+    await user.open("/")
+    await user.should_see("Ноябрь")
+    text = page_text(user)
+    assert f"{ru_number(1975)} / {ru_number(2100)}" in text
+    assert not ENGLISH_FIGURES.findall(text)
+
+
+def test_the_hint_for_an_empty_message_shows_a_real_column_in_russian(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(i18n, "language", lambda: "ru")
+    table = wizard_table.from_csv_text("телефон,имя\n79990000001,Анна\n")
+    hint = i18n.tr(wizard_table.template_fault(table, "  "))
+    assert "{имя}" in hint and "{column}" not in hint and not LATIN_WORD.findall(hint), hint
+
+
+def test_sandbox_and_send_errors_stored_in_english_are_shown_in_russian(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the sandbox and a send say is kept in English (the API's); the page says it in Russian,
+    a phone number in it as it is."""
+    from wa.sender import NotOnWhatsApp
+
+    monkeypatch.setattr(i18n, "language", lambda: "ru")
+    assert i18n.stored("banned by WhatsApp (simulated)") == "заблокирован в WhatsApp (имитация)"
+    assert (
+        i18n.stored("rate-limited by WhatsApp (simulated)")
+        == "WhatsApp ограничил скорость отправки (имитация)"
+    )
+    assert i18n.stored("Invalid number") == "Неверный номер"
+    assert i18n.stored(str(NotOnWhatsApp("79990000001"))) == "у номера 79990000001 нет WhatsApp"

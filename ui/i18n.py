@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
+import itertools
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,24 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from nicegui import app
 
 from texts import LANGUAGES, N_, Moment, Sentences, Text
 
-__all__ = ["N_", "_", "local_moment", "ngettext", "number", "stored", "tr", "when"]
+__all__ = [
+    "N_",
+    "_",
+    "duration",
+    "js_number",
+    "local_moment",
+    "ngettext",
+    "number",
+    "percent",
+    "stored",
+    "tr",
+    "when",
+]
 
 NAMES = {"en": "English", "ru": "Русский"}
 DEFAULT = LANGUAGES[0]
@@ -141,6 +154,33 @@ class _Local(Moment):
 
 def number(n: float) -> str:
     return format_decimal(n, locale=language())
+
+
+def percent(share: float) -> str:
+    """A share as the page's language writes it (5% / 5 %)."""
+    return format_percent(share, locale=language())
+
+
+def js_number() -> str:
+    """A JavaScript function writing a number as the page's language does, for what the browser
+    draws itself (a chart's axis and tooltip: ECharts' own writes 2,100 whatever the language)."""
+    return f"(n) => typeof n === 'number' ? n.toLocaleString({language()!r}) : n"
+
+
+# A duration's units, largest first: their length in seconds and their short names.
+UNITS = ((86400, N_("{n} d")), (3600, N_("{n} h")), (60, N_("{n} min")), (1, N_("{n} s")))
+
+
+def duration(seconds: float) -> str:
+    """A span in its two largest units, in the page's language: "1 d 17 h", "17 h 5 min", "3 min"
+    (Russian "1 д 17 ч"), rounded to the smaller one (40.8 h is 1 d 17 h; 23.99 h is 1 d)."""
+    whole = max(0, round(seconds))
+    for (big, big_name), (small, small_name) in itertools.pairwise(UNITS):
+        rounded = round(whole / small) * small
+        if rounded >= big:
+            parts = ((rounded // big, big_name), (rounded % big // small, small_name))
+            return " ".join(_(name).format(n=number(n)) for n, name in parts if n)
+    return _(UNITS[-1][1]).format(n=number(whole))
 
 
 def local_moment(value: str) -> datetime:

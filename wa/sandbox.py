@@ -19,7 +19,7 @@ from models import Account, AccountStatus, SandboxDelivery
 from models.db import is_unavailable
 from models.group_commit import GroupCommit
 from models.sql import execute
-from texts import N_
+from texts import N_, say
 from wa.sender import (
     AccountUnavailable,
     Message,
@@ -93,7 +93,7 @@ class SandboxSender:
             except Exception as exc:
                 if not is_unavailable(exc):  # the simulated network keeps its log in the database
                     raise
-                lost = TransientSendError(f"sandbox network unavailable: {exc}")
+                lost = TransientSendError(say("sandbox network unavailable: {error}", error=str(exc)))
                 results = [lost if error is None else error for error in results]
         return results
 
@@ -104,20 +104,28 @@ class SandboxSender:
         cfg = self.config
         limited, cut = AccountStatus.CONNECTED, AccountStatus.DISCONNECTED
         spells = {  # from the account's nth delivery on, for so many seconds
-            limited: (cfg.rate_limited_after, cfg.rate_limited_for_s, "rate-limited by WhatsApp"),
-            cut: (cfg.disconnected_after, cfg.disconnected_for_s, "disconnected from WhatsApp"),
+            limited: (
+                cfg.rate_limited_after,
+                cfg.rate_limited_for_s,
+                say("rate-limited by WhatsApp (simulated)"),
+            ),
+            cut: (
+                cfg.disconnected_after,
+                cfg.disconnected_for_s,
+                say("disconnected from WhatsApp (simulated)"),
+            ),
         }
         if cfg.banned_after is None and all(after is None for after, _, _ in spells.values()):
             return 0, None
         delivered = await self._delivered()
         faults: list[tuple[int, AccountUnavailable]] = []
         if cfg.banned_after is not None:
-            banned = AccountUnavailable(AccountStatus.BANNED, "banned by WhatsApp (simulated)")
+            banned = AccountUnavailable(AccountStatus.BANNED, say("banned by WhatsApp (simulated)"))
             faults.append((cfg.banned_after - delivered, banned))
         for status, (after, lasts_s, what) in spells.items():
             room = await self._room_before(after, lasts_s, delivered)
             if room is not None:
-                faults.append((room, AccountUnavailable(status, f"{what} (simulated)")))
+                faults.append((room, AccountUnavailable(status, what)))
         return min(faults, key=lambda fault: fault[0]) if faults else (0, None)
 
     async def disconnected(self) -> bool:
@@ -154,10 +162,10 @@ class SandboxSender:
         if m.phone in self.not_on_whatsapp or _drawn(m.message_id, "nowa", cfg.not_on_whatsapp_rate):
             return NotOnWhatsApp(m.phone)
         if m.phone in self.invalid or _drawn(m.message_id, "fail", cfg.fail_rate):
-            return PermanentSendError("Invalid number")
+            return PermanentSendError(say("Invalid number"))
         transient = m.phone in self.transient or _drawn(m.message_id, "transient", cfg.transient_rate)
         if transient and m.attempt <= cfg.transient_failures:
-            return TransientSendError("Timed out waiting for the server (simulated)")
+            return TransientSendError(say("Timed out waiting for the server (simulated)"))
         return None
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from models.enums import AccountStatus
+from texts import say
 
 
 class SendError(Exception):
@@ -24,7 +25,7 @@ class NotOnWhatsApp(PermanentSendError):
     """The number has no WhatsApp account; the recipient is skipped, not counted as a send."""
 
     def __init__(self, phone: str) -> None:
-        super().__init__(f"{phone} is not on WhatsApp")
+        super().__init__(say("{phone:s} is not on WhatsApp", phone=phone))  # :s, a number kept as it is
 
 
 class AccountUnavailable(SendError):

@@ -174,7 +174,10 @@ def template_fault(table: Table, template: str) -> str | None:
     if unknown:
         return say("no column {names}", names=", ".join(repr(u) for u in unknown))
     if not template.strip():
-        return say("write the message, or put a {column} in it")  # no values: not formatted
+        example = "{" + (table.columns[-1] if table.columns else "name") + "}"  # the phone is often first
+        return say(
+            "write the message; a column's name in braces, like {example}, puts in its cell", example=example
+        )
     return None
 
 

@@ -14,7 +14,7 @@ from nicegui import ui
 from models import Account, AccountStatus
 from services import account_health, accounts, dashboard, qr_image
 from ui.frame import aria, as_admin, attempt, chip, confirm, empty_state, is_admin, settle
-from ui.i18n import N_, _, number, stored, tr, when
+from ui.i18n import N_, _, number, percent, stored, tr, when
 from wa import registry
 from wa.transport import Pairing, TransportSpec
 
@@ -81,24 +81,24 @@ def _health(health: account_health.Health) -> None:
     """What the account did over the health window, and the rule that slows it down, if one does (a
     pause shows as its status reason)."""
     f = health.figures
-    share = f" ({f.failure_share:.0%})" if f.sends else ""
+    share = f" ({percent(f.failure_share)})" if f.sends else ""
     ui.label(
         _(
             "since {time}: {sent} sent · {failed} failed{share} · {retried} retried · "
             "{rate_limits} rate limits · {disconnects} disconnects"
         ).format(
             time=when(f.since, with_date=False),
-            sent=f.sent,
-            failed=f.failed,
+            sent=number(f.sent),
+            failed=number(f.failed),
             share=share,
-            retried=f.retried,
-            rate_limits=f.rate_limits,
-            disconnects=f.disconnects,
+            retried=number(f.retried),
+            rate_limits=number(f.rate_limits),
+            disconnects=number(f.disconnects),
         )
     ).classes("text-caption text-grey-8")
     if health.slowed:
         slowed = _("slowed down ×{factor}: {why}").format(
-            factor=f"{health.pace_factor:g}", why=tr(health.slowed)
+            factor=number(health.pace_factor), why=tr(health.slowed)
         )
         ui.label(slowed).classes("text-caption text-warning")
 
@@ -110,9 +110,8 @@ def _sent_today(row: dashboard.AccountRow) -> None:
             ui.label(_("{sent} sent today (no cap)").format(sent=number(row.sent_today)))
         else:
             left = max(0, cap - row.sent_today)
-            ui.label(
-                _("{sent} sent today of {cap} ({left} left)").format(sent=row.sent_today, cap=cap, left=left)
-            )
+            today = _("{sent} sent today of {cap} ({left} left)")
+            ui.label(today.format(sent=number(row.sent_today), cap=number(cap), left=number(left)))
         if row.account.warmup_plan and row.account.use_limits:
             ui.label(_("warming up")).classes("text-caption text-grey-8")
         if cap:

@@ -17,16 +17,10 @@ from services.dashboard import Progress
 from services.errors import NotFound
 from services.timezones import SendWindow
 from ui.frame import aria, attempt, chip, confirm, empty_state, status_name
-from ui.i18n import N_, _, local_moment, number, stored, tr, when, zone
+from ui.i18n import N_, _, duration, js_number, local_moment, number, stored, tr, when, zone
 
 PAGE_SIZE = 25
 TABS = {"SENT": N_("Sent"), "FAILED": N_("Failed"), "SKIPPED": N_("Skipped"), "": N_("All")}
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    return str(timedelta(seconds=round(seconds)))
 
 
 @dataclass
@@ -194,10 +188,11 @@ def _pool_table() -> ui.table:
 
 
 def _chart() -> ui.echart:
+    """Sends per minute, its figures written by the page's language (the browser draws them)."""
     sent, failed = _("sent"), _("failed")
     return ui.echart(
         {
-            "tooltip": {"trigger": "axis"},
+            "tooltip": {"trigger": "axis", ":valueFormatter": js_number()},
             "legend": {"data": [sent, failed]},
             "xAxis": {
                 "type": "category",
@@ -206,7 +201,7 @@ def _chart() -> ui.echart:
                 "nameLocation": "center",
                 "nameGap": 28,
             },
-            "yAxis": {"type": "value", "minInterval": 1},
+            "yAxis": {"type": "value", "minInterval": 1, "axisLabel": {":formatter": js_number()}},
             "series": [
                 {"name": sent, "type": "bar", "stack": "n", "data": [], "color": "#25D366"},
                 {"name": failed, "type": "bar", "stack": "n", "data": [], "color": "#C10015"},
@@ -225,9 +220,9 @@ def _show_progress(summary: Summary, p: Progress) -> None:
         {
             "account": a.name or a.account_id,
             "status": status_name(a.status),
-            "sent": a.sent,
-            "failed": a.failed,
-            "skipped": a.skipped,
+            "sent": number(a.sent),
+            "failed": number(a.failed),
+            "skipped": number(a.skipped),
         }
         for a in p.accounts
     ]
@@ -245,7 +240,7 @@ def _show_progress(summary: Summary, p: Progress) -> None:
         summary.cards[key].set_text(number(value))
     summary.cards["per-minute"].set_text(number(round(p.per_minute)))
     moving = p.contract.status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS)
-    summary.cards["time-left"].set_text(_duration(p.eta_s) if moving else "—")
+    summary.cards["time-left"].set_text(duration(p.eta_s) if moving and p.eta_s is not None else "—")
 
 
 def _show_sends(chart: ui.echart, series: list[tuple[datetime, int, int]]) -> None:
