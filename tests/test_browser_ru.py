@@ -6,15 +6,17 @@ phone's width."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from models import Account, Contract
+from models import Account, Contract, SendMinute
 from services import audiences, contracts, team, users, wizard_drafts
 from services.recipient_files import wizard_table
 from tests.browser import button, chromium, click, eventually, field, select, sign_in, text_shown
@@ -152,3 +154,35 @@ async def test_at_a_phones_width_every_step_of_the_wizard_fits(web) -> None:
         fits("start")
     finally:
         browser.quit()
+
+
+CHART_FIGURES = """
+const chart = getElement(document.querySelector('.nicegui-echart'))?.chart;
+if (!chart || !chart.getOption()?.series?.[0]?.data?.length) return null;
+const axis = chart.getModel().getComponent('yAxis').axis.getViewLabels().map((l) => l.formattedLabel);
+chart.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: 0});
+return {axis, tooltip: document.querySelector('.nicegui-echart').innerText};
+"""
+
+
+async def test_the_contract_page_writes_its_figures_the_russian_way(web, russian_browser) -> None:
+    """The tiles, and what the browser draws itself: the chart's axis and its tooltip (2 100, not
+    ECharts' own 2,100)."""
+    browser = russian_browser
+    account = await Account.create(name="Продажи", transport="sandbox")
+    made = await contracts.create_contract(account.id, "Ноябрь", ["79990000001"], ["Привет"])
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    await SendMinute.create(contract_id=made.contract.id, account_id=account.id, minute=minute, sent=2100)
+    await sign_in_in_russian(browser, web)
+    await asyncio.to_thread(browser.get, f"{web}/contracts/{made.contract.id}")
+    text_shown(browser, "Ноябрь")
+
+    def figures() -> dict | None:
+        shown = browser.execute_script(CHART_FIGURES)
+        return shown if shown and "2" in shown["tooltip"] else None
+
+    shown = eventually(figures, what="the chart's axis and tooltip")
+    grouped = re.compile(r"\d[\u00a0\u202f ]\d{3}")
+    assert any(grouped.fullmatch(label) for label in shown["axis"]), shown["axis"]
+    assert grouped.search(shown["tooltip"]), shown["tooltip"]
+    assert not re.search(r"\d,\d{3}", " ".join(shown["axis"]) + shown["tooltip"]), shown
