@@ -37,7 +37,7 @@ PARSE_FAULTS = {
     NumberParseException.TOO_SHORT_AFTER_IDD: say("too short for a phone number"),
     NumberParseException.TOO_LONG: say("too long for a phone number"),
 }
-NOT_OF_REGION = N_("neither a number of region {region} nor one with a country code")
+NOT_OF_REGION = N_("not a phone number: neither with a country code nor as a local number of {region}")
 PARALLEL_FROM = 5_000
 CHUNK = 10_000
 
