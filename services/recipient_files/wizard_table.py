@@ -157,7 +157,7 @@ class _Kept(io.RawIOBase):
         return self.kept.getvalue()
 
 
-_A_NUMBER = re.compile(r"'?\+?[0-9 ()\-.]*")  # digits, as people space and bracket them
+_A_NUMBER = re.compile(r"'?\+?[0-9\s()\-.]*")  # digits, as people space and bracket them
 
 
 def _no_header(first: list[str]) -> list[str] | None:
