@@ -6,7 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
-from pydantic import Field
+import phonenumbers
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -128,6 +129,9 @@ class Settings(BaseSettings):
         }
     )
     default_time_zone: str = Field("UTC", description="for numbers the time-zone data does not know")
+    # Whose national numbers a number written without a country code is (services/phones.py): the API,
+    # its CSV import, opt-outs, and the wizard unless another is chosen there. "" for none.
+    default_phone_region: str = Field("RU", description='two letters, e.g. RU, KZ, DE; "" for none')
 
     # Transports besides the built-in sandbox and whatsapp: modules holding a `TRANSPORT` (wa/registry.py).
     transport_plugins: list[str] = Field(default_factory=list, description="module names, as a JSON list")
@@ -140,6 +144,14 @@ class Settings(BaseSettings):
     session_tick_s: float = Field(1, gt=0, description="how often a worker looks for sessions and work")
     number_check_days: float = Field(30, ge=0, description="how long an is-on-WhatsApp answer is kept")
     stop_words: list[str] = Field(default_factory=lambda: ["stop", "стоп", "unsubscribe"])
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        region = region.strip().upper()
+        if region and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{region!r} is not a region phonenumbers knows: two letters, e.g. RU or DE")
+        return region
 
     @property
     def db_url(self) -> str:

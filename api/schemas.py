@@ -176,6 +176,9 @@ class ContractCreated(BaseModel):
     totalCount: int
     status: ContractStatus
     duplicates: list[DuplicateOut] = []
+    rewrittenCount: int = Field(
+        0, description="numbers written without a country code, read as numbers of DEFAULT_PHONE_REGION"
+    )
 
     @classmethod
     def of(cls, created: Created) -> ContractCreated:
@@ -187,6 +190,7 @@ class ContractCreated(BaseModel):
                 DuplicateOut(index=d.index, phoneNumber=d.phone_number, duplicateOf=d.first_index)
                 for d in created.duplicates
             ],
+            rewrittenCount=created.rewritten,
         )
 
 

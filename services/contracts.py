@@ -71,6 +71,7 @@ class Duplicate:
 class Created:
     contract: Contract
     duplicates: list[Duplicate] = field(default_factory=list)
+    rewritten: int = field(default=0, kw_only=True)  # numbers read as national ones of the region
 
 
 @dataclass
@@ -115,11 +116,13 @@ class _Intake:
         self.first_seen: dict[str, int] = {}
         self.duplicates: list[Duplicate] = []
         self.checked = 0
+        self.rewritten = 0
 
-    def take(self, results: list[tuple[str | None, str | None]]) -> list[tuple[int, str]]:
+    def take(self, results: list[phones.Checked]) -> list[tuple[int, str]]:
         """(index, normalised number) of each new, valid recipient among the next `results`."""
         fresh = []
-        for index, (phone, reason) in enumerate(results, start=self.checked):
+        for index, (phone, reason, rewritten) in enumerate(results, start=self.checked):
+            self.rewritten += rewritten
             raw = self.phone_numbers[index]
             if phone == raw:
                 phone = raw  # one string, not two, for a number given in the seed's format already
@@ -151,11 +154,13 @@ async def create_contract(
     *,
     start_at: datetime | None = None,
     deadline: datetime | None = None,
+    phone_region: str | None = None,
 ) -> Created:
     """Create a PENDING contract with one recipient per (phone number, message), all or nothing, for
     one account or a pool of several (the first is the contract's `accountId`), sending inside
     `send_window` of each recipient's local time (None: the settings' window), starting by itself at
-    `start_at` if given, and to be done by `deadline` if given.
+    `start_at` if given, and to be done by `deadline` if given. A number without a country code is
+    read as one of `phone_region` (None: settings.default_phone_region; "": none, see services/phones.py).
 
     Numbers are checked in chunks while earlier chunks are already being stored, inside one
     transaction that any invalid recipient rolls back."""
@@ -181,8 +186,9 @@ async def create_contract(
         )
     await pools.check_exist(pool, one=isinstance(account_ids, str))
     when = {"send_window": send_window, "start_at": start_at, "deadline": deadline}
+    region = get_settings().default_phone_region if phone_region is None else phone_region
     try:
-        return await _store(pool, name, phone_numbers, messages, when)
+        return await _store(pool, name, phone_numbers, messages, when, region)
     except IntegrityError:  # an account was deleted while the contract was being stored
         raise Conflict(
             say("an account of the contract was deleted meanwhile; nothing was created"),
@@ -196,6 +202,7 @@ async def _store(
     phone_numbers: list[str],
     messages: list[str],
     when: dict[str, Any],
+    region: str,
 ) -> Created:
     """The contract stored (`when`: its send_window, start_at and deadline) with its recipients."""
     intake = _Intake(phone_numbers, messages)
@@ -206,7 +213,7 @@ async def _store(
         contract = await Contract.create(account_id=pool[0], name=name, **when, using_db=conn)
         await pools.store(contract.id, pool, conn)
         stored = 0
-        async for results in phones.check_chunks(phone_numbers):
+        async for results in phones.check_chunks(phone_numbers, region):
             fresh = intake.take(results)
             if intake.problems.total or not fresh:
                 continue  # the input is bad: keep checking to report every problem, store nothing more
@@ -232,7 +239,7 @@ async def _store(
         await contract.save(using_db=conn, update_fields=["total_count", "duplicate_count", "time_zones"])
     if stored >= ANALYZE_FROM:
         await refresh_statistics("recipients")
-    return Created(contract, intake.duplicates)
+    return Created(contract, intake.duplicates, rewritten=intake.rewritten)
 
 
 async def get_contract(contract_id: str) -> Contract:
@@ -468,6 +475,7 @@ async def create_and_launch(
     start: Literal["now"] | datetime | None,
     send_window: dict[str, Any] | None = None,
     deadline: datetime | None = None,
+    phone_region: str | None = None,
 ) -> Launched:
     """Create a contract (all or nothing, refused as create_contract is), then start it now ("now"),
     have it start by itself at `start` (a time), or leave it PENDING (None).
@@ -477,7 +485,14 @@ async def create_and_launch(
     did not start (the dashboard shows the reason, then the contract's page with its Start button)."""
     start_at = start if isinstance(start, datetime) else None
     created = await create_contract(
-        account_ids, name, phone_numbers, messages, send_window, start_at=start_at, deadline=deadline
+        account_ids,
+        name,
+        phone_numbers,
+        messages,
+        send_window,
+        start_at=start_at,
+        deadline=deadline,
+        phone_region=phone_region,
     )
     if start != "now":
         return Launched(created.contract, created.duplicates)

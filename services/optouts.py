@@ -1,5 +1,6 @@
 """Each account's opt-out list: numbers that asked it to stop (a STOP reply) or that staff added.
-No message from the account goes to them (the driver skips them as "opted out")."""
+No message from the account goes to them (the driver skips them as "opted out"). Numbers staff
+write without a country code are read as numbers of settings.default_phone_region."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import unicodedata
 from models import Account, OptOut
 from services import phones
 from services.errors import InvalidInput, NotFound, Problem
+from settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +50,10 @@ async def add_opt_outs(account_id: str, raw_numbers: list[str], reason: str) -> 
     """Add numbers by hand (all or none: every number must be valid); how many were new."""
     await _account_exists(account_id)
     numbers, problems = [], []
+    region = get_settings().default_phone_region
     for i, raw in enumerate(raw_numbers):
         try:
-            numbers.append(phones.normalise(raw))
+            numbers.append(phones.normalise(raw, region))
         except ValueError as exc:
             problems.append(Problem("phoneNumbers", str(exc), index=i))
     if problems:
@@ -61,7 +64,7 @@ async def add_opt_outs(account_id: str, raw_numbers: list[str], reason: str) -> 
 async def remove_opt_out(account_id: str, raw_number: str) -> None:
     await _account_exists(account_id)
     try:
-        number = phones.normalise(raw_number)
+        number = phones.normalise(raw_number, get_settings().default_phone_region)
     except ValueError as exc:
         raise InvalidInput(str(exc), [Problem("phoneNumber", str(exc))]) from None
     if not await OptOut.filter(account_id=account_id, phone_number=number).delete():

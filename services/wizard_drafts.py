@@ -1,7 +1,7 @@
 """The new-contract wizard's draft: a user's choices so far (the accounts, the recipients as an
-audience's id, the phone column, the message, the contract's name, the step), kept on their user
-row, so that a reload, or another browser, takes up where they were. (Whoever signs in with the API
-key has no user row, and no draft kept.)"""
+audience's id, the phone column, the region of numbers without a country code, the message, the
+contract's name, the step), kept on their user row, so that a reload, or another browser, takes up
+where they were. (Whoever signs in with the API key has no user row, and no draft kept.)"""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ LIMITS = {
     "accounts": 1000,
     "audience": 40,
     "phoneColumn": 1000,
+    "region": 2,
     "template": MAX_MESSAGE_CHARS,
     "name": 500,
     "step": 20,

@@ -36,6 +36,34 @@ async def test_human_spellings_of_numbers_are_normalised_to_the_seed_format(clie
     assert stored == ["79991234567", "442079460958", "16502530000"]
 
 
+RUSSIAN_WAY = ["8 (915) 915-03-12", "89992998816", "8 916 555-12-34"]
+
+
+async def test_numbers_written_the_russian_way_are_read_as_russian_under_the_default_region(client) -> None:
+    account = await new_account(client)
+    rows = [{"phoneNumber": p, "message": "hi"} for p in [*RUSSIAN_WAY, phone(1), "+49 30 1234567"]]
+    r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
+    assert r.status_code == 201, r.text
+    assert r.json()["totalCount"] == 5 and r.json()["rewrittenCount"] == 3
+    stored = (
+        await Recipient.filter(contract_id=r.json()["id"])
+        .order_by("position")
+        .values_list("phone_number", flat=True)
+    )
+    assert stored == ["79159150312", "79992998816", "79165551234", phone(1), "49301234567"]
+
+
+async def test_without_a_default_region_a_number_needs_its_country_code(client, settings_env) -> None:
+    settings_env(default_phone_region="")
+    account = await new_account(client)
+    rows = [{"phoneNumber": "8 (915) 915-03-12", "message": "hi"}, *recipients(1)]
+    r = await client.post("/api/contracts", json={"accountId": account, "recipients": rows})
+    assert r.status_code == 422
+    assert r.json()["details"][0]["field"] == "recipients[0].phoneNumber"
+    assert "no country has this code" in r.json()["details"][0]["message"]
+    assert await Contract.all().count() == 0
+
+
 async def test_a_bad_number_names_the_recipient_and_creates_nothing(client) -> None:
     account = await new_account(client)
     rows = recipients(5)
@@ -322,3 +350,14 @@ async def test_the_csv_import_does_not_hold_the_body_in_memory(client) -> None:
     assert r.json()["details"][0]["field"] == "rows"
     assert peak < len(chunk) * chunks_sent / 2, peak
     assert await Contract.all().count() == 0
+
+
+async def test_opt_outs_read_numbers_written_the_russian_way_as_russian(client) -> None:
+    account = await new_account(client)
+    url = f"/api/accounts/{account}/opt-outs"
+    r = await client.post(url, json={"phoneNumbers": [*RUSSIAN_WAY, "+7 915 915-03-12"]})
+    assert r.json() == {"added": 3}, "the last is the first written another way"
+    listed = (await client.get(url)).json()["items"]
+    assert [o["phoneNumber"] for o in listed] == ["79159150312", "79992998816", "79165551234"]
+    assert (await client.delete(f"{url}/8 (999) 299-88-16")).status_code == 204
+    assert len((await client.get(url)).json()["items"]) == 2

@@ -42,7 +42,7 @@ async def test_a_russian_excel_file_becomes_a_contract_shown_in_moscow_time(
     browser = russian_browser
     await Account.create(name="Продажи", transport="sandbox")
     saved_by_excel = tmp_path / "клиенты.csv"
-    rows = ["Телефон;Имя", "+7 999 000-00-01;Анна", "+7 999 000-00-02;Борис", "не номер;Никто"]
+    rows = ["Телефон;Имя", "+7 999 000-00-01;Анна", "8 (999) 000-00-02;Борис", "не номер;Никто"]
     saved_by_excel.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1251"))
     await sign_in_in_russian(browser, web)
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
@@ -67,6 +67,10 @@ async def test_a_russian_excel_file_becomes_a_contract_shown_in_moscow_time(
     text_shown(browser, "Здравствуйте, Анна!")  # the message step, previewing the file's rows
     click(browser, button(browser, "Проверить получателей"))
     text_shown(browser, "Исключить 1 строку")
+    text_shown(
+        browser,
+        "1 номер без кода страны. Добавлен код +7 (Россия), например: 8 (999) 000-00-02 → +7 999 000-00-02",
+    )
     click(browser, button(browser, "Далее"))
     field(browser, "Название контракта").send_keys("Ноябрь")
     click(browser, text_shown(browser, "Создать без запуска"))

@@ -31,6 +31,16 @@ async def exported(client, contract: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(r.text)))
 
 
+async def test_an_import_reads_numbers_written_the_russian_way_as_russian(client) -> None:
+    account = await new_account(client)
+    body = "Телефон;Имя\n8 (915) 915-03-12;Анна\n89992998816;Борис\n+7 916 555-12-34;Вера\n"
+    r = await import_csv(client, body.encode("cp1251"), accountId=account, template="Привет, {Имя}!")
+    assert r.status_code == 201, r.text
+    assert (r.json()["totalCount"], r.json()["rewrittenCount"]) == (3, 2)
+    rows = await exported(client, r.json()["id"])
+    assert [row["phoneNumber"] for row in rows] == ["79159150312", "79992998816", "79165551234"]
+
+
 async def test_a_spreadsheet_export_becomes_a_contract_with_templated_messages(client) -> None:
     account = await new_account(client)
     r = await import_csv(client, PEOPLE, accountId=account, name="Omsk", template="Hi {Name} from {City}!")

@@ -24,10 +24,10 @@ from models import (
     RecipientStatus,
     SendMinute,
 )
-from services import accounts, contracts, users
+from services import accounts, contracts, users, wizard_drafts
 from services.errors import Conflict
 from tests.conftest import API_KEY
-from tests.helpers import phone, sign_in_page
+from tests.helpers import phone, sign_in_page, until
 
 
 async def recipient_rows(user: User, expected: int) -> list[dict]:
@@ -155,6 +155,49 @@ async def test_the_wizard_checks_pasted_rows_and_creates_a_started_contract(sign
     )
     assert rows == [(phone(1), "Hello Anna!"), (phone(2), "Hello Boris!")]
     assert account.id == contract.account_id
+
+
+async def test_the_wizard_reads_pasted_russian_numbers_in_the_region_chosen_and_remembers_it(
+    signed_in: User,
+) -> None:
+    user = signed_in
+    await Account.create(name="Sales", use_limits=False)
+    await wizard_accounts(user, "Sales · connected")
+    pasted = ["8 (915) 915-03-12", "89992998816", "8 916 555-12-34", "030 1234567"]
+    await wizard_rows(user, pasted, "4 rows · columns: phone")  # numbers alone: no header
+    user.find("Message").type("Hello!")
+    user.find("Check the recipients").click()
+    await user.should_see("3 numbers without a country code.", retries=100)
+    (note,) = user.find(marker="rewritten").elements
+    assert "The code +7 (Russia) was added, e.g. 8 (915) 915-03-12 → +7 915 915-03-12" in note.text
+    await user.should_see("Invalid numbers: 1")  # the German one, under RU
+    assert user.find(marker="phone-region").elements.pop().value == "RU", "DEFAULT_PHONE_REGION"
+
+    user.find(marker="phone-region").elements.pop().set_value("DE")
+    await user.should_see("The code +49 (Germany) was added", retries=100)
+    await until(lambda: _region_remembered("DE"), "the region in the draft")
+    await user.open("/contracts/new")  # a reload
+    assert user.find(marker="phone-region").elements.pop().value == "DE"
+    user.find("Check the recipients").click()
+    await user.should_see("The code +49 (Germany) was added", retries=100)
+
+    user.find(marker="phone-region").elements.pop().set_value("RU")
+    await user.should_see("The code +7 (Russia) was added", retries=100)
+    user.find("Next").click()
+    user.find("Contract name").type("Moscow")
+    user.find("Create contract").click()
+    await user.should_see("Contract created with 3 recipients", retries=50)
+    contract = await Contract.get(name="Moscow")
+    stored = (
+        await Recipient.filter(contract_id=contract.id)
+        .order_by("position")
+        .values_list("phone_number", flat=True)
+    )
+    assert stored == ["79159150312", "79992998816", "79165551234"]
+
+
+async def _region_remembered(region: str) -> bool:
+    return (await wizard_drafts.recall("anna")).get("region") == region
 
 
 async def test_the_wizard_sends_with_a_pool_and_warns_of_an_account_not_connected(signed_in: User) -> None:

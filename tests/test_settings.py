@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from settings import Settings
 
 
@@ -31,3 +34,15 @@ def test_database_urls(monkeypatch, tmp_path) -> None:
 def test_port_defaults_to_the_seeds(monkeypatch) -> None:
     monkeypatch.delenv("PORT", raising=False)
     assert Settings().port == 5001
+
+
+def test_the_default_phone_region_is_russia_and_must_be_one_phonenumbers_knows(monkeypatch) -> None:
+    monkeypatch.delenv("DEFAULT_PHONE_REGION", raising=False)
+    assert Settings().default_phone_region == "RU"
+    monkeypatch.setenv("DEFAULT_PHONE_REGION", "de")
+    assert Settings().default_phone_region == "DE"
+    monkeypatch.setenv("DEFAULT_PHONE_REGION", "")
+    assert Settings().default_phone_region == "", "none: every number must have its country code"
+    monkeypatch.setenv("DEFAULT_PHONE_REGION", "XX")
+    with pytest.raises(ValidationError, match="XX"):
+        Settings()

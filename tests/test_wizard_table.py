@@ -31,6 +31,33 @@ def test_pasted_numbers_without_a_header_are_one_phone_column() -> None:
     assert table.columns == ["phone"] and table.count == 2
 
 
+@pytest.mark.parametrize(
+    ("pasted", "rows"),
+    [
+        ("8 (915) 915-03-12", [["8 (915) 915-03-12"]]),  # one number: a row, not a header
+        ("8 (915) 915-03-12\n+7 916 555-12-34\n", [["8 (915) 915-03-12"], ["+7 916 555-12-34"]]),
+        ("89992998816\n'+7 (999) 000-00-01\n", [["89992998816"], ["'+7 (999) 000-00-01"]]),
+    ],
+)
+def test_pasted_numbers_however_spaced_are_a_list_without_a_header(
+    pasted: str, rows: list[list[str]]
+) -> None:
+    table = wizard_table.from_csv_text(pasted)
+    assert (table.columns, table.head(9), table.count) == (["phone"], rows, len(rows))
+
+
+def test_pasted_rows_whose_first_has_a_number_have_no_header_and_their_numbers_are_the_phone() -> None:
+    table = wizard_table.from_csv_text("Anna;8 (915) 915-03-12\nBoris;8 916 555-12-34\n")
+    assert table.columns == ["column 1", "phone"] and table.count == 2
+    assert table.phone_column() == "phone"
+
+
+@pytest.mark.parametrize("header", ["phone;name", "Телефон;Имя", "tel.;2024"])
+def test_a_pasted_header_row_is_recognised_as_one(header: str) -> None:
+    table = wizard_table.from_csv_text(f"{header}\n8 (915) 915-03-12;Anna\n")
+    assert table.columns == header.split(";") and table.head(9) == [["8 (915) 915-03-12", "Anna"]]
+
+
 def test_an_excel_workbook_gives_numbers_as_their_digits() -> None:
     book = Workbook()
     sheet = book.active
@@ -85,6 +112,20 @@ async def test_the_check_names_every_problem_by_row_and_keeps_the_rest(db) -> No
     assert report.kept() == ([phone(1), phone(4), phone(5)], ["hi Anna", " Empty", "hi Fine"])
     empty = await wizard_table.check(table, "phone", "{text}", [account.id])
     assert empty.bad_messages == [(5, "must not be empty")]
+
+
+async def test_the_check_reads_numbers_without_a_country_code_as_the_regions_and_counts_them(db) -> None:
+    account = await Account.create(name="a")
+    numbers = ["79991234567", "8 (915) 915-03-12", "+7 999 000-00-02", "8 916 555-12-34", "030 1234567"]
+    table = wizard_table.from_csv_text("phone\n" + "\n".join(numbers))
+    report = await wizard_table.check(table, "phone", "hi", [account.id], "RU")
+    assert (report.rewritten, report.example) == (2, ("8 (915) 915-03-12", "79159150312"))
+    assert [(row, raw) for row, raw, _ in report.invalid] == [(5, "030 1234567")]
+    assert report.kept()[0] == ["79991234567", "79159150312", "79990000002", "79165551234"]
+    german = await wizard_table.check(table, "phone", "hi", [account.id], "DE")
+    assert german.phone_numbers[0::2] == ["79991234567", "79990000002", "49301234567"]
+    strict = await wizard_table.check(table, "phone", "hi", [account.id])
+    assert strict.rewritten == 0 and strict.example is None and len(strict.invalid) == 3
 
 
 async def test_a_scheduled_contract_starts_by_itself_when_its_time_comes(db, broker_started) -> None:

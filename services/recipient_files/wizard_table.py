@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import closing
@@ -94,7 +95,8 @@ def _table(header: list[str], text: bytes, delimiter: str, count: int, skip: int
 
 def from_csv_text(text: str, limit: int | None = None, most: int | None = None) -> Table:
     """CSV with a header row; the delimiter (comma, semicolon, tab) is guessed from the first line.
-    A list of bare phone numbers, one per line, is read as a single column "phone"."""
+    Without a header (a list of bare phone numbers, one per line, or rows whose first one has a phone
+    number in it) every line is a row, the column of numbers called "phone" (see `_no_header`)."""
     return from_csv_file(io.BytesIO(text.encode("utf-8", "replace")), limit, most)
 
 
@@ -119,8 +121,8 @@ def from_csv_file(file: BinaryIO, limit: int | None = None, most: int | None = N
         if not header:
             raise InvalidInput(say("nothing to read"), [Problem("file", say("empty"))])
         skip, count = 1, 0
-        if len(header) == 1 and _looks_like_a_number(header[0]):
-            header, skip, count = ["phone"], 0, 1  # no header: the first line is the first row
+        if (named := _no_header(header)) is not None:
+            header, skip, count = named, 0, 1  # no header: the first line is the first row
         for _ in data_rows(reader, _refuse_row, first=count):
             count += 1
             if count > limit:
@@ -155,9 +157,22 @@ class _Kept(io.RawIOBase):
         return self.kept.getvalue()
 
 
-def _looks_like_a_number(cell: str) -> bool:
-    digits = "".join(c for c in cell if c.isdigit())
-    return len(digits) >= 7 and len(digits) >= len(cell.strip()) - 5
+_A_NUMBER = re.compile(r"'?\+?[0-9\s()\-.]*")  # digits, as people space and bracket them
+
+
+def _no_header(first: list[str]) -> list[str] | None:
+    """Column names for a first line that is a row, not a header: one with a cell that is a phone
+    number as people write it (7 digits or more, nothing but digits, spaces, brackets, dashes, dots
+    and a leading + or '), which no column name is. That cell's column is "phone", the others
+    "column N"; None when the first line is a header."""
+    at = next((i for i, cell in enumerate(first) if _is_a_number(cell.strip())), None)
+    if at is None:
+        return None
+    return ["phone" if i == at else f"column {i + 1}" for i in range(len(first))]
+
+
+def _is_a_number(cell: str) -> bool:
+    return _A_NUMBER.fullmatch(cell) is not None and sum(c.isdigit() for c in cell) >= 7
 
 
 def from_upload(filename: str, data: bytes | BinaryIO, limit: int | None = None) -> Table:
@@ -203,6 +218,8 @@ class Report:
     opted_out: list[tuple[int, str]] = field(default_factory=list)
     bad_messages: list[tuple[int, str]] = field(default_factory=list)  # row, why
     phone_numbers: list[str] = field(default_factory=list)  # normalised, or "" where invalid
+    rewritten: int = 0  # numbers read as national ones of the region chosen
+    example: tuple[str, str] | None = None  # the first of them, as written and normalised
 
     def problems(self) -> dict[int, list[Text]]:
         """What is wrong with each row left out, in words."""
@@ -240,17 +257,23 @@ class Report:
         return out_phones, out_messages
 
 
-async def check(table: Table, phone_column: str, template: str, account_ids: list[str]) -> Report:
-    """Every row checked; the row-by-row work runs off the event loop (a million rows take seconds)."""
+async def check(
+    table: Table, phone_column: str, template: str, account_ids: list[str], region: str = ""
+) -> Report:
+    """Every row checked, a number without a country code read as one of `region` (services.phones);
+    the row-by-row work runs off the event loop (a million rows take seconds)."""
     report = Report(table, template)
     raw = await asyncio.to_thread(phone_cells, table, phone_column)
     first_row: dict[str, int] = {}
-    async for chunk in phones.check_chunks(raw):
-        for normalised, reason in chunk:
+    async for chunk in phones.check_chunks(raw, region):
+        for normalised, reason, rewritten in chunk:
             row = len(report.phone_numbers) + 1
             written = raw[row - 1]
             number = written if normalised == written else normalised  # one string, not two
             report.phone_numbers.append(number or "")
+            if rewritten:
+                report.rewritten += 1
+                report.example = report.example or (written, number)
             if number is None:
                 report.invalid.append((row, written, reason or "invalid"))
             elif number in first_row:

@@ -27,6 +27,7 @@ from ui.i18n import N_, _, local_moment, ngettext, number, tr, zone
 from ui.i18n import when as when_
 from ui.pages.wizard_draft import Draft
 from ui.pages.wizard_recipients import PREVIEW_ROWS, Take, recipients_step
+from ui.pages.wizard_region import region_select, rewritten_note
 
 LISTED_PROBLEMS = 50
 DAYS = {1: N_("Mon"), 2: N_("Tue"), 3: N_("Wed"), 4: N_("Thu"), 5: N_("Fri"), 6: N_("Sat"), 7: N_("Sun")}
@@ -46,6 +47,7 @@ class Restorable:
     name: ui.input
     when: When
     check_report: ui.refreshable
+    region: ui.select
 
 
 async def wizard_page(audience: str = "") -> None:
@@ -64,10 +66,10 @@ async def wizard_page(audience: str = "") -> None:
         with ui.step("message", title=_("Message")):
             _message_step(draft, stepper, message_fields, on_done=check_report.refresh)
         with ui.step("check", title=_("Check")):
-            await _check_step(draft, stepper, check_report)
+            region = await _check_step(draft, stepper, check_report)
         with ui.step("start", title=_("Start")):
             name, when = _start_step(draft, stepper)
-    parts = Restorable(stepper, account_select, take, name, when, check_report)
+    parts = Restorable(stepper, account_select, take, name, when, check_report, region)
     if await _restore(draft, parts, audience):
         with notice:
             ui.icon("restore")
@@ -90,6 +92,9 @@ async def _restore(draft: Draft, parts: Restorable, audience: str) -> bool:
     if known:
         parts.accounts.set_value(known)
     draft.phone_column, draft.template = saved.get("phoneColumn"), saved.get("template") or ""
+    if saved.get("region") in parts.region.options:
+        draft.region = saved["region"]
+        parts.region.set_value(draft.region)
     stored = await _stored(saved["audience"], draft.owner) if saved.get("audience") else None
     if stored is not None:
         await parts.take(*stored)
@@ -240,11 +245,22 @@ def _message_step(
 
 async def _check_step(
     draft: Draft, stepper: ui.stepper, report: ui.refreshable[[Draft], Awaitable[None]]
-) -> None:
+) -> ui.select:
+    """The check's report, after the region numbers without a country code are read as (the
+    installation's default, or the draft's); another region checks every row again."""
+
+    def chosen(region: str) -> None:
+        if region != draft.region:
+            draft.region, draft.report = region, None
+            draft.remember_soon(region=region)
+            report.refresh()
+
+    region = region_select(draft.region, chosen)
     await report(draft)
     with ui.stepper_navigation():
         _back(stepper)
         ui.button(_("Next"), on_click=stepper.next)
+    return region
 
 
 async def _check_report(draft: Draft) -> None:
@@ -256,11 +272,12 @@ async def _check_report(draft: Draft) -> None:
     spinner = ui.spinner(size="lg")
     if draft.report is None:
         draft.report = await attempt(
-            lambda: wizard_table.check(table, phone_column, draft.template, account_ids)
+            lambda: wizard_table.check(table, phone_column, draft.template, account_ids, draft.region)
         )
     spinner.delete()
     if draft.report is not None:
         _report(draft.report, table.count, draft)
+        rewritten_note(draft.report, draft.region)
         await _plan(draft, draft.report)
 
 
@@ -453,7 +470,14 @@ async def _create(
     phone_numbers, messages = await asyncio.to_thread(report.kept)
     return await attempt(
         lambda: contracts.create_and_launch(
-            account_ids, name, phone_numbers, messages, start, send_window=window, deadline=deadline
+            account_ids,
+            name,
+            phone_numbers,
+            messages,
+            start,
+            send_window=window,
+            deadline=deadline,
+            phone_region="",  # the check gave every number its country code
         )
     )
 

@@ -11,6 +11,7 @@ from nicegui import background_tasks
 
 from services import wizard_drafts
 from services.recipient_files.wizard_table import Report, Table
+from settings import get_settings
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Draft:
     audience_name: str | None = None  # once it is saved as an audience
     phone_column: str | None = None
     template: str = ""
+    # whose national numbers those without a country code are (services/phones.py)
+    region: str = field(default_factory=lambda: get_settings().default_phone_region)
     report: Report | None = None
     zones: dict[str, float] | None = None  # how many of the rows that pass are in each time zone
     leave_out_problem_rows: bool = True
