@@ -44,7 +44,11 @@ class Contract(Model):
     # When it must be done by: reconcile pauses it, saying so, if recipients are unsent then.
     deadline = fields.DatetimeField(null=True)
     started_at = fields.DatetimeField(null=True)
-    completed_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)  # when it ended: completed, failed or cancelled
+    # The dashboard user who created it, or "admin (API key)" for the key (the API, or a dashboard
+    # signed in with it); null for contracts older than the column. Who may cancel or delete it:
+    # services/users.py: may_stop.
+    created_by = fields.CharField(max_length=100, null=True)
 
     class Meta:
         table = "contracts"

@@ -450,10 +450,18 @@ async def _create(
     window: dict[str, Any],
 ) -> contracts.Launched | None:
     """A contract of the rows that passed the check, started as chosen; None if it was refused."""
+    who = page_user()  # its creator, who may cancel or delete it
     phone_numbers, messages = await asyncio.to_thread(report.kept)
     return await attempt(
         lambda: contracts.create_and_launch(
-            account_ids, name, phone_numbers, messages, start, send_window=window, deadline=deadline
+            account_ids,
+            name,
+            phone_numbers,
+            messages,
+            start,
+            send_window=window,
+            deadline=deadline,
+            created_by=who,
         )
     )
 
