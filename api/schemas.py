@@ -219,7 +219,11 @@ class ContractOut(BaseModel):
     createdAt: Timestamp
     updatedAt: Timestamp
     startedAt: Timestamp | None
-    completedAt: Timestamp | None
+    completedAt: Timestamp | None = Field(description="when it ended: completed, failed or cancelled")
+    createdBy: str | None = Field(
+        description="the dashboard user who created it, `admin (API key)` for the API key; null for "
+        "contracts older than this field"
+    )
 
     @classmethod
     def of(
@@ -244,6 +248,7 @@ class ContractOut(BaseModel):
             updatedAt=c.updated_at,
             startedAt=c.started_at,
             completedAt=c.completed_at,
+            createdBy=c.created_by,
         )
 
 

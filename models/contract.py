@@ -8,9 +8,9 @@ from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
-from models.enums import ContractStatus, RecipientStatus
+from models.enums import ACTIVE_CONTRACT, ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH, new_id
-from models.sql import assignments, changed, marks, returning, update_from, values_list
+from models.sql import assignments, changed, marks, returning, update_from_returning, values_list
 
 
 def _contract_id() -> str:
@@ -44,7 +44,11 @@ class Contract(Model):
     # When it must be done by: reconcile pauses it, saying so, if recipients are unsent then.
     deadline = fields.DatetimeField(null=True)
     started_at = fields.DatetimeField(null=True)
-    completed_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)  # when it ended: completed, failed or cancelled
+    # The dashboard user who created it, or "admin (API key)" for the key (the API, or a dashboard
+    # signed in with it); null for contracts older than the column. Who may cancel or delete it:
+    # services/users.py: may_stop.
+    created_by = fields.CharField(max_length=100, null=True)
 
     class Meta:
         table = "contracts"
@@ -175,10 +179,12 @@ class Settling:
     sent_at: datetime | None = None
 
 
-async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient) -> list[dict]:
+async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient, at: datetime | None = None) -> list[dict]:
     """Move recipients still SENDING, each to its own status, with one more attempt counted, and
     their contracts' status counts with them, in the caller's transaction `conn`: two statements
-    however many rows and contracts (the drivers of a worker record their outcomes together).
+    however many rows and contracts (the drivers of a worker record their outcomes together). A
+    contract these leave with nothing to send is over then, as of `at` (`finish`: a third
+    statement, only when the rows took a contract's last SENDING count to nought).
     Returns the rows moved: their id, contract_id, account_id and status."""
     if not rows:
         return []
@@ -194,26 +200,75 @@ async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient) -> list[dict
         [*params, RecipientStatus.SENDING.value],
         conn,
     )
-    await count_moves(moved, RecipientStatus.SENDING, conn)
+    counts = await count_moves(moved, RecipientStatus.SENDING, conn)
+    sending = RecipientStatus.SENDING.value
+    emptied = sorted({c["contract_id"] for c in counts if c["status"] == sending and c["n"] == 0})
+    await finish(emptied, conn, at)
     return moved
 
 
-async def count_moves(moved: Sequence[dict], from_: RecipientStatus, conn: BaseDBAsyncClient) -> None:
+async def count_moves(moved: Sequence[dict], from_: RecipientStatus, conn: BaseDBAsyncClient) -> list[dict]:
     """Move the status counts with rows an UPDATE … RETURNING moved out of `from_` (each row's
     contract_id and new status) in the caller's transaction: one statement for all, its list in
     (contract, status) order as change_status moves them (the lock order too where the plan follows
-    the list, as for a few rows)."""
+    the list, as for a few rows). Returns the counts it changed (contract_id, status, n) as they
+    are now."""
     deltas: Counter[tuple[str, str]] = Counter()
     for row in moved:
         deltas[(row["contract_id"], from_.value)] -= 1
         deltas[(row["contract_id"], row["status"])] += 1
     rows = sorted((*key, n) for key, n in deltas.items() if n)
     if not rows:
-        return
+        return []
     types = ("text", "text", "integer")
-    await update_from(
-        "contract_status_counts", ("contract_id", "status"), "n = n + v.column3", rows, types, conn
+    return await update_from_returning(
+        "contract_status_counts",
+        ("contract_id", "status"),
+        "n = n + v.column3",
+        rows,
+        types,
+        conn,
+        ("contract_id", "status", "n"),
     )
+
+
+async def finish(
+    contract_ids: Sequence[str], conn: BaseDBAsyncClient, at: datetime | None = None
+) -> list[str]:
+    """End those of the started contracts with no recipient left to send (none QUEUED or SENDING),
+    as of `at` (now): COMPLETED, or FAILED when none was sent and some failed. One statement for
+    them all; the ids of those it ended.
+
+    On PostgreSQL this takes the contract's row after its counts, where a claim takes them the
+    other way round; but a claim can only wait here for counts this one moves when there are rows
+    left to claim, and then this statement's condition is false and it locks nothing."""
+    if not contract_ids:
+        return []
+    s = RecipientStatus
+    counts = (
+        "SELECT 1 FROM contract_status_counts c WHERE c.contract_id = contracts.id AND c.n > 0 AND c.status"
+    )
+    running = [status.value for status in ACTIVE_CONTRACT]
+    ended = await returning(
+        f"UPDATE contracts SET status = CASE WHEN EXISTS ({counts} = ?) OR NOT EXISTS ({counts} = ?) "
+        "THEN ? ELSE ? END, completed_at = ?, updated_at = ? "
+        f"WHERE id IN ({marks(contract_ids)}) AND status IN ({marks(running)}) "
+        f"AND NOT EXISTS ({counts} IN (?, ?)) RETURNING id",
+        [
+            s.SENT.value,
+            s.FAILED.value,
+            ContractStatus.COMPLETED.value,
+            ContractStatus.FAILED.value,
+            at or datetime.now(UTC),
+            datetime.now(UTC),
+            *contract_ids,
+            *running,
+            s.QUEUED.value,
+            s.SENDING.value,
+        ],
+        conn,
+    )
+    return [row["id"] for row in ended]
 
 
 class StatusCount(Model):

@@ -76,9 +76,31 @@ async def update_from(
     which names the rest of a row's values v.column<n>. Sort `rows`: where the plan follows the
     list (an index nested loop, as for a few rows), that is the order the rows are locked in. How
     many rows it changed."""
+    sql, params = _update_from(table, keys, sets, rows, types)
+    return await changed(sql, params, conn)
+
+
+async def update_from_returning(
+    table: str,
+    keys: Sequence[str],
+    sets: str,
+    rows: Sequence[Sequence[object]],
+    types: Sequence[str],
+    conn: BaseDBAsyncClient,
+    columns: Sequence[str],
+) -> list[dict]:
+    """`update_from`, returning the `columns` of each row it changed as they are after it."""
+    sql, params = _update_from(table, keys, sets, rows, types)
+    listed = ", ".join(f"{table}.{column}" for column in columns)
+    return await returning(f"{sql} RETURNING {listed}", params, conn)
+
+
+def _update_from(
+    table: str, keys: Sequence[str], sets: str, rows: Sequence[Sequence[object]], types: Sequence[str]
+) -> tuple[str, list[Any]]:
     values, params = values_list(rows, types)
     match = " AND ".join(f"{table}.{key} = v.column{i}" for i, key in enumerate(keys, 1))
-    return await changed(f"UPDATE {table} SET {sets} FROM ({values}) AS v WHERE {match}", params, conn)
+    return f"UPDATE {table} SET {sets} FROM ({values}) AS v WHERE {match}", params
 
 
 def marks(values: Sequence[object]) -> str:

@@ -1,5 +1,5 @@
 """Contract operations: create (all or nothing, and start it now or later), list, read, stats, start,
-pause, delete; a scheduled start and a deadline, set and changed."""
+pause, cancel, delete; a scheduled start and a deadline, set and changed."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
-from services import estimates, phones, pools
+from services import estimates, phones, pools, users
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError, validate
 from services.timezones import SendWindowIn, ZoneRule
 from settings import get_settings
@@ -40,9 +40,11 @@ log = logging.getLogger(__name__)
 # A contract this big changes the recipients table enough to mislead PostgreSQL's planner until the
 # statistics are refreshed (first page of a fresh 1M contract: 300 ms before, under 1 ms after).
 ANALYZE_FROM = 50_000
-# How long a delete waits for messages a worker is sending right now to be recorded (a typing
-# pause and a send, or a batch of the sandbox); a worker that lost its lease stops sooner.
+# How long a cancel or delete waits for messages a worker is sending right now to be recorded (a
+# typing pause and a send, or a batch of the sandbox); a worker that lost its lease stops sooner.
 DELETE_WAIT_S = 30
+# The error_message of a recipient a cancel left unsent (SKIPPED).
+CANCELLED_NOTE = N_("not sent: the contract was cancelled")
 
 # Recipients not sent yet, and contracts not over yet (whose times may still change).
 UNSENT = (RecipientStatus.PENDING, RecipientStatus.QUEUED, RecipientStatus.SENDING)
@@ -155,12 +157,15 @@ async def create_contract(
     start_at: datetime | None = None,
     deadline: datetime | None = None,
     phone_region: str | None = None,
+    created_by: str | None = None,
 ) -> Created:
     """Create a PENDING contract with one recipient per (phone number, message), all or nothing, for
     one account or a pool of several (the first is the contract's `accountId`), sending inside
     `send_window` of each recipient's local time (None: the settings' window), starting by itself at
-    `start_at` if given, and to be done by `deadline` if given. A number without a country code is
-    read as one of `phone_region` (None: settings.default_phone_region; "": none, see services/phones.py).
+    `start_at` if given, and to be done by `deadline` if given; `created_by`: the user creating it
+    (users.KEY_USER for the API key), who may cancel or delete it (services/users.py: may_stop). A
+    number without a country code is read as one of `phone_region` (None:
+    settings.default_phone_region; "": none, see services/phones.py).
 
     Numbers are checked in chunks while earlier chunks are already being stored, inside one
     transaction that any invalid recipient rolls back."""
@@ -185,7 +190,7 @@ async def create_contract(
             [Problem("recipients", f"at most {limit} recipients per contract")],
         )
     await pools.check_exist(pool, one=isinstance(account_ids, str))
-    when = {"send_window": send_window, "start_at": start_at, "deadline": deadline}
+    when = {"send_window": send_window, "start_at": start_at, "deadline": deadline, "created_by": created_by}
     region = get_settings().default_phone_region if phone_region is None else phone_region
     try:
         return await _store(pool, name, phone_numbers, messages, when, region)
@@ -204,7 +209,8 @@ async def _store(
     when: dict[str, Any],
     region: str,
 ) -> Created:
-    """The contract stored (`when`: its send_window, start_at and deadline) with its recipients."""
+    """The contract stored (`when`: its send_window, start_at, deadline and creator) with its
+    recipients."""
     intake = _Intake(phone_numbers, messages)
     pending = RecipientStatus.PENDING.value
     zones: Counter[str] = Counter()
@@ -476,6 +482,7 @@ async def create_and_launch(
     send_window: dict[str, Any] | None = None,
     deadline: datetime | None = None,
     phone_region: str | None = None,
+    created_by: str | None = None,
 ) -> Launched:
     """Create a contract (all or nothing, refused as create_contract is), then start it now ("now"),
     have it start by itself at `start` (a time), or leave it PENDING (None).
@@ -493,6 +500,7 @@ async def create_and_launch(
         start_at=start_at,
         deadline=deadline,
         phone_region=phone_region,
+        created_by=created_by,
     )
     if start != "now":
         return Launched(created.contract, created.duplicates)
@@ -543,9 +551,25 @@ async def _sends_in_flight_done(contract_id: str, pool: list[str]) -> None:
     while (await StatusCount.for_contract(contract_id))[RecipientStatus.SENDING]:
         live = await Account.exists(id__in=pool, lease_until__gt=datetime.now(UTC))
         if not live or loop.time() > deadline:
-            log.warning("deleting %s with messages SENDING and no worker to record them", contract_id)
+            log.warning("stopping %s with messages SENDING and no worker to record them", contract_id)
             return
         await asyncio.sleep(0.02)
+
+
+async def _stop(contract_id: str, actor: str, from_: tuple[ContractStatus, ...] | None, refusal: str) -> None:
+    """Mark the contract CANCELLED at once (only from `from_`, if given: else Conflict saying
+    `refusal` with its status), so workers claim nothing more of it, and wait for the messages
+    already handed to a live worker to be recorded: once this returns, nothing of it is sent any
+    more. Forbidden unless `actor` may stop it (services/users.py: may_stop).
+
+    The status change and a claim wait for each other (tasks/outbox.py: claim_all): rows are
+    never claimed for a contract cancelled here."""
+    contract = await get_contract(contract_id)
+    await users.require_may_stop(actor, contract.created_by)
+    ended = contract.completed_at or datetime.now(UTC)
+    if not await Contract.transition(contract_id, ContractStatus.CANCELLED, from_, completed_at=ended):
+        raise Conflict(say(refusal, status=(await get_contract(contract_id)).status))
+    await _sends_in_flight_done(contract_id, await pools.pool_of(contract_id))
 
 
 async def pause_contract(contract_id: str) -> Contract:
@@ -560,13 +584,26 @@ async def pause_contract(contract_id: str) -> Contract:
     return await get_contract(contract_id)
 
 
-async def delete_contract(contract_id: str) -> None:
-    """Cancel the contract at once (workers stop claiming), wait for messages already handed to a
-    live worker to be recorded, then remove every row of the contract: once this returns, nothing
-    of it is sent any more."""
-    if not await Contract.transition(contract_id, ContractStatus.CANCELLED):
-        raise NotFound(f"contract {contract_id!r} not found")
-    await _sends_in_flight_done(contract_id, await pools.pool_of(contract_id))
+async def cancel_contract(contract_id: str, actor: str) -> Contract:
+    """Stop a contract that is not over yet, for good, keeping its report: CANCELLED at once, and
+    once the messages a live worker is sending now are recorded, its unsent recipients (PENDING,
+    QUEUED) SKIPPED with CANCELLED_NOTE, their counts with them. Conflict once it is over."""
+    refusal = N_("contract is {status}; only a contract that is not over can be cancelled")
+    await _stop(contract_id, actor, NOT_OVER, refusal)
+    async with in_transaction() as conn:
+        for unsent in (RecipientStatus.PENDING, RecipientStatus.QUEUED):
+            await Recipient.change_status(
+                contract_id, unsent, RecipientStatus.SKIPPED, conn, error_message=CANCELLED_NOTE
+            )
+    return await get_contract(contract_id)
+
+
+async def delete_contract(contract_id: str, actor: str, *, running_too: bool = True) -> None:
+    """Cancel the contract (as cancel_contract does: once this returns, nothing of it is sent any
+    more), then remove every row of it. `running_too=False` (the dashboard) refuses a running
+    contract, to be cancelled first; the API deletes it, as the seed's did."""
+    stopped = None if running_too else tuple(s for s in ContractStatus if s not in ACTIVE_CONTRACT)
+    await _stop(contract_id, actor, stopped, N_("contract is {status}; cancel it before deleting it"))
     async with in_transaction() as conn:
         await Recipient.filter(contract_id=contract_id).using_db(conn).delete()
         await PoolMember.filter(contract_id=contract_id).using_db(conn).delete()

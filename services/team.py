@@ -1,10 +1,11 @@
 """The team: users with a role, and the one-time links that invite new ones.
 
 An admin manages accounts, limits and users besides contracts; an operator works with contracts
-(and audiences). Only an admin invites, changes roles and removes users; the installation always
-keeps one admin at least. Changes of role are serialised by a write to the `installation` row
-(a row lock on PostgreSQL, the write lock on SQLite), so two admins demoting each other at once
-cannot leave nobody in charge."""
+(and audiences), and cancels or deletes only the contracts they created themselves (an admin, and
+the API key, any: users.may_stop). Only an admin invites, changes roles and removes users; the
+installation always keeps one admin at least. Changes of role are serialised by a write to the
+`installation` row (a row lock on PostgreSQL, the write lock on SQLite), so two admins demoting
+each other at once cannot leave nobody in charge."""
 
 from __future__ import annotations
 

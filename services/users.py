@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from models.user import Installation, User
 from services import apikey, timezones
-from services.errors import Conflict, InvalidInput, Problem
+from services.errors import Conflict, Forbidden, InvalidInput, Problem
 from texts import LANGUAGES, N_, say
 
 T = TypeVar("T")
@@ -131,6 +131,18 @@ async def role_of(username: str) -> str | None:
     if username == KEY_USER:
         return ADMIN
     return await User.filter(username=username).first().values_list("role", flat=True)
+
+
+async def may_stop(actor: str, created_by: str | None) -> bool:
+    """Whether `actor` may cancel or delete a contract `created_by` created: an admin (and the API
+    key) any, an operator their own (not one older than the column, whose creator is unknown)."""
+    role = await role_of(actor)
+    return role == ADMIN or (role is not None and created_by is not None and created_by == actor)
+
+
+async def require_may_stop(actor: str, created_by: str | None) -> None:
+    if not await may_stop(actor, created_by):
+        raise Forbidden(say("an operator can cancel or delete only the contracts they created"))
 
 
 async def preferences(username: str) -> tuple[str | None, str | None]:

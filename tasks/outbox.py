@@ -15,7 +15,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models import Account, AccountStatus, Contract, ContractStatus, Recipient, RecipientStatus, StatusCount
-from models.contract import Settling, count_moves, settle
+from models.contract import Settling, count_moves, finish, settle
 from models.enums import ACTIVE_CONTRACT
 from models.group_commit import GroupCommit
 from models.sql import LIST_CHUNK, execute, marks, returning, update_from, values_list
@@ -446,7 +446,7 @@ async def record_all(records: list[Record]) -> list[LeaseLost | None]:
                 sent_at = r.at if o.status == RecipientStatus.SENT else None
                 settling.append(Settling(o.recipient_id, o.status, o.error, o.retry_at, sent_at))
                 minute_of[o.recipient_id] = r.at.replace(second=0, microsecond=0)
-        moved = await settle(settling, conn)
+        moved = await settle(settling, conn, at=max(r.at for r in in_order))
         counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         for row in moved:
             status = RecipientStatus(row["status"])
@@ -499,15 +499,13 @@ async def next_retry_at(account_id: str, contract_ids: list[str], now: datetime)
 
 
 async def finish_done_contracts(contract_ids: list[str], now: datetime) -> list[str]:
-    """Close every contract with no recipient left to send: COMPLETED, or FAILED if none was sent.
-    Returns those still open."""
-    still_open = []
-    for contract_id in contract_ids:
-        counts = await StatusCount.for_contract(contract_id)
-        if any(counts[status] for status in OPEN):
-            still_open.append(contract_id)
-            continue
-        nothing_sent = counts[RecipientStatus.FAILED] and not counts[RecipientStatus.SENT]
-        final = ContractStatus.FAILED if nothing_sent else ContractStatus.COMPLETED
-        await Contract.transition(contract_id, final, ACTIVE_CONTRACT, completed_at=now)
-    return still_open
+    """End every one of these contracts with no recipient left to send (`models/contract.finish`).
+    Recording a contract's last outcome ends it already; this ends those whose last rows were
+    settled otherwise (after a crash, or while the contract was paused). Returns those still open."""
+    if not contract_ids:
+        return []
+    open_counts = StatusCount.filter(contract_id__in=contract_ids, status__in=OPEN, n__gt=0)
+    still_open = set(await open_counts.values_list("contract_id", flat=True))
+    async with in_transaction() as conn:
+        await finish([c for c in contract_ids if c not in still_open], conn, now)
+    return [c for c in contract_ids if c in still_open]

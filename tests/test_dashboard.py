@@ -261,6 +261,26 @@ async def test_the_contract_page_starts_pauses_resumes_searches_and_deletes(sign
         await asyncio.sleep(0.05)
     assert [r["phone"] for r in await recipient_rows(user, 1)] == [phone(23)]
 
+    await user.should_not_see(marker="delete")  # running: cancel it first
+    user.find(marker="cancel").click()
+    await user.should_see("Cancel this contract?")
+    user.find("Keep it").click()
+    await user.should_not_see("Cancel this contract?")
+    assert (await Contract.get(id=contract_id)).status == ContractStatus.QUEUED
+    user.find(marker="cancel").click()
+    await user.should_see("Cancel this contract?")
+    user.find(marker="confirm-cancel").click()
+    await user.should_see("Cancelled")
+    assert (await Contract.get(id=contract_id)).status == ContractStatus.CANCELLED
+    await user.should_not_see(marker="cancel")
+    user.find("Skipped").click()  # the report stays: the unsent, skipped with the reason
+    for _ in range(50):  # the search above still applies: one row
+        (row,) = await recipient_rows(user, 1)
+        if row["status"] == "skipped":
+            break
+        await asyncio.sleep(0.05)
+    assert (row["status"], row["note"]) == ("skipped", "not sent: the contract was cancelled")
+
     user.find(marker="delete").click()
     await user.should_see("Delete this contract?")
     user.find("Keep it").click()
@@ -271,6 +291,34 @@ async def test_the_contract_page_starts_pauses_resumes_searches_and_deletes(sign
     user.find(marker="confirm-delete").click()
     await user.should_see("Deleted")
     assert not await Contract.exists(id=contract_id)
+
+
+async def test_an_operator_is_offered_cancel_and_delete_only_on_their_own_contracts(
+    user: User, db, broker_started
+) -> None:
+    from services import team
+
+    await users.create_first_user("anna", "correct horse")
+    await team.join(await team.invite("anna", users.OPERATOR), "boris", "battery staple")
+    account = await Account.create(name="Sales")
+    made = {
+        who: (
+            await contracts.create_contract(account.id, who, [phone(1)], ["hi"], created_by=who)
+        ).contract.id
+        for who in ("anna", "boris")
+    }
+    await sign_in_page(user, "boris", "battery staple")
+    await user.open(f"/contracts/{made['anna']}")
+    await user.should_see("created by anna")
+    await user.should_see("Start")
+    await user.should_not_see(marker="cancel")
+    await user.should_not_see(marker="delete")
+    await user.open(f"/contracts/{made['boris']}")
+    user.find(marker="cancel").click()
+    await user.should_see("Cancel this contract?")
+    user.find(marker="confirm-cancel").click()
+    await user.should_see("Cancelled")
+    assert (await Contract.get(id=made["boris"])).status == ContractStatus.CANCELLED
 
 
 async def test_the_csv_export_is_for_signed_in_users_only(signed_in: User, client) -> None:

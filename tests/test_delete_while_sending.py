@@ -1,5 +1,6 @@
-"""Deleting contracts while workers send them: once the delete is acknowledged nothing of the
-contract leaves any more, and no row of it is left behind (on SQLite and PostgreSQL alike)."""
+"""Deleting or cancelling contracts while workers send them: once the delete or cancel is
+acknowledged nothing of the contract leaves any more; a delete leaves no row of it behind, a cancel
+keeps its report (on SQLite and PostgreSQL alike)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 
 from models import Recipient, RecipientStatus, SandboxDelivery
 from models.sql import execute
+from services.contracts import recount, status_counts
 from tests.conftest import wait_until
 from tests.helpers import new_account, new_contract
 
@@ -58,3 +60,60 @@ async def test_nothing_is_sent_after_a_delete_is_acknowledged_and_nothing_is_lef
         ).count()
         assert late == 0, f"{late} messages of {contract_id} left after its delete was acknowledged"
         assert await rows_left(contract_id) == dict.fromkeys(TABLES, 0)
+
+
+async def test_a_cancel_stops_sending_at_once_and_keeps_the_report(client, processes) -> None:
+    processes("worker")
+    account = await new_account(client, useLimits=False, sandbox={"latency_s": 0.002})
+    contract = await new_contract(client, account, n=3000)
+    assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+
+    async def sending() -> bool:
+        return await Recipient.filter(contract_id=contract, status=RecipientStatus.SENT).count() >= 200
+
+    await wait_until(sending, timeout=60, what="the contract sending")
+    r = await client.post(f"/api/contracts/{contract}/cancel")
+    acknowledged = datetime.now(UTC)
+    assert (r.status_code, r.json()) == (200, {"id": contract, "status": "CANCELLED"})
+    await asyncio.sleep(1.5)  # anything still on its way would arrive by now
+    message_ids = await Recipient.filter(contract_id=contract).values_list("message_id", flat=True)
+    late = await SandboxDelivery.filter(message_id__in=message_ids, delivered_at__gt=acknowledged).count()
+    assert late == 0, f"{late} messages left after the cancel was acknowledged"
+
+    stats = (await client.get(f"/api/contracts/{contract}/stats")).json()
+    delivered = await SandboxDelivery.filter(message_id__in=message_ids).count()
+    assert (stats["status"], stats["total"], stats["success"]) == ("CANCELLED", 3000, delivered)
+    assert stats["skipped"] == 3000 - delivered and stats["remaining"] == 0, "the unsent are skipped"
+    assert await status_counts(contract) == await recount(contract), "the counts equal the rows"
+    unsent = await Recipient.filter(contract_id=contract, status=RecipientStatus.SKIPPED).values_list(
+        "error_message", flat=True
+    )
+    assert set(unsent) == {"not sent: the contract was cancelled"}
+    body = (await client.get(f"/api/contracts/{contract}")).json()
+    assert body["completedAt"] is not None and body["createdBy"] == "admin (API key)"
+    export = await client.get(f"/api/contracts/{contract}/export.csv")
+    assert (
+        export.status_code == 200
+        and export.text.count("not sent: the contract was cancelled") == 3000 - delivered
+    )
+    for again in ("cancel", "start", "pause"):
+        r = await client.post(f"/api/contracts/{contract}/{again}")
+        assert r.status_code == 409, (again, r.text)
+    assert "CANCELLED" in (await client.post(f"/api/contracts/{contract}/cancel")).json()["error"]
+    await asyncio.sleep(1)
+    assert await SandboxDelivery.filter(message_id__in=message_ids).count() == delivered, "none since"
+
+
+async def test_only_a_contract_not_over_can_be_cancelled(client) -> None:
+    account = await new_account(client)
+    waiting = await new_contract(client, account, n=3)
+    r = await client.post(f"/api/contracts/{waiting}/cancel")
+    assert (r.status_code, r.json()["status"]) == (200, "CANCELLED"), "a contract not started yet too"
+    stats = (await client.get(f"/api/contracts/{waiting}/stats")).json()
+    assert (stats["skipped"], stats["success"], stats["remaining"]) == (3, 0, 0)
+    done = await new_contract(client, account, n=1)
+    await execute("UPDATE contracts SET status = 'COMPLETED' WHERE id = ?", [done])
+    r = await client.post(f"/api/contracts/{done}/cancel")
+    assert r.status_code == 409 and r.json()["error"].startswith("contract is COMPLETED")
+    assert (await client.post("/api/contracts/contract_missing/cancel")).status_code == 404
+    assert (await client.delete(f"/api/contracts/{done}")).status_code == 204, "a finished one is deleted"

@@ -8,8 +8,10 @@ rate-limited one rests and comes back; an account serving two contracts serves t
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from models import Contract, ContractStatus, Recipient, RecipientStatus, SandboxDelivery
+from models.enums import ACTIVE_CONTRACT
 from services import contracts
 from tests.conftest import wait_until
 from tests.helpers import kill_repeatedly, new_account, new_contract, phone, recipients
@@ -186,7 +188,6 @@ async def test_kill_9_of_workers_with_a_pool_loses_and_duplicates_nothing(client
 
 async def test_a_running_contract_says_why_it_waits(client) -> None:
     """No silent waits: the API names the reason a running contract sends nothing now."""
-    from datetime import UTC, datetime, timedelta
 
     from models import Account, AccountStatus
 
@@ -249,7 +250,6 @@ async def test_a_warm_up_plan_caps_the_day_and_the_contract_says_so(client, proc
 
 async def test_the_plan_counts_daily_caps_and_the_pool_before_the_start(client) -> None:
     """The issue's case: 1,969 messages on one new number take days by its cap, not hours."""
-    from datetime import UTC, datetime, timedelta
 
     def until(body: dict) -> timedelta:
         finish = datetime.fromisoformat(body["estimatedFinishAt"].replace("Z", "+00:00"))
@@ -285,9 +285,52 @@ async def test_rows_a_lost_account_left_sending_go_to_the_rest_of_the_pool(clien
             contract, RecipientStatus.QUEUED, RecipientStatus.SENDING, conn, ids=ids[:2], account_id=lost
         )
     await Account.filter(id=lost).update(status=AccountStatus.BANNED, lease_until=None)
-    from datetime import UTC, datetime
-
     assert await settle_lost_accounts(datetime.now(UTC)) == 2
     rows = await Recipient.filter(contract_id=contract).values_list("status", "account_id")
     assert rows == [(RecipientStatus.QUEUED, None)] * 3, "the sandbox takes our ids: resent by another"
     assert await contracts.status_counts(contract) == await contracts.recount(contract)
+
+
+async def test_a_contract_is_over_as_its_last_recipient_is_while_its_account_sends_another(
+    client, processes
+) -> None:
+    """Contracts sharing an account each end with their own last recipient, not when the account has
+    nothing more to send: COMPLETED, or FAILED when nothing was sent and something failed."""
+    processes("worker")
+    failing, absent = phone(9_000_001), phone(9_000_002)
+    sandbox = {"latency_s": 0.005, "invalid": [failing], "not_on_whatsapp": [absent]}
+    account = await new_account(client, useLimits=False, sandbox=sandbox)
+    large = await new_contract(client, account, n=3000)
+    assert (await client.post(f"/api/contracts/{large}/start")).status_code == 200
+    expected = {
+        (phone(9_000_000),): ContractStatus.COMPLETED,
+        (failing,): ContractStatus.FAILED,  # its only recipient failed: nothing was sent
+        (absent,): ContractStatus.COMPLETED,  # skipped (not on WhatsApp), nothing failed
+        (absent, failing): ContractStatus.FAILED,
+        (phone(9_000_003), failing): ContractStatus.COMPLETED,  # one sent
+    }
+    small = {}
+    for numbers, status in expected.items():
+        body = {"accountId": account, "recipients": [{"phoneNumber": p, "message": "hi"} for p in numbers]}
+        contract = (await client.post("/api/contracts", json=body)).json()["id"]
+        assert (await client.post(f"/api/contracts/{contract}/start")).status_code == 200
+        small[contract] = status
+    for contract, status in small.items():
+
+        async def settled(contract: str = contract) -> bool:
+            counts = await contracts.status_counts(contract)
+            return not counts[RecipientStatus.QUEUED] + counts[RecipientStatus.SENDING]
+
+        await wait_until(settled, timeout=30, what=f"the recipients of {contract} sent")
+        settled_at = datetime.now(UTC)
+
+        async def over(contract: str = contract) -> bool:
+            return (await Contract.get(id=contract)).status not in ACTIVE_CONTRACT
+
+        await wait_until(over, timeout=5, what=f"{contract} over within seconds of its last recipient")
+        done = await Contract.get(id=contract)
+        assert done.status == status, (done.status, status)
+        assert done.completed_at <= settled_at + timedelta(seconds=5)
+    assert (await Contract.get(id=large)).status == ContractStatus.IN_PROGRESS, "the large one still sends"
+    for contract in small:
+        assert await contracts.status_counts(contract) == await contracts.recount(contract)

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nicegui.testing import User as SimulatedUser
 
-from models import Invite, User, WebSession
-from services import signin, team, users
+from models import Account, Contract, ContractStatus, Invite, User, WebSession
+from services import contracts, signin, team, users
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from services.throttle import Throttle
 from services.users import ADMIN, OPERATOR
-from tests.helpers import sign_in_page
+from tests.helpers import phone, sign_in_page
 from ui import frame
 
 HERE = "127.0.0.1"
@@ -100,6 +100,41 @@ async def test_only_an_admin_invites_changes_roles_and_removes_users(admin: str)
         await team.set_role(admin, "boris", "owner")
     await team.set_role(users.KEY_USER, "boris", ADMIN)
     assert await users.role_of("boris") == ADMIN
+
+
+async def test_an_operator_cancels_and_deletes_only_the_contracts_they_created(
+    admin: str, broker_started
+) -> None:
+    """An admin (and the API key) may cancel or delete any contract; an operator only their own, not
+    an admin's, another operator's, or one whose creator is unknown (older than the column)."""
+    await team.join(await team.invite(admin, OPERATOR), "boris", "battery staple")
+    await team.join(await team.invite(admin, OPERATOR), "vera", "battery staple")
+    account = await Account.create(name="Sales")
+
+    async def contract(created_by: str | None) -> str:
+        made = await contracts.create_contract(account.id, "", [phone(1)], ["hi"], created_by=created_by)
+        return made.contract.id
+
+    for creator in (admin, "vera", users.KEY_USER, None):
+        theirs = await contract(creator)
+        for action in (contracts.cancel_contract, contracts.delete_contract):
+            with pytest.raises(Forbidden, match="only the contracts they created"):
+                await action(theirs, "boris")
+        assert (await Contract.get(id=theirs)).status == ContractStatus.PENDING, "left as it was"
+    own = await contract("boris")
+    assert (await contracts.cancel_contract(own, "boris")).status == ContractStatus.CANCELLED
+    await contracts.delete_contract(own, "boris")
+    assert not await Contract.exists(id=own)
+    for actor in (admin, users.KEY_USER):
+        theirs = await contract("boris")
+        assert (await contracts.cancel_contract(theirs, actor)).status == ContractStatus.CANCELLED
+        await contracts.delete_contract(theirs, actor)
+    removed = await contract("vera")
+    await team.remove(admin, "vera")
+    with pytest.raises(Forbidden):
+        await contracts.cancel_contract(removed, "vera")
+    await team.set_role(admin, "boris", ADMIN)
+    await contracts.delete_contract(removed, "boris")  # an admin now: any contract
 
 
 async def test_the_last_admin_can_be_neither_demoted_nor_removed(admin: str) -> None:

@@ -34,7 +34,7 @@ from api.schemas import (
 )
 from models import Contract, ContractStatus, RecipientStatus
 from models.ids import ID_LENGTH
-from services import contracts, exports, idempotency, pools, timezones, waiting
+from services import contracts, exports, idempotency, pools, timezones, users, waiting
 from services.errors import InvalidInput
 from services.recipient_files import api_import, csv_rows, encoding
 
@@ -67,6 +67,7 @@ async def create_contract(
             window,
             start_at=body.startAt,
             deadline=body.deadline,
+            created_by=users.KEY_USER,
         )
         return ContractCreated.of(created).model_dump(mode="json")
 
@@ -139,7 +140,14 @@ async def import_contract(
         try:
             pool = chosen_pool(accountId, accountIds)
             created = await contracts.create_contract(
-                pool, name, parsed.phone_numbers, parsed.messages, window, start_at=startAt, deadline=deadline
+                pool,
+                name,
+                parsed.phone_numbers,
+                parsed.messages,
+                window,
+                start_at=startAt,
+                deadline=deadline,
+                created_by=users.KEY_USER,
             )
         except InvalidInput as exc:
             raise api_import.as_rows(exc) from None
@@ -264,8 +272,20 @@ async def pause_contract(contract_id: ContractId) -> StatusOut:
     return StatusOut(id=c.id, status=c.status)
 
 
+@router.post("/{contract_id}/cancel", response_model=StatusOut)
+async def cancel_contract(contract_id: ContractId) -> StatusOut:
+    """Stop a contract that is not over, for good (CANCELLED), keeping its stats and exports: its
+    unsent recipients become SKIPPED ("not sent: the contract was cancelled"). Answers once
+    messages a worker was sending right now are recorded (up to 30 s): nothing of it is sent after
+    that. 409 when it is over already (COMPLETED, FAILED or CANCELLED)."""
+    c = await contracts.cancel_contract(contract_id, users.KEY_USER)
+    return StatusOut(id=c.id, status=c.status)
+
+
 @router.delete("/{contract_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_contract(contract_id: ContractId) -> Response:
-    """Cancel sending at once and remove the contract with its recipients."""
-    await contracts.delete_contract(contract_id)
+    """Remove the contract with its recipients and report; a running one is cancelled first, as
+    the seed's DELETE did (answered once nothing of it is sent any more). To stop a contract and
+    keep its report, cancel it."""
+    await contracts.delete_contract(contract_id, users.KEY_USER)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,7 @@
 """One contract, live: progress, rate and ETA, sends per minute, recipients by outcome with search and
-paging on the server, CSV export, start / pause / resume / delete, and its send window, scheduled start
-and deadline (the two changed in a dialog)."""
+paging on the server, CSV export, start / pause / resume, cancel (not over yet) and delete (not
+running), each asked first and offered to whoever may (services/users.py: may_stop), and its send
+window, scheduled start and deadline (the two changed in a dialog)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from functools import partial
 from nicegui import events, ui
 
 from models import Contract, ContractStatus, RecipientStatus
-from services import contracts, dashboard
+from models.enums import ACTIVE_CONTRACT
+from services import contracts, dashboard, users
 from services.dashboard import Progress
 from services.errors import NotFound
 from services.timezones import SendWindow
-from ui.frame import aria, attempt, chip, confirm, empty_state, status_name
+from ui.frame import aria, attempt, chip, confirm, empty_state, page_user, person, status_name
 from ui.i18n import N_, _, duration, js_number, local_moment, number, stored, tr, when, zone
 
 PAGE_SIZE = 25
@@ -58,6 +60,7 @@ async def contract_page(contract_id: str) -> None:
         return
     with page:
         summary = _summary(progress.contract)
+    may_stop = await users.may_stop(page_user(), progress.contract.created_by)
 
     async def refresh() -> None:
         try:
@@ -68,7 +71,7 @@ async def contract_page(contract_id: str) -> None:
         _show_progress(summary, p)
         _show_timing(summary.timing, p)
         _show_sends(summary.chart, await dashboard.sends_over_time(contract_id))
-        _buttons(summary.actions, p.contract.status, contract_id, refresh)
+        _buttons(summary.actions, p.contract.status, contract_id, refresh, may_stop)
 
     with page:
         await refresh()
@@ -87,6 +90,8 @@ def _gone(page: ui.column) -> None:
 def _summary(c: Contract) -> Summary:
     with ui.row().classes("w-full items-center gap-3"):
         ui.label(c.name or c.id).classes("text-h6")
+        if c.created_by:
+            ui.label(_("created by {name}").format(name=person(c.created_by))).classes("text-caption")
         status = ui.row()
         reason = ui.label().classes("text-caption text-warning")
         ui.space()
@@ -260,16 +265,24 @@ def _card(key: str, label: str) -> ui.label:
 
 
 def _buttons(
-    row: ui.row, status: ContractStatus, contract_id: str, refresh: Callable[[], Awaitable[None]]
+    row: ui.row,
+    status: ContractStatus,
+    contract_id: str,
+    refresh: Callable[[], Awaitable[None]],
+    may_stop: bool,
 ) -> None:
+    """The actions the contract's status allows: Cancel while it is not over and Delete while it is
+    not running, for whoever may stop it."""
     wanted = []
     if status == ContractStatus.PENDING:
         wanted.append((_("Start"), "play_arrow", contracts.start_contract, _("Started")))
-    if status in (ContractStatus.QUEUED, ContractStatus.IN_PROGRESS):
+    if status in ACTIVE_CONTRACT:
         wanted.append((_("Pause"), "pause", contracts.pause_contract, _("Paused")))
     if status == ContractStatus.PAUSED:
         wanted.append((_("Resume"), "play_arrow", contracts.start_contract, _("Resumed")))
-    key = tuple(label for label, *_ in wanted)
+    cancellable = may_stop and status in contracts.NOT_OVER
+    deletable = may_stop and status not in ACTIVE_CONTRACT
+    key = (*(label for label, *_ in wanted), cancellable, deletable)
     if getattr(row, "shown", None) == key:
         return
     row.shown = key  # type: ignore[attr-defined]
@@ -287,27 +300,54 @@ def _buttons(
 
             b = ui.button(label, icon=icon)
             b.on_click(lambda _, b=b, act=act: act(b))
-        with ui.dropdown_button(_("Export"), icon="download").props("outline"):
-            for label, kind in ((_("Excel workbook (.xlsx)"), "xlsx"), (_("CSV for Excel (;)"), "csv")):
-                target = f"/ui/contracts/{contract_id}/export.{kind}"
-                ui.item(label, on_click=lambda target=target: ui.navigate.to(target)).mark(f"export-{kind}")
-        delete = ui.button(
-            _("Delete"), icon="delete", color="negative", on_click=lambda: _delete(contract_id)
-        )
-        delete.props("outline").mark("delete")
+        _export_menu(contract_id)
+        if cancellable:
+            cancel = ui.button(
+                _("Cancel contract"),
+                icon="cancel",
+                color="negative",
+                on_click=lambda: _cancel(contract_id, refresh),
+            )
+            cancel.props("outline").mark("cancel")
+        if deletable:
+            delete = ui.button(
+                _("Delete"), icon="delete", color="negative", on_click=lambda: _delete(contract_id)
+            )
+            delete.props("outline").mark("delete")
+
+
+def _export_menu(contract_id: str) -> None:
+    with ui.dropdown_button(_("Export"), icon="download").props("outline"):
+        for label, kind in ((_("Excel workbook (.xlsx)"), "xlsx"), (_("CSV for Excel (;)"), "csv")):
+            target = f"/ui/contracts/{contract_id}/export.{kind}"
+            ui.item(label, on_click=lambda target=target: ui.navigate.to(target)).mark(f"export-{kind}")
+
+
+async def _cancel(contract_id: str, refresh: Callable[[], Awaitable[None]]) -> None:
+    who = page_user()
+    text = _(
+        "Sending stops for good. What was sent, the report and the exports stay; "
+        "recipients not sent yet are marked skipped."
+    )
+    asked = _("Cancel this contract?")
+    if await confirm(asked, text, _("Cancel contract"), _("Keep it"), "confirm-cancel") and await attempt(
+        lambda: contracts.cancel_contract(contract_id, who), _("Cancelled")
+    ):
+        await refresh()
 
 
 async def _delete(contract_id: str) -> None:
-    text = _("Sending stops at once and every recipient row is removed. This cannot be undone.")
+    who = page_user()
+    text = _("The contract is removed with its report and every recipient row. This cannot be undone.")
     asked = _("Delete this contract?")
     if await confirm(asked, text, _("Delete"), _("Keep it"), "confirm-delete") and await attempt(
-        lambda: _remove(contract_id), _("Deleted")
+        lambda: _remove(contract_id, who), _("Deleted")
     ):
         ui.navigate.to("/")
 
 
-async def _remove(contract_id: str) -> bool:
-    await contracts.delete_contract(contract_id)
+async def _remove(contract_id: str, who: str) -> bool:
+    await contracts.delete_contract(contract_id, who, running_too=False)
     return True
 
 

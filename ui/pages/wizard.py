@@ -467,6 +467,7 @@ async def _create(
     window: dict[str, Any],
 ) -> contracts.Launched | None:
     """A contract of the rows that passed the check, started as chosen; None if it was refused."""
+    who = page_user()  # its creator, who may cancel or delete it
     phone_numbers, messages = await asyncio.to_thread(report.kept)
     return await attempt(
         lambda: contracts.create_and_launch(
@@ -478,6 +479,7 @@ async def _create(
             send_window=window,
             deadline=deadline,
             phone_region="",  # the check gave every number its country code
+            created_by=who,
         )
     )
 
