@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import select
 import socket
 import time
@@ -17,6 +18,7 @@ import pytest
 import socketio
 
 from services import signin, users
+from tests.browser import SIGN_IN, button, chromium, click, eventually, field
 from tests.conftest import API_KEY
 from tests.servers import Process, free_port, wait_for_port
 
@@ -345,3 +347,31 @@ async def test_anonymous_sockets_have_a_lower_bound_than_a_signed_in_users(start
         assert all(isinstance(p, asyncio.Task) for p in anna_polls)
         for poll in [*polls, *anna_polls]:
             poll.cancel()
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen_as"), [(None, "127.0.0.1"), ("127.0.0.1", "1.2.3.4")], ids=["by-default", "trusted"]
+)
+async def test_a_local_clients_forwarded_for_is_believed_only_from_forwarded_allow_ips(
+    start_web, trusted: str | None, seen_as: str
+) -> None:
+    """The address sign-in attempts are throttled by: before, uvicorn believed X-Forwarded-For from
+    127.0.0.1 by default, so a local client could pick a new address for each guess."""
+    url, log = start_web(**({"FORWARDED_ALLOW_IPS": trusted} if trusted else {}))
+    await users.create_first_user("anna", "correct horse battery")
+    browser = await asyncio.to_thread(chromium)
+    try:
+        browser.execute_cdp_cmd("Network.enable", {})
+        browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"X-Forwarded-For": "1.2.3.4"}})
+        await asyncio.to_thread(browser.get, f"{url}/login")
+        user_field, password_field, go, _ = SIGN_IN["en"]
+        field(browser, user_field).send_keys("anna")
+        field(browser, password_field).send_keys("a wrong guess")
+        click(browser, button(browser, go))
+        failed = eventually(
+            lambda: re.search(r"failed sign-in with user 'anna' from (\S+)", log.read_text()),
+            what="the failed sign-in in the log",
+        )
+    finally:
+        browser.quit()
+    assert failed[1] == seen_as
