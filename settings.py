@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(1000, ge=1, description="open HTTP connections (WebSockets apart)")
     http_max_connections_per_address: int = Field(200, ge=1, description="of them, from one address")
     http_max_websockets_per_address: int = Field(100, ge=1, description="dashboard tabs from one address")
+    http_max_anonymous_sockets_per_address: int = Field(
+        20, ge=1, description="of the dashboard's sockets from one address, those without a sign-in"
+    )
+    # A client's address is the TCP peer's, unless the peer is one of these (comma-separated addresses
+    # or networks, `*` for any): then it is the last address in X-Forwarded-For that is not. Nobody
+    # by default (uvicorn's own default trusts 127.0.0.1, so any local client could pick its address).
+    forwarded_allow_ips: str = Field("", description="the reverse proxies whose X-Forwarded-For is believed")
     session_cookie_secure: bool = Field(
         False, description="the dashboard's cookie only over HTTPS (and HSTS)"
     )

@@ -7,6 +7,7 @@ started: a taskiq supervisor's worker child, the web process's phone-check pool,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from models import Worker
+from models import Account, AccountStatus, Worker
 from tests.conftest import wait_until
 from tests.servers import Process, free_port, wait_for_port
 from tests.test_secrets import assert_private
@@ -199,3 +200,39 @@ def test_cli_worker_is_the_one_worker_command_compose_runs(db, tmp_path: Path) -
         wait_for_family(proc.proc.pid, lambda kids: any(is_python(k, "taskiq") for k in kids))
     finally:
         proc.stop()
+
+
+def zombie_children(pid: int) -> list[str]:
+    """The children of `pid` that have exited without being waited for, as `pid name`."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):
+                stat = Path(f"/proc/{child}/stat").read_text()
+                name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+                if state == "Z":
+                    found.append(f"{child} {name}")
+    return found
+
+
+async def test_a_worker_that_opened_a_whatsapp_session_leaves_no_zombie_child(db, processes) -> None:
+    """neonize runs `uname -a` through a shell as it loads and never waits for it: before, a
+    `[sh] <defunct>` stayed under the worker for as long as it ran."""
+    sup = processes("worker", WHATSAPP_CLIENT="tests.fake_neonize:FakeClient", SESSION_TICK_S="0.2")
+    await Account.create(
+        name="Phone",
+        transport="whatsapp",
+        status=AccountStatus.CONNECTED,
+        device_jid={"User": "79990000001", "Server": "s.whatsapp.net", "Device": 1},
+    )
+    child = wait_for_family(sup.proc.pid, lambda kids: any(is_python(k, "taskiq") for k in kids))[0]
+
+    def neonize_loaded() -> bool:
+        return "neonize-linux" in Path(f"/proc/{child.pid}/maps").read_text()
+
+    deadline = time.monotonic() + 60
+    while not neonize_loaded():
+        assert time.monotonic() < deadline, "the worker never opened the account's session"
+        time.sleep(0.2)
+    time.sleep(1)  # the shell has long exited
+    assert zombie_children(child.pid) == []

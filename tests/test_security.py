@@ -4,7 +4,9 @@ too many connections, forged browser logs, page headers, the session cookie, off
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import select
 import socket
 import time
@@ -15,6 +17,8 @@ import httpx
 import pytest
 import socketio
 
+from services import signin, users
+from tests.browser import SIGN_IN, button, chromium, click, eventually, field
 from tests.conftest import API_KEY
 from tests.servers import Process, free_port, wait_for_port
 
@@ -275,3 +279,108 @@ async def test_websockets_from_one_address_are_bounded_and_a_closed_one_frees_it
     open_.append(await connect())
     for sio in open_:
         await sio.disconnect()
+
+
+def _held_request(url: str, forwarded_for: str) -> socket.socket:
+    """A request in flight from `forwarded_for` (as a proxy would say): its body not yet sent."""
+    sock = _connect(url)
+    sock.sendall(
+        f"POST /api/contracts HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\nX-Forwarded-For: {forwarded_for}"
+        "\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{".encode()
+    )
+    return sock
+
+
+def _health_from(url: str, forwarded_for: str) -> bytes:
+    """`/health`'s status line asked by `forwarded_for`; b"" when the connection is closed unanswered."""
+    with _connect(url) as sock:
+        sock.sendall(f"GET /health HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {forwarded_for}\r\n\r\n".encode())
+        try:
+            return sock.recv(4096).split(b"\r\n", 1)[0]
+        except ConnectionResetError:
+            return b""
+
+
+@pytest.mark.parametrize("proxy", ["trusted", "untrusted"])
+async def test_requests_are_bounded_per_client_behind_a_trusted_proxy_and_per_peer_otherwise(
+    start_web, proxy: str
+) -> None:
+    trusted = {"FORWARDED_ALLOW_IPS": "127.0.0.1"} if proxy == "trusted" else {}
+    url, _ = start_web(HTTP_MAX_CONNECTIONS_PER_ADDRESS="3", **trusted)
+    held = [_held_request(url, "10.0.0.1") for _ in range(3)]
+    await asyncio.sleep(0.3)
+    try:
+        other_client = await asyncio.to_thread(_health_from, url, "10.0.0.2")
+        same_client = await asyncio.to_thread(_health_from, url, "10.0.0.1")
+    finally:
+        for sock in held:
+            sock.close()
+    if proxy == "trusted":  # before: the proxy's connections were counted as one client's
+        assert other_client == b"HTTP/1.1 200 OK"
+        assert same_client == b"HTTP/1.1 429 Too Many Requests"
+    else:  # the header is the client's own word: both are the peer 127.0.0.1, which is full
+        assert other_client == same_client == b""
+    await asyncio.sleep(0.3)
+    assert await asyncio.to_thread(_health_from, url, "10.0.0.1") == b"HTTP/1.1 200 OK"
+
+
+async def _long_poll(http: httpx.AsyncClient) -> asyncio.Task | int:
+    """An engine.io long-poll held open (the status code instead if its handshake is refused)."""
+    path = "/_nicegui_ws/socket.io/?EIO=4&transport=polling"
+    handshake = await http.get(path)
+    if handshake.status_code != 200:
+        return handshake.status_code
+    sid = json.loads(handshake.text[1:])["sid"]
+    held = asyncio.create_task(http.get(f"{path}&sid={sid}", timeout=60))
+    await asyncio.sleep(0.2)
+    assert not held.done()
+    return held
+
+
+async def test_anonymous_sockets_have_a_lower_bound_than_a_signed_in_users(start_web) -> None:
+    url, _ = start_web(HTTP_MAX_ANONYMOUS_SOCKETS_PER_ADDRESS="3")
+    await users.create_first_user("anna", "correct horse battery")
+    ticket = await signin.with_password("anna", "correct horse battery", "10.0.0.1")
+    async with httpx.AsyncClient(base_url=url) as anonymous, httpx.AsyncClient(base_url=url) as anna:
+        await anna.get(f"/login/finish?ticket={ticket}")
+        cookie = f"session={anna.cookies['session']}"
+        polls = [await _long_poll(anonymous) for _ in range(3)]
+        assert all(isinstance(p, asyncio.Task) for p in polls)
+        assert await _long_poll(anonymous) == 429  # before: held like the others, up to 200 of them
+        signed_in = socketio.AsyncClient(reconnection=False)
+        await signed_in.connect(
+            url, socketio_path="/_nicegui_ws/socket.io", transports=["websocket"], headers={"Cookie": cookie}
+        )
+        await signed_in.disconnect()
+        anna_polls = [await _long_poll(anna) for _ in range(4)]  # a signed-in user's long-polls, too
+        assert all(isinstance(p, asyncio.Task) for p in anna_polls)
+        for poll in [*polls, *anna_polls]:
+            poll.cancel()
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen_as"), [(None, "127.0.0.1"), ("127.0.0.1", "1.2.3.4")], ids=["by-default", "trusted"]
+)
+async def test_a_local_clients_forwarded_for_is_believed_only_from_forwarded_allow_ips(
+    start_web, trusted: str | None, seen_as: str
+) -> None:
+    """The address sign-in attempts are throttled by: before, uvicorn believed X-Forwarded-For from
+    127.0.0.1 by default, so a local client could pick a new address for each guess."""
+    url, log = start_web(**({"FORWARDED_ALLOW_IPS": trusted} if trusted else {}))
+    await users.create_first_user("anna", "correct horse battery")
+    browser = await asyncio.to_thread(chromium)
+    try:
+        browser.execute_cdp_cmd("Network.enable", {})
+        browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"X-Forwarded-For": "1.2.3.4"}})
+        await asyncio.to_thread(browser.get, f"{url}/login")
+        user_field, password_field, go, _ = SIGN_IN["en"]
+        field(browser, user_field).send_keys("anna")
+        field(browser, password_field).send_keys("a wrong guess")
+        click(browser, button(browser, go))
+        failed = eventually(
+            lambda: re.search(r"failed sign-in with user 'anna' from (\S+)", log.read_text()),
+            what="the failed sign-in in the log",
+        )
+    finally:
+        browser.quit()
+    assert failed[1] == seen_as

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
+import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError
 
-from tests.conftest import API_KEY, wait_until
+from settings import get_settings
+from tests.conftest import API_KEY, BACKEND, wait_until
 from tests.helpers import recipients
 from tests.servers import Process, free_port, wait_for_port
 
@@ -86,3 +92,43 @@ async def test_health_reports_each_dependency(client, redis_server) -> None:
         assert r.json()["redis"] == "unavailable"  # what failed is logged, not told to anyone
     finally:
         redis_server.start()
+
+
+@contextlib.asynccontextmanager
+async def write_held_elsewhere() -> AsyncIterator[None]:
+    """A write transaction held open by another connection, as a long import's is while it commits."""
+    url = get_settings().db_url
+    if BACKEND == "sqlite":
+        other = sqlite3.connect(url.removeprefix("sqlite://").split("?")[0], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # SQLite's one write lock
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    other = await asyncpg.connect(url.replace("postgres://", "postgresql://").split("?")[0])
+    try:
+        async with other.transaction():
+            await other.execute("LOCK TABLE contracts IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await other.close()
+
+
+async def test_health_answers_while_a_write_holds_the_database(web) -> None:
+    """Before: on SQLite, a write waiting for the lock held the web process's one connection, and
+    /health, queued behind it, answered 503 for as long as the lock was held."""
+    async with httpx.AsyncClient(base_url=web, headers={"X-API-Key": API_KEY}, timeout=5) as http:
+        account = (await http.post("/api/accounts", json={})).json()["id"]
+        async with write_held_elsewhere():
+            body = {"accountId": account, "recipients": recipients(1)}
+            waiting = asyncio.create_task(http.post("/api/contracts", json=body, timeout=60))
+            await asyncio.sleep(1)
+            assert not waiting.done(), "the write waits for the lock"
+            for _ in range(3):
+                r = await http.get("/health")  # within the client's 5 s
+                assert (r.status_code, r.json()) == (200, {"status": "ok", "database": "ok", "redis": "ok"})
+                await asyncio.sleep(2)
+            assert not waiting.done(), "the lock was held all along"
+        assert (await waiting).status_code == 201

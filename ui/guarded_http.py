@@ -5,8 +5,10 @@ deadline for a request to arrive (half-sent connections stayed open for good). T
 a cap on the head's bytes (431, connection closed); a deadline for a head to arrive whole after its
 first byte (or after connecting); for a body, a limit on silences and a minimum average rate (so a
 byte now and then cannot hold a connection); and bounds on open HTTP connections, in all and per
-client address (past them new ones are closed at once). An upgraded connection (a WebSocket) leaves
-those bounds and counts against a bound of its own per client address. Everything else is uvicorn's.
+peer address (past them new ones are closed at once). An upgraded connection (a WebSocket) leaves
+those bounds. A trusted reverse proxy (FORWARDED_ALLOW_IPS) is not bounded per address: it carries
+everyone's connections, which ui/client_bounds.py bounds per client once the request says whose it
+is. Everything else is uvicorn's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 from collections import Counter
 from typing import ClassVar
 
+from uvicorn.middleware.proxy_headers import _TrustedHosts
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from settings import get_settings
@@ -28,7 +31,6 @@ END_OF_HEAD = b"\r\n\r\n"
 
 class GuardedHttpProtocol(HttpToolsProtocol):
     open_per_address: ClassVar[Counter[str]] = Counter()  # this process's open HTTP connections
-    websockets_per_address: ClassVar[Counter[str]] = Counter()  # and its open WebSockets
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -39,7 +41,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.min_body_bytes_per_s = s.http_min_body_bytes_per_s
         self.max_connections = s.http_max_connections
         self.max_per_address = s.http_max_connections_per_address
-        self.max_websockets = s.http_max_websockets_per_address
         self.address: str | None = None  # set while this connection is counted
         self.head_bytes: int | None = 0  # bytes of the head being read; None while reading a body
         self.head_tail = b""  # the last bytes of the head so far: its end may straddle two reads
@@ -51,7 +52,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if peer else "unknown"
         opened = self.open_per_address
-        if opened.total() >= self.max_connections or opened[address] >= self.max_per_address:
+        per_address = not _trusted(self.config.forwarded_allow_ips, address)
+        if opened.total() >= self.max_connections or (
+            per_address and opened[address] >= self.max_per_address
+        ):
             log.warning("refused a connection from %s: %d HTTP connections are open", address, opened.total())
             transport.close()
             return
@@ -103,13 +107,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
-        address = self.address or "unknown"
-        self._uncount()  # from here on a WebSocket, bounded on its own
-        if self.websockets_per_address[address] >= self.max_websockets:
-            self._drop(f"{self.max_websockets} WebSockets are open from there")
-            return
-        self.websockets_per_address[address] += 1
-        self.ws_protocol_class = _uncounted_when_closed(self.ws_protocol_class)
+        self._uncount()  # from here on a WebSocket, bounded per client by ui/client_bounds.py
         super().handle_websocket_upgrade()
 
     def _uncount(self) -> None:
@@ -160,16 +158,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
 
 @functools.cache
-def _uncounted_when_closed(protocol: type) -> type:
-    """uvicorn's WebSocket protocol, giving back its place in the per-address count when closed."""
+def _trusted_proxies(allowed: str) -> _TrustedHosts:
+    return _TrustedHosts(allowed)
 
-    class Counted(protocol):  # type: ignore[valid-type, misc]
-        def connection_lost(self, exc: Exception | None) -> None:
-            super().connection_lost(exc)
-            counts = GuardedHttpProtocol.websockets_per_address
-            address = str(self.client[0]) if self.client else "unknown"
-            counts[address] -= 1
-            if counts[address] <= 0:
-                del counts[address]
 
-    return Counted
+def _trusted(allowed: list[str] | str, address: str) -> bool:
+    """Whether `address` is a proxy uvicorn takes X-Forwarded-For from (its rule, its setting)."""
+    return address in _trusted_proxies(allowed if isinstance(allowed, str) else ",".join(allowed))

@@ -26,6 +26,7 @@ from services.queue import broker
 from services.users import session_secret
 from settings import get_settings
 from ui import routes
+from ui.client_bounds import ClientBounds
 from ui.guarded_http import GuardedHttpProtocol
 from ui.headers import SecurityHeaders
 
@@ -54,17 +55,16 @@ def build() -> FastAPI:
     app = FastAPIOffline(title="WA Contracts", lifespan=_lifespan, static_url="/docs-assets")
     api.app.install(app)
     app.add_middleware(SecurityHeaders, hsts=s.session_cookie_secure)
+    secret = session_secret()
+    session = {"https_only": s.session_cookie_secure, "same_site": "lax", "max_age": s.session_max_age_s}
+    app.add_middleware(ClientBounds, session={"secret_key": secret, **session})  # outermost: first
     routes.register()
     ui.run_with(
         app,
         title="WA Contracts",
         show_welcome_message=False,
-        storage_secret=session_secret(),
-        session_middleware_kwargs={
-            "https_only": s.session_cookie_secure,
-            "same_site": "lax",
-            "max_age": s.session_max_age_s,
-        },
+        storage_secret=secret,
+        session_middleware_kwargs=session,
     )
     _ignore_browser_logs()
     return app
@@ -88,6 +88,7 @@ def run() -> None:
         port=s.port,
         log_level="warning",
         http=GuardedHttpProtocol,
+        forwarded_allow_ips=s.forwarded_allow_ips,  # uvicorn would trust 127.0.0.1 unless told
         # A stop must not wait for open streams (a pairing stream lasts minutes) or a held port
         # would keep the next start from listening.
         timeout_graceful_shutdown=10,
