@@ -13,7 +13,6 @@ from nicegui.testing import User as SimulatedUser
 from models import Invite, User, WebSession
 from services import signin, team, users
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
-from services.throttle import Throttle
 from services.users import ADMIN, OPERATOR
 from tests.helpers import sign_in_page
 from ui import frame
@@ -21,9 +20,7 @@ from ui import frame
 HERE = "127.0.0.1"
 
 
-@pytest.fixture(autouse=True)
-def fresh_throttle() -> None:
-    signin.throttle = Throttle()
+pytestmark = pytest.mark.usefixtures("fresh_throttle")
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@ reason, never a stack trace)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -188,7 +190,7 @@ def frame(title: str, who: str) -> Iterator[None]:
         ui.space()
         ui.link("API", "/docs").classes("text-white no-underline gt-sm")
         _preferences(who, theme)
-        out = ui.button(icon="logout", on_click=sign_out).props("flat round color=white")
+        out = ui.button(icon="logout", on_click=sign_out).props("flat round color=white").mark("sign-out")
         aria(out, _("Sign out")).tooltip(_("Sign out"))
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
         ui.label(title).classes("text-h5")
@@ -264,8 +266,14 @@ async def _change_password(who: str) -> None:
     if new != again:
         ui.notify(_("The two new passwords differ"), type="warning")
         return
-    token = app.storage.browser.get("token")
-    await attempt(lambda: signin.change_password(who, current, new, token), _("Password changed"))
+    token, address = app.storage.browser.get("token"), client_address()
+    await attempt(lambda: signin.change_password(who, current, new, token, address), _("Password changed"))
+
+
+def client_address() -> str:
+    """The address of the browser of this page (as uvicorn gives it: after FORWARDED_ALLOW_IPS)."""
+    request = ui.context.client.request
+    return request.client.host if request and request.client else "unknown"
 
 
 def person(username: str) -> str:
@@ -292,8 +300,22 @@ async def _choose(who: str | None, language: str | None = None, time_zone: str |
     ui.navigate.reload()
 
 
-def sign_out() -> None:
-    ui.navigate.to("/logout")
+async def sign_out() -> None:
+    await post_from_page("/logout", {})
+
+
+async def post_from_page(path: str, fields: dict[str, str]) -> None:
+    """Send the browser to `path` by a form POST with `fields`, as a form of this page would: what
+    changes the session is never a GET, and `path` sees this site as the request's origin. (The
+    browser may leave before it answers that it ran the script.)"""
+    with contextlib.suppress(TimeoutError):
+        await ui.run_javascript(
+            "const form = Object.assign(document.createElement('form'), "
+            f"{{method: 'post', action: {json.dumps(path)}}});"
+            f"for (const [name, value] of Object.entries({json.dumps(fields)})) "
+            "form.append(Object.assign(document.createElement('input'), {type: 'hidden', name, value}));"
+            "document.body.append(form); form.submit();"
+        )
 
 
 async def confirm(title: str, text: str, yes: str, no: str, marker: str | None = None) -> bool:
