@@ -23,7 +23,7 @@ from nicegui.events import ValueChangeEventArguments
 
 from services import signin, team, timezones, users
 from services.errors import InvalidInput, Problem, ServiceError
-from ui import i18n
+from ui import i18n, open_pages
 from ui.i18n import N_, _, tr
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,13 @@ def page(path: str, title: str, admins_only: bool = False) -> Callable[[PageBuil
     def register(builder: PageBuilder) -> PageBuilder:
         @functools.wraps(builder)
         async def guarded(request: Request, **kwargs: Any) -> RedirectResponse | None:
-            found = await signin.session(app.storage.browser.get("token"))
+            token = app.storage.browser.get("token")
+            found = await signin.session(token)
             if not found:
                 return RedirectResponse(f"/login?next={quote(request.url.path)}")
             who, role = found
             await settle(request, who, role)
+            open_pages.follow(token, request.url.path)
             ui.page_title(_(title) + " · WA Contracts")
             with frame(_(title), who):
                 if admins_only and not is_admin():
@@ -195,15 +197,9 @@ def frame(title: str, who: str) -> Iterator[None]:
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
         ui.label(title).classes("text-h5")
         yield
-    token, role = app.storage.browser.get("token"), ui.context.client.storage["role"]
-    ui.timer(SESSION_CHECK_S, functools.partial(_still_signed_in, token, who, role))
-
-
-async def _still_signed_in(token: str | None, who: str, role: str | None) -> None:
-    """A page left open is rebuilt (or goes to sign in) once its user signed out elsewhere, was
-    removed or given another role: what it shows and offers is then theirs no more."""
-    if await signin.session(token) != (who, role):
-        ui.navigate.reload()
+    # A page left open, not used, also goes to sign in (or is rebuilt) once its session ends (or
+    # its role changes): what it shows is then theirs no more. Its events are checked as they come.
+    ui.timer(SESSION_CHECK_S, functools.partial(open_pages.still_current, ui.context.client))
 
 
 def _preferences(who: str, theme: ui.dark_mode) -> None:
