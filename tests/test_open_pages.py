@@ -17,10 +17,10 @@ import httpx
 import pytest
 import socketio
 
-from models import Contract, ContractStatus
-from services import signin, team, users
+from models import Audience, Contract, ContractStatus
+from services import signin, team, users, wizard_drafts
 from tests.conftest import API_KEY
-from tests.helpers import new_account, new_contract, until
+from tests.helpers import new_account, new_contract, phone, until
 
 PASSWORD = "battery staple"
 ASKED = "Delete this contract?"
@@ -151,3 +151,18 @@ async def test_a_page_whose_session_ended_does_nothing_and_is_disconnected(
             ], ending.__name__
         await browser.aclose()
     assert await status_of(contracts[0]) == ContractStatus.PENDING
+
+
+async def test_a_page_whose_session_ended_uploads_nothing(web: str, fresh_throttle: None) -> None:
+    await users.create_first_user("anna", PASSWORD)
+    browser = await signed_in(web, "anna")
+    async with opened(web, browser, "/contracts/new") as page:
+        (url,) = [u for e in page.elements.values() if "/upload/" in (u := e.get("props", {}).get("url", ""))]
+        r = await browser.post("/logout", headers={"Origin": web})
+        assert r.status_code == 303
+        upload = {"file": ("clients.csv", f"phone\n{phone(1)}\n".encode(), "text/csv")}
+        r = await browser.post(url, files=upload)
+        assert r.status_code == 403, r.text
+        await asyncio.wait_for(page.closed.wait(), 10)
+    assert await wizard_drafts.recall("anna") == {}
+    assert not await Audience.exists(), "the upload was not kept"
