@@ -395,7 +395,8 @@ async def attempt(action: Callable[[], Awaitable[Any]], done: str | None = None)
 
 async def as_admin(action: Callable[[], Awaitable[Any]], done: str | None = None) -> Any:
     """`attempt` for what only an admin may do, their role checked as they do it: a page built for an
-    admin may outlive their being one by up to SESSION_CHECK_S."""
+    admin checks their role as each event comes (ui/open_pages.py), but an action may follow later,
+    after a dialog was answered."""
 
     async def checked() -> Any:
         await team.require_admin(await signed_in() or "")
