@@ -177,9 +177,9 @@ async def test_an_upload_saved_as_an_audience_is_listed_retagged_and_used_for_a_
     user.find(marker="save-audience-name").click()
     await user.should_see("Regulars, Moscow", retries=50)
     await _after_confirming(user, "contract-from-audience", "confirm-replace-draft")  # the wizard's draft
+    await user.should_not_see("Your draft is as you left it.", retries=50)  # started again
     await user.should_see("1 row · columns: phone, name", retries=50)
     await user.should_see("Audience: Regulars, Moscow")
-    await user.should_not_see("Your draft is as you left it.")
 
     await user.open("/audiences")
     await _after_confirming(user, "delete-audience", "confirm-delete-audience")
