@@ -1,5 +1,6 @@
-"""Signing in to the dashboard: attempts throttled per client address and per username; a success
-is a one-time ticket that the browser redeems over plain HTTP for a session token in a new cookie
+"""Signing in to the dashboard: attempts throttled per client address, per username from that
+address, and per username from anywhere without locking its owner out (see _admit); a success is a
+one-time ticket that the browser redeems over plain HTTP for a session token in a new cookie
 (so a cookie planted before sign-in never becomes a signed-in one). Tickets and sessions are rows
 of `web_sessions` holding a hash of their token: any web process can redeem and check them, and
 signing out deletes the row, so a copy of the cookie is worthless afterwards."""
@@ -25,19 +26,27 @@ log = logging.getLogger(__name__)
 
 TICKET_TTL_S = 30
 MAX_CHECKS = 16  # passwords being checked at once, in all
+UNTRIED_EVERY_S = 60  # while a username is slowed: one attempt at it this often from addresses untried
 throttle = Throttle()
+untried = Throttle(free=0, base_s=UNTRIED_EVERY_S, most_s=UNTRIED_EVERY_S)
 _checking = 0
 
 
 async def with_password(username: str, password: str, address: str) -> str:
     """A ticket for the user, or Unauthorized / TooManyAttempts."""
     name = username.strip()[:100]
-    keys = [_address_key(address), f"user:{name.casefold()}"]
 
     async def check() -> str | None:
         return name if await users.authenticate(name, password) else None
 
-    return await _attempt(keys, check, f"user {name!r}", say("wrong username or password"))
+    return await _attempt(_keys(address, name), check, f"user {name!r}", say("wrong username or password"))
+
+
+def _keys(address: str, username: str) -> list[str]:
+    """What a password attempt is throttled by: the client's address (guessing many usernames), the
+    username from that address, and the username from anywhere (guessing from many addresses)."""
+    at = _address_key(address)
+    return [at, f"pair:{username.casefold()}@{at}", f"user:{username.casefold()}"]
 
 
 async def with_key(key: str, address: str) -> str:
@@ -107,20 +116,22 @@ async def session(token: str | None) -> tuple[str, str] | None:
     return (who, role) if who is not None and role is not None else None
 
 
-async def change_password(username: str, current: str, new: str, token: str | None) -> None:
+async def change_password(username: str, current: str, new: str, token: str | None, address: str) -> None:
     """Change a user's password, the current one given (throttled as a sign-in is); the user's other
     sessions end, so a browser someone else had stays out."""
     if username == users.KEY_USER:
         raise Conflict(say("signed in with the API key: there is no password to change"))
     if (problem := users.password_problem(new, "newPassword")) is not None:
         raise InvalidInput(say("the new password cannot be used"), [problem])
-    keys = [f"user:{username.casefold()}"]
 
     async def check() -> str | None:
         return username if await users.authenticate(username, current) else None
 
     await _checked(
-        keys, check, f"user {username!r} (changing the password)", say("the current password is wrong")
+        _keys(address, username),
+        check,
+        f"user {username!r} (changing the password)",
+        say("the current password is wrong"),
     )
     await users.set_password(username, new)
     await WebSession.filter(username=username).exclude(token_hash=_hash(token or "")).delete()
@@ -145,7 +156,7 @@ async def _checked(
     the check and taken back if it succeeds, so attempts racing in parallel are throttled too (at
     most `free` + 1 of them are checked). `keys[0]` is kept on success (a client's address); the
     others (a username) are forgotten."""
-    _refuse_while_throttled(keys)
+    _admit(keys)
     with _one_check():
         throttle.failed(keys)
         who = await check()
@@ -155,6 +166,7 @@ async def _checked(
     throttle.succeeded(keys[0])
     for key in keys[1:]:
         throttle.forget(key)
+        untried.forget(key)
     return who
 
 
@@ -183,10 +195,25 @@ def _address_key(address: str) -> str:
     return f"address:{ip}"
 
 
-def _refuse_while_throttled(keys: list[str]) -> None:
-    wait = throttle.wait_s(keys)
+def _refuse_while_throttled(keys: list[str], by: Throttle | None = None) -> None:
+    wait = (by or throttle).wait_s(keys)
     if wait > 0:
         raise TooManyAttempts(wait)
+
+
+def _admit(keys: list[str]) -> None:
+    """TooManyAttempts unless an attempt with `keys` (an address, then maybe a username from it and
+    the username from anywhere: _keys) may be checked now. A username slowed by failures from
+    elsewhere does not keep its owner out: an address that has not failed at it is let through,
+    but only one such address every UNTRIED_EVERY_S, so guessing from many addresses stays slow;
+    an address that has failed at it waits for the username as well."""
+    _refuse_while_throttled(keys[:2])
+    if len(keys) < 3 or (wait := throttle.wait_s(keys[2:])) <= 0:
+        return
+    if throttle.failures(keys[1]) > 0:  # this address has failed at the username: no way round
+        raise TooManyAttempts(wait)
+    _refuse_while_throttled(keys[2:], by=untried)
+    untried.failed(keys[2:])
 
 
 async def _ticket(who: str) -> str:

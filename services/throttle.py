@@ -1,4 +1,5 @@
-"""Growing delays after failed attempts (sign-in, setup code), per key: a client address, a username.
+"""Growing delays after failed attempts (sign-in, setup code), per key: a client address, a username
+from an address, a username (services/signin.py decides what each key holds back).
 
 In memory, per web process: it slows guessing down from the first failures on, and forgets keys
 it has not seen for a while, so a flood of new addresses cannot grow it without bound."""
@@ -39,6 +40,11 @@ class Throttle:
         """How long the caller must wait before the next attempt: 0 when it may try now."""
         now = time.monotonic() if now is None else now
         return max((r.blocked_until - now for k in keys if (r := self._live(k, now))), default=0.0)
+
+    def failures(self, key: str, now: float | None = None) -> int:
+        """The failures counted for `key` (and not forgotten yet)."""
+        record = self._live(key, time.monotonic() if now is None else now)
+        return record.failures if record else 0
 
     def failed(self, keys: Iterable[str], now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

@@ -4,12 +4,15 @@ and real worker processes. Run the suite once per database (scripts/test does)."
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,6 +187,17 @@ def processes(tmp_path: Path) -> Iterator[Callable]:
 
 
 @pytest.fixture
+def fresh_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign-in's throttles with nothing counted yet."""
+    from services import signin
+    from services.throttle import Throttle
+
+    monkeypatch.setattr(signin, "throttle", Throttle())
+    every = signin.UNTRIED_EVERY_S
+    monkeypatch.setattr(signin, "untried", Throttle(free=0, base_s=every, most_s=every))
+
+
+@pytest.fixture
 def settings_env(monkeypatch):
     """Sets settings from the environment for one test (get_settings is cached: cleared around it)."""
     from settings import get_settings
@@ -219,3 +233,37 @@ def web(db, tmp_path: Path) -> Iterator[str]:
     wait_for_port(port, timeout=30)
     yield f"http://127.0.0.1:{port}"
     proc.stop()
+
+
+_submitting: set[asyncio.Task] = set()
+FORM_POST = re.compile(r"const form = .*?action: (\"[^\"]*\").*?Object\.entries\((\{.*?\})\)", re.S)
+
+
+def _posting_forms(user: Any) -> Any:
+    """Pages sign in and out by a form POST their JavaScript submits (ui/frame.py: post_from_page),
+    which NiceGUI's simulated user does not run: submit it as the browser would, from this site,
+    and open where it leads."""
+
+    async def submit(path: str, fields: dict[str, str]) -> None:
+        r = await user.http_client.post(path, data=fields, headers={"Origin": "http://test"})
+        assert r.status_code == 303, r.text
+        await user.open(r.headers["location"])
+
+    def rule(match: re.Match) -> None:
+        task = asyncio.get_running_loop().create_task(submit(json.loads(match[1]), json.loads(match[2])))
+        _submitting.add(task)
+        task.add_done_callback(_submitting.discard)
+
+    user.javascript_rules[FORM_POST] = rule
+    return user
+
+
+@pytest.fixture
+def user(user: Any) -> Any:
+    """NiceGUI's simulated user, submitting the forms pages POST."""
+    return _posting_forms(user)
+
+
+@pytest.fixture
+def create_user(create_user: Callable[[], Any]) -> Callable[[], Any]:
+    return lambda: _posting_forms(create_user())

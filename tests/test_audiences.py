@@ -177,13 +177,47 @@ async def test_an_upload_saved_as_an_audience_is_listed_retagged_and_used_for_a_
     user.find(marker="save-audience-name").click()
     await user.should_see("Regulars, Moscow", retries=50)
     await _after_confirming(user, "contract-from-audience", "confirm-replace-draft")  # the wizard's draft
+    await user.should_not_see("Your draft is as you left it.", retries=50)  # started again
     await user.should_see("1 row · columns: phone, name", retries=50)
     await user.should_see("Audience: Regulars, Moscow")
-    await user.should_not_see("Your draft is as you left it.")
 
     await user.open("/audiences")
     await _after_confirming(user, "delete-audience", "confirm-delete-audience")
     await user.should_see("No audience here", retries=50)
+
+
+async def test_a_link_to_the_wizard_with_an_audience_replaces_no_draft_without_asking(admin: User) -> None:
+    """`GET /contracts/new?audience=…` (a link anyone could send) fills in only an empty draft; a
+    draft held is kept unless the user answers the page's question with Replace."""
+    user = admin
+    table = wizard_table.from_csv_text(f"phone,name\n{phone(1)},Anna\n")
+    linked = await audiences.keep_upload("someone", "x.csv", table)
+    await audiences.save(linked, "Linked", [], "someone")
+    await user.open("/contracts/new")
+    await _paste(user, ["phone", phone(2)])
+    await user.should_see("1 row · columns: phone", retries=50)
+    user.find("Message").type("My own draft")
+    await until(lambda: _remembered("template", "My own draft"), "the draft remembered in the background")
+
+    await user.open(f"/contracts/new?audience={linked}")
+    await user.should_see("Replace the draft in the wizard?", retries=20)
+    assert (await wizard_drafts.recall("anna")).get("template") == "My own draft", "nothing replaced yet"
+    user.find("Keep the draft").click()
+    await user.should_not_see("Replace the draft in the wizard?", retries=20)
+    assert (await wizard_drafts.recall("anna")).get("template") == "My own draft"
+    assert user.find(kind=ui.textarea, content="My own draft").elements
+
+    await user.open(f"/contracts/new?audience={linked}")
+    await user.should_see(marker="confirm-replace-draft", retries=20)
+    user.find(marker="confirm-replace-draft").click()
+    await user.should_see("Audience: Linked", retries=50)
+    await until(lambda: _remembered("audience", linked), "the draft starts again with the audience")
+    assert (await wizard_drafts.recall("anna")).get("template") != "My own draft", "the draft replaced"
+
+    await wizard_drafts.forget("anna")
+    await user.open(f"/contracts/new?audience={linked}")  # an empty draft is filled in at once
+    await user.should_see("Audience: Linked", retries=50)
+    await user.should_not_see("Replace the draft in the wizard?")
 
 
 async def test_start_over_forgets_the_draft_and_its_upload(admin: User) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,16 +14,13 @@ from nicegui.testing import User as SimulatedUser
 
 from models import User, WebSession
 from models.user import Installation
-from services import signin, users
+from services import signin, team, users
 from services.errors import Conflict, InvalidInput, TooManyAttempts, Unauthorized
 from services.throttle import Throttle
 from tests.conftest import API_KEY
 from ui.login import safe_next
 
-
-@pytest.fixture(autouse=True)
-def fresh_throttle() -> None:
-    signin.throttle = Throttle()
+pytestmark = pytest.mark.usefixtures("fresh_throttle")
 
 
 def test_the_throttle_lets_a_few_failures_pass_then_doubles_the_wait_per_key() -> None:
@@ -92,12 +90,44 @@ async def test_wrong_passwords_are_slowed_per_address_and_per_username_and_logge
     with pytest.raises(TooManyAttempts) as refused:  # even the right password waits: no oracle
         await signin.with_password("anna", "correct horse", "10.0.0.1")
     assert "try again in 2 s" in refused.value.message
-    with pytest.raises(TooManyAttempts):  # the username is slowed from another address too
-        await signin.with_password("anna", "correct horse", "10.9.9.9")
     with pytest.raises(TooManyAttempts):  # and the address for other usernames
         await signin.with_password("boris", "whatever", "10.0.0.1")
     assert "failed sign-in with user 'anna' from 10.0.0.1" in caplog.text
     assert "wrong horse battery" not in caplog.text
+
+
+async def test_guessing_a_username_from_many_addresses_stays_slow_but_never_locks_its_owner_out(db) -> None:
+    """One wrong password per block period from a new address kept the username blocked for
+    everyone, its owner too. Now the owner, from an address that has not failed at it, is let
+    through, and guessing from many addresses is held to one attempt a minute."""
+    await users.create_first_user("anna", "correct horse")
+    attackers = [f"10.6.0.{i}" for i in range(1, 5)]
+    for address in attackers:  # failures from A, B, C, D start the username's delays
+        with pytest.raises(Unauthorized):
+            await signin.with_password("anna", "a guess", address)
+    with pytest.raises(TooManyAttempts):  # A has failed at anna: it waits for the username too
+        await signin.with_password("anna", "correct horse", attackers[0])
+    assert await signin.with_password("anna", "correct horse", "10.1.1.1"), "the owner, elsewhere"
+
+    fresh = [f"10.7.0.{i}" for i in range(1, 51)]  # the attackers again, each from a new address
+    outcomes = [await _outcome(signin.with_password("anna", "a guess", address)) for address in fresh]
+    assert outcomes[:4] == ["checked"] * 4  # four failures start the username's delays again
+    assert outcomes[4:] == ["checked"] + ["refused"] * 45, "then one a minute, however many addresses"
+    with pytest.raises(TooManyAttempts):  # an untried address waits for that minute, the owner's too
+        await signin.with_password("anna", "correct horse", "10.1.1.2")
+    signin.untried = Throttle(free=0, base_s=0.2, most_s=0.2)  # as if that minute had passed
+    await asyncio.sleep(0.3)
+    assert await signin.with_password("anna", "correct horse", "10.1.1.2")
+
+
+async def _outcome(attempt: Awaitable[str]) -> str:
+    try:
+        await attempt
+    except Unauthorized:
+        return "checked"
+    except TooManyAttempts:
+        return "refused"
+    return "signed in"
 
 
 async def test_a_sign_in_after_the_wait_succeeds_and_clears_the_username(db) -> None:
@@ -121,14 +151,14 @@ async def test_changing_the_password_needs_the_current_one_and_ends_the_users_ot
         await signin.redeem(await signin.with_password("anna", "correct horse", ip)) for ip in "12"
     ]
     with pytest.raises(Unauthorized, match="current password is wrong"):
-        await signin.change_password("anna", "wrong horse", "battery staple", here)
+        await signin.change_password("anna", "wrong horse", "battery staple", here, "10.0.0.1")
     with pytest.raises(InvalidInput) as short:
-        await signin.change_password("anna", "correct horse", "short", here)
+        await signin.change_password("anna", "correct horse", "short", here, "10.0.0.1")
     assert [p.field for p in short.value.problems] == ["newPassword"]
     with pytest.raises(Conflict, match="API key"):
-        await signin.change_password(users.KEY_USER, "", "battery staple", here)
+        await signin.change_password(users.KEY_USER, "", "battery staple", here, "10.0.0.1")
 
-    await signin.change_password("anna", "correct horse", "battery staple", here)
+    await signin.change_password("anna", "correct horse", "battery staple", here, "10.0.0.1")
     assert await users.authenticate("anna", "battery staple")
     assert not await users.authenticate("anna", "correct horse")
     assert await signin.session_user(here) == "anna", "this browser stays signed in"
@@ -180,14 +210,26 @@ async def test_claiming_a_fresh_install_needs_the_setup_code_or_the_api_key(db) 
 def test_only_paths_of_this_site_are_followed_after_sign_in() -> None:
     assert safe_next("/contracts/contract_1?tab=2") == "/contracts/contract_1?tab=2"
     assert safe_next("/accounts") == "/accounts"
+    assert safe_next("/audiences/a%20b#top") == "/audiences/a%20b#top"
     for hostile in (
+        "///evil.example/x",
+        "////evil.example/x",
         "/\\evil.example/",
+        "/%5Cevil.example/",
+        "/%5cevil.example/",
         "//evil.example/",
+        "/%2F/evil.example/",
+        "/%2f%2fevil.example/",
         "/\t/evil.example/",
         "/\n/evil.example",
+        "/%09/evil.example",
+        "/\r\n//evil.example",
+        "/\x7f/evil.example",
         "https://evil.example/",
+        "http:evil.example",
         "javascript:alert(1)",
         "evil.example",
+        " //evil.example",
         "",
         None,
     ):
@@ -199,15 +241,48 @@ async def _signed_in(user: SimulatedUser, next_path: str) -> None:
     user.find("Username").type("anna")
     user.find("Password").type("correct horse")
     user.find("Sign in").click()
-    await user.should_see("Overview", retries=50)
+    await user.should_see(marker="preferences", retries=50)
 
 
 async def test_sign_in_never_redirects_off_site(user: SimulatedUser, db) -> None:
     await users.create_first_user("anna", "correct horse")
-    await _signed_in(user, "/%5Cevil.example/")
-    assert user.back_history[-1].startswith("/login/finish")
-    r = await user.http_client.get("/login/finish?ticket=spent&next=/%5Cevil.example/")
+    await _signed_in(user, "///evil.example/x")
+    assert user.back_history[-1] == "/", "the overview, not another site"
+    for hostile in ("///evil.example/x", "////evil.example/x", "/%5Cevil.example/", "/\t/evil.example"):
+        ticket = await signin.with_password("anna", "correct horse", "10.0.0.1")
+        r = await user.http_client.post(
+            "/login/finish", data={"ticket": ticket, "next": hostile}, headers={"Origin": "http://test"}
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/", hostile
+    r = await user.http_client.post("/login/finish", data={"ticket": "spent", "next": "/x"})
     assert r.headers["location"] == "/login"  # an unknown ticket signs nobody in
+
+
+async def test_signing_in_and_out_are_refused_from_another_site(user: SimulatedUser, db) -> None:
+    """Login CSRF (another site signs the victim's browser in as the attacker, whose ticket it holds)
+    and a sign-out link elsewhere: a plain GET changes nothing, nor does a POST from another site."""
+    await users.create_first_user("anna", "correct horse")
+    await team.join(await team.invite("anna", users.OPERATOR), "mallory", "battery staple")
+    await _signed_in(user, "/accounts")
+    ticket = await signin.with_password("mallory", "battery staple", "10.6.6.6")  # the attacker's own
+    for method, path, headers in (
+        ("GET", f"/login/finish?ticket={ticket}&next=/", {}),
+        ("POST", "/login/finish", {"Origin": "https://evil.example"}),
+        ("POST", "/login/finish", {"Sec-Fetch-Site": "cross-site", "Origin": "http://test"}),
+        ("POST", "/login/finish", {"Sec-Fetch-Site": "same-site"}),
+        ("POST", "/login/finish", {"Origin": "null"}),
+        ("GET", "/logout", {}),
+        ("POST", "/logout", {"Origin": "https://evil.example"}),
+        ("POST", "/logout", {"Sec-Fetch-Site": "cross-site"}),
+    ):
+        r = await user.http_client.request(method, path, data={"ticket": ticket}, headers=headers)
+        assert r.status_code in (403, 405), (method, path, headers, r.status_code)
+    page = await user.http_client.get("/accounts")
+    assert page.status_code == 200 and "mallory" not in page.text, "still signed in, as anna"
+    assert await signin.redeem(ticket), "the ticket was not spent"
+    r = await user.http_client.post("/logout", headers={"Sec-Fetch-Site": "same-origin"})
+    assert r.status_code == 303
+    assert (await user.http_client.get("/accounts")).status_code in (302, 307), "signed out from here"
 
 
 async def test_a_cookie_planted_before_sign_in_is_not_the_signed_in_one(user: SimulatedUser, db) -> None:
@@ -228,7 +303,8 @@ async def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(user: S
     await users.create_first_user("anna", "correct horse")
     await _signed_in(user, "/accounts")
     copy = dict(user.http_client.cookies)
-    await user.http_client.get("/logout")
+    user.find(marker="sign-out").click()
+    await user.should_see("Sign in", retries=50)
     transport = user.http_client._transport
     async with httpx.AsyncClient(transport=transport, base_url="http://test", cookies=copy) as stolen:
         r = await stolen.get("/accounts")

@@ -13,17 +13,14 @@ from nicegui.testing import User as SimulatedUser
 from models import Account, Contract, ContractStatus, Invite, User, WebSession
 from services import contracts, signin, team, users
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
-from services.throttle import Throttle
 from services.users import ADMIN, OPERATOR
-from tests.helpers import phone, sign_in_page
+from tests.helpers import phone, sign_in_page, until
 from ui import frame
 
 HERE = "127.0.0.1"
 
 
-@pytest.fixture(autouse=True)
-def fresh_throttle() -> None:
-    signin.throttle = Throttle()
+pytestmark = pytest.mark.usefixtures("fresh_throttle")
 
 
 @pytest.fixture
@@ -241,4 +238,9 @@ async def test_an_open_page_follows_a_change_of_role(
     await team.set_role(admin, "boris", OPERATOR)
     await user.should_see("Only an admin adds, pairs and changes accounts.", retries=50)
     await team.remove(admin, "boris")
-    await user.should_see("Sign in", retries=50)
+    page = user.client
+
+    async def forgotten() -> bool:
+        return page.is_deleted
+
+    await until(forgotten, "the removed user's page is forgotten", seconds=10)

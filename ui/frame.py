@@ -4,9 +4,11 @@ reason, never a stack trace)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +23,7 @@ from nicegui.events import ValueChangeEventArguments
 
 from services import signin, team, timezones, users
 from services.errors import InvalidInput, Problem, ServiceError
-from ui import i18n
+from ui import i18n, open_pages
 from ui.i18n import N_, _, tr
 
 log = logging.getLogger(__name__)
@@ -138,11 +140,13 @@ def page(path: str, title: str, admins_only: bool = False) -> Callable[[PageBuil
     def register(builder: PageBuilder) -> PageBuilder:
         @functools.wraps(builder)
         async def guarded(request: Request, **kwargs: Any) -> RedirectResponse | None:
-            found = await signin.session(app.storage.browser.get("token"))
+            token = app.storage.browser.get("token")
+            found = await signin.session(token)
             if not found:
                 return RedirectResponse(f"/login?next={quote(request.url.path)}")
             who, role = found
             await settle(request, who, role)
+            open_pages.follow(token, request.url.path)
             ui.page_title(_(title) + " · WA Contracts")
             with frame(_(title), who):
                 if admins_only and not is_admin():
@@ -188,20 +192,14 @@ def frame(title: str, who: str) -> Iterator[None]:
         ui.space()
         ui.link("API", "/docs").classes("text-white no-underline gt-sm")
         _preferences(who, theme)
-        out = ui.button(icon="logout", on_click=sign_out).props("flat round color=white")
+        out = ui.button(icon="logout", on_click=sign_out).props("flat round color=white").mark("sign-out")
         aria(out, _("Sign out")).tooltip(_("Sign out"))
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
         ui.label(title).classes("text-h5")
         yield
-    token, role = app.storage.browser.get("token"), ui.context.client.storage["role"]
-    ui.timer(SESSION_CHECK_S, functools.partial(_still_signed_in, token, who, role))
-
-
-async def _still_signed_in(token: str | None, who: str, role: str | None) -> None:
-    """A page left open is rebuilt (or goes to sign in) once its user signed out elsewhere, was
-    removed or given another role: what it shows and offers is then theirs no more."""
-    if await signin.session(token) != (who, role):
-        ui.navigate.reload()
+    # A page left open, not used, also goes to sign in (or is rebuilt) once its session ends (or
+    # its role changes): what it shows is then theirs no more. Its events are checked as they come.
+    ui.timer(SESSION_CHECK_S, functools.partial(open_pages.still_current, ui.context.client))
 
 
 def _preferences(who: str, theme: ui.dark_mode) -> None:
@@ -264,8 +262,14 @@ async def _change_password(who: str) -> None:
     if new != again:
         ui.notify(_("The two new passwords differ"), type="warning")
         return
-    token = app.storage.browser.get("token")
-    await attempt(lambda: signin.change_password(who, current, new, token), _("Password changed"))
+    token, address = app.storage.browser.get("token"), client_address()
+    await attempt(lambda: signin.change_password(who, current, new, token, address), _("Password changed"))
+
+
+def client_address() -> str:
+    """The address of the browser of this page (as uvicorn gives it: after FORWARDED_ALLOW_IPS)."""
+    request = ui.context.client.request
+    return request.client.host if request and request.client else "unknown"
 
 
 def person(username: str) -> str:
@@ -292,8 +296,22 @@ async def _choose(who: str | None, language: str | None = None, time_zone: str |
     ui.navigate.reload()
 
 
-def sign_out() -> None:
-    ui.navigate.to("/logout")
+async def sign_out() -> None:
+    await post_from_page("/logout", {})
+
+
+async def post_from_page(path: str, fields: dict[str, str]) -> None:
+    """Send the browser to `path` by a form POST with `fields`, as a form of this page would: what
+    changes the session is never a GET, and `path` sees this site as the request's origin. (The
+    browser may leave before it answers that it ran the script.)"""
+    with contextlib.suppress(TimeoutError):
+        await ui.run_javascript(
+            "const form = Object.assign(document.createElement('form'), "
+            f"{{method: 'post', action: {json.dumps(path)}}});"
+            f"for (const [name, value] of Object.entries({json.dumps(fields)})) "
+            "form.append(Object.assign(document.createElement('input'), {type: 'hidden', name, value}));"
+            "document.body.append(form); form.submit();"
+        )
 
 
 async def confirm(title: str, text: str, yes: str, no: str, marker: str | None = None) -> bool:
@@ -377,7 +395,8 @@ async def attempt(action: Callable[[], Awaitable[Any]], done: str | None = None)
 
 async def as_admin(action: Callable[[], Awaitable[Any]], done: str | None = None) -> Any:
     """`attempt` for what only an admin may do, their role checked as they do it: a page built for an
-    admin may outlive their being one by up to SESSION_CHECK_S."""
+    admin checks their role as each event comes (ui/open_pages.py), but an action may follow later,
+    after a dialog was answered."""
 
     async def checked() -> Any:
         await team.require_admin(await signed_in() or "")

@@ -2,39 +2,65 @@
 its first user, with the setup code printed on the server's console (or the API key); others join
 by an invitation link (`/invite/{token}`), choosing their username and password.
 
-The page checks the credentials and gets a one-time ticket; `/login/finish` redeems it over plain
-HTTP and gives the browser a new session cookie, so no cookie from before sign-in survives it."""
+The page checks the credentials and gets a one-time ticket; the page POSTs it to `/login/finish`,
+which redeems it over plain HTTP and gives the browser a new session cookie, so no cookie from
+before sign-in survives it. Signing in and out are POSTs accepted from this site's pages only."""
 
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi import Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from nicegui import ui
 
 from services import signin, team, users
-from ui.frame import attempt, language_switch, settle
+from ui.frame import attempt, client_address, language_switch, post_from_page, settle
 from ui.i18n import _
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path of this site: never `//host`, `/\\host`, a scheme, or control characters, which
-    browsers drop or read as slashes."""
-    if not target or not target.startswith("/") or "\\" in target:
+    """Only a path of this site, read as a browser reads it: no scheme, no host, one leading "/"
+    not followed by another or by "\\" (browsers read `//host`, `///host` and `/\\host` as another
+    site), no control characters (browsers drop tabs and newlines, joining what is around them),
+    none of these percent-encoded either; anything else is the overview."""
+    if not target or not target.startswith("/"):
         return "/"
-    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+    decoded = unquote(target)
+    if any(ord(c) < 32 or ord(c) == 127 for c in target + decoded) or "\\" in decoded:
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc:  # `//host/…` has a netloc
+    if parts.scheme or parts.netloc or decoded[1:2] == "/" or parts.path[1:2] == "/":
         return "/"
-    return target
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 
 
-async def finish(request: Request, ticket: str = "", next: str = "/") -> RedirectResponse:
-    """Redeem a sign-in ticket: a fresh cookie (new id) holding the new session's token, then where
-    the user was going."""
+def from_this_site(request: Request) -> bool:
+    """Whether a browser sent the request from this site's own pages: its Sec-Fetch-Site, else its
+    Origin, says so (browsers send one or both with every POST; another site's form or link cannot
+    forge them). A client that is no browser sends neither and is no way into a browser's session."""
+    fetched_from = request.headers.get("sec-fetch-site")
+    if fetched_from is not None:
+        return fetched_from == "same-origin"
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _cross_site() -> JSONResponse:
+    why = {"field": "Origin", "message": "another site, or no page of this one"}
+    return JSONResponse(
+        {"error": "refused: sign-in and sign-out come from this site's own pages", "details": [why]},
+        status_code=403,
+    )
+
+
+async def finish(request: Request, ticket: str = Form(""), next: str = Form("/")) -> Response:
+    """Redeem a sign-in ticket (POSTed by the sign-in page, never a link another site could send a
+    browser to): a fresh cookie (new id) holding the new session's token, then where the user was
+    going."""
+    if not from_this_site(request):
+        return _cross_site()
     token = await signin.redeem(ticket)
     if token is None:
         return RedirectResponse("/login", status_code=303)
@@ -43,21 +69,19 @@ async def finish(request: Request, ticket: str = "", next: str = "/") -> Redirec
     return RedirectResponse(safe_next(next), status_code=303)
 
 
-async def logout(request: Request) -> RedirectResponse:
-    """End the session for good (a copy of the cookie signs nobody in) and drop the cookie."""
+async def logout(request: Request) -> Response:
+    """End the session for good (a copy of the cookie signs nobody in) and drop the cookie: by a POST
+    from this site's pages only, so a link elsewhere signs nobody out."""
+    if not from_this_site(request):
+        return _cross_site()
     await signin.sign_out(request.session.get("token"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
-def _address() -> str:
-    request = ui.context.client.request
-    return request.client.host if request and request.client else "unknown"
-
-
-def _go(ticket: str | None, target: str | None) -> None:
+async def _go(ticket: str | None, target: str | None) -> None:
     if ticket:
-        ui.navigate.to("/login/finish?" + urlencode({"ticket": ticket, "next": safe_next(target)}))
+        await post_from_page("/login/finish", {"ticket": ticket, "next": safe_next(target)})
 
 
 async def login(request: Request, next: str | None = None) -> None:
@@ -80,7 +104,7 @@ async def login(request: Request, next: str | None = None) -> None:
             key = ui.input(_("API key"), password=True).props("outlined").classes("w-full").mark("api-key")
 
             async def with_key() -> None:
-                _go(await attempt(lambda: signin.with_key(key.value or "", _address())), next)
+                await _go(await attempt(lambda: signin.with_key(key.value or "", client_address())), next)
 
             key.on("keydown.enter", with_key)
             ui.button(_("Sign in with the key"), on_click=with_key).props("outline").classes("w-full")
@@ -100,10 +124,10 @@ def _password_form(code: ui.input | None, next: str | None) -> None:
         async def with_password() -> None:
             user, secret = username.value or "", password.value or ""
             if code is not None:
-                ticket = await attempt(lambda: signin.claim(code.value or "", user, secret, _address()))
+                ticket = await attempt(lambda: signin.claim(code.value or "", user, secret, client_address()))
             else:
-                ticket = await attempt(lambda: signin.with_password(user, secret, _address()))
-            _go(ticket, next)
+                ticket = await attempt(lambda: signin.with_password(user, secret, client_address()))
+            await _go(ticket, next)
 
         password.on("keydown.enter", with_password)
         go = ui.button(_("Create user and sign in") if first_run else _("Sign in"), on_click=with_password)
@@ -158,7 +182,7 @@ def _join_form(token: str) -> None:
         user, secret = username.value or "", password.value or ""
         go.disable()  # one attempt at a time from this page
         try:
-            _go(await attempt(lambda: signin.join(token, user, secret, _address())), "/")
+            await _go(await attempt(lambda: signin.join(token, user, secret, client_address())), "/")
         finally:
             go.enable()
 

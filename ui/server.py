@@ -25,7 +25,7 @@ from services import phones, users
 from services.queue import broker
 from services.users import session_secret
 from settings import get_settings
-from ui import routes
+from ui import open_pages, routes
 from ui.client_bounds import ClientBounds
 from ui.guarded_http import GuardedHttpProtocol
 from ui.headers import SecurityHeaders
@@ -67,6 +67,7 @@ def build() -> FastAPI:
         session_middleware_kwargs=session,
     )
     _ignore_browser_logs()
+    open_pages.install(app)
     return app
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from nicegui import ui
 
-from services import audiences, wizard_drafts
+from services import audiences
 from services.audiences import Listed
 from ui.frame import aria, attempt, confirm, empty_state, page_user, person
 from ui.i18n import _, ngettext, when
@@ -98,7 +98,7 @@ def _card(a: Listed, who: str, listing: Callable[[], Awaitable[None]]) -> None:
         for t in a.tags:
             ui.chip(f"#{t}").props("dense outline")
         ui.space()
-        new = ui.button(_("New contract"), icon="send", on_click=lambda: _new_contract(a, who))
+        new = ui.button(_("New contract"), icon="send", on_click=lambda: _new_contract(a))
         new.props("outline").mark("contract-from-audience")
         edit = ui.button(icon="edit", on_click=lambda: _edit(a, who, listing)).props("flat round")
         aria(edit, _("Rename or retag {name}").format(name=a.name)).mark("edit-audience")
@@ -108,13 +108,8 @@ def _card(a: Listed, who: str, listing: Callable[[], Awaitable[None]]) -> None:
         aria(remove, _("Delete {name}").format(name=a.name)).mark("delete-audience")
 
 
-async def _new_contract(a: Listed, who: str) -> None:
-    """The wizard, started again with this audience (after asking, if it holds a draft)."""
-    if await wizard_drafts.recall(who):
-        asked = _("Replace the draft in the wizard?")
-        text = _("The new-contract wizard holds a draft; it starts again with {name}.").format(name=a.name)
-        if not await confirm(asked, text, _("Replace"), _("Keep the draft"), "confirm-replace-draft"):
-            return
+def _new_contract(a: Listed) -> None:
+    """The wizard with this audience (it asks before it replaces a draft)."""
     ui.navigate.to(f"/contracts/new?audience={a.id}")
 
 

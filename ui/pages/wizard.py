@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any, BinaryIO, Literal
+from urllib.parse import quote
 
 from nicegui import ui
 
@@ -81,13 +82,15 @@ async def wizard_page(audience: str = "") -> None:
 
 
 async def _restore(draft: Draft, parts: Restorable, audience: str) -> bool:
-    """Start a new draft with `audience`, if it is one; else put the remembered draft back. Whether
-    a draft was put back."""
-    if audience and (stored := await _stored(audience, draft.owner)) is not None:
-        await draft.forget()
-        await parts.take(*stored)
-        return False
+    """Put the remembered draft back, and offer to replace it with `audience` (a link's); with no
+    draft, start one with `audience`, if it is one. Whether a draft was put back."""
     saved = await wizard_drafts.recall(draft.owner)
+    if audience and not saved:
+        if (stored := await _stored(audience, draft.owner)) is not None:
+            await parts.take(*stored)
+        return False
+    if audience:  # a link (a plain GET) replaces no draft: the user is asked once the page is up
+        ui.timer(0, lambda: _replace_with(draft, audience), once=True)
     known = [a for a in saved.get("accounts", []) if a in parts.accounts.options]
     if known:
         parts.accounts.set_value(known)
@@ -119,6 +122,17 @@ async def _stored(audience_id: str, owner: str) -> tuple[Table, str, str | None]
         ui.notify(_("The recipients of the draft are gone: upload them again"), type="warning")
         return None
     return table, audience_id, name
+
+
+async def _replace_with(draft: Draft, audience: str) -> None:
+    """Start again with `audience` instead of the draft, if the user says so."""
+    if (stored := await _stored(audience, draft.owner)) is None:
+        return
+    asked = _("Replace the draft in the wizard?")
+    text = _("The new-contract wizard holds a draft; it starts again with {name}.").format(name=stored[2])
+    if await confirm(asked, text, _("Replace"), _("Keep the draft"), "confirm-replace-draft"):
+        await draft.forget()
+        ui.navigate.to(f"/contracts/new?audience={quote(audience)}")
 
 
 async def _start_over(draft: Draft) -> None:
