@@ -128,7 +128,7 @@ async def test_a_page_whose_session_ended_does_nothing_and_is_disconnected(
     clicked = ["Start", "Delete", "Start"]
     for ending, contract_id, label in zip(endings, contracts[1:], clicked, strict=True):
         username = f"boris-{ending.__name__}"
-        await team.join(await team.invite("anna", users.OPERATOR), username, PASSWORD)
+        await team.join(await team.invite("anna", users.ADMIN), username, PASSWORD)
         browser = await signed_in(web, username)
         async with opened(web, browser, f"/contracts/{contracts[0]}") as page:
             await page.click("Delete")  # while signed in, the page acts: it asks first

@@ -342,7 +342,7 @@ async def test_anonymous_sockets_have_a_lower_bound_than_a_signed_in_users(start
     await users.create_first_user("anna", "correct horse battery")
     ticket = await signin.with_password("anna", "correct horse battery", "10.0.0.1")
     async with httpx.AsyncClient(base_url=url) as anonymous, httpx.AsyncClient(base_url=url) as anna:
-        await anna.get(f"/login/finish?ticket={ticket}")
+        await anna.post("/login/finish", data={"ticket": ticket, "next": "/"}, headers={"Origin": url})
         cookie = f"session={anna.cookies['session']}"
         polls = [await _long_poll(anonymous) for _ in range(3)]
         assert all(isinstance(p, asyncio.Task) for p in polls)
