@@ -700,7 +700,7 @@ async def test_a_deleted_contracts_page_says_so_calmly_and_logs_no_traceback(
     made = await contracts.create_contract(account.id, "Gone soon", [phone(1)], ["Hi"])
     await user.open(f"/contracts/{made.contract.id}")
     await user.should_see("Gone soon")
-    await contracts.delete_contract(made.contract.id)
+    await contracts.delete_contract(made.contract.id, users.KEY_USER)
     await user.should_see("This contract does not exist or was deleted.", retries=30)
     await asyncio.sleep(2.5)  # refreshes that find it gone again
     await user.open(f"/contracts/{made.contract.id}")

@@ -324,16 +324,25 @@ async def test_requests_are_bounded_per_client_behind_a_trusted_proxy_and_per_pe
     assert await asyncio.to_thread(_health_from, url, "10.0.0.1") == b"HTTP/1.1 200 OK"
 
 
-async def _long_poll(http: httpx.AsyncClient) -> asyncio.Task | int:
-    """An engine.io long-poll held open (the status code instead if its handshake is refused)."""
-    path = "/_nicegui_ws/socket.io/?EIO=4&transport=polling"
-    handshake = await http.get(path)
-    if handshake.status_code != 200:
-        return handshake.status_code
-    sid = json.loads(handshake.text[1:])["sid"]
-    held = asyncio.create_task(http.get(f"{path}&sid={sid}", timeout=60))
-    await asyncio.sleep(0.2)
-    assert not held.done()
+PATH_EIO = "/_nicegui_ws/socket.io/?EIO=4&transport=polling"
+
+
+async def _handshake(http: httpx.AsyncClient) -> str | int:
+    """An engine.io session's id (the status code instead if its handshake is refused)."""
+    handshake = await http.get(PATH_EIO)
+    return json.loads(handshake.text[1:])["sid"] if handshake.status_code == 200 else handshake.status_code
+
+
+async def _long_polls(http: httpx.AsyncClient, n: int) -> list[asyncio.Task]:
+    """`n` engine.io long-polls held open. The handshakes come first and are over (as the server
+    counts them: it counts a request until its handler returns, a moment after the answer) before
+    the polls are held."""
+    sids = [await _handshake(http) for _ in range(n)]
+    assert all(isinstance(sid, str) for sid in sids), sids
+    await asyncio.sleep(0.5)
+    held = [asyncio.create_task(http.get(f"{PATH_EIO}&sid={sid}", timeout=60)) for sid in sids]
+    await asyncio.sleep(0.5)
+    assert not any(poll.done() for poll in held)
     return held
 
 
@@ -344,16 +353,14 @@ async def test_anonymous_sockets_have_a_lower_bound_than_a_signed_in_users(start
     async with httpx.AsyncClient(base_url=url) as anonymous, httpx.AsyncClient(base_url=url) as anna:
         await anna.post("/login/finish", data={"ticket": ticket, "next": "/"}, headers={"Origin": url})
         cookie = f"session={anna.cookies['session']}"
-        polls = [await _long_poll(anonymous) for _ in range(3)]
-        assert all(isinstance(p, asyncio.Task) for p in polls)
-        assert await _long_poll(anonymous) == 429  # before: held like the others, up to 200 of them
+        polls = await _long_polls(anonymous, 3)
+        assert await _handshake(anonymous) == 429  # before: held like the others, up to 200 of them
         signed_in = socketio.AsyncClient(reconnection=False)
         await signed_in.connect(
             url, socketio_path="/_nicegui_ws/socket.io", transports=["websocket"], headers={"Cookie": cookie}
         )
         await signed_in.disconnect()
-        anna_polls = [await _long_poll(anna) for _ in range(4)]  # a signed-in user's long-polls, too
-        assert all(isinstance(p, asyncio.Task) for p in anna_polls)
+        anna_polls = await _long_polls(anna, 4)  # a signed-in user's long-polls, too
         for poll in [*polls, *anna_polls]:
             poll.cancel()
 
