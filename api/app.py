@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import errors, json_body
 from api.coalesce import CoalesceReads
 from api.deps import MISSING_KEY
 from api.routes import accounts, contracts, system
@@ -37,7 +37,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        is_json = _is_json(headers.get(b"content-type", b""))
+        is_json = json_body.is_json(headers.get(b"content-type", b"").decode("latin-1"))
         limit, refusal = self.limits[is_json], self.refusals[is_json]
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
@@ -66,12 +66,6 @@ class BodyLimit:
     async def _refuse(self, message: str, scope: Scope, receive: Receive, send: Send) -> None:
         body = {"error": message, "details": [Problem("body", "too large").as_json()]}
         await JSONResponse(body, status_code=413)(scope, receive, send)
-
-
-def _is_json(content_type: bytes) -> bool:
-    """application/json or application/…+json (what FastAPI parses as JSON), any parameters."""
-    kind = content_type.split(b";", 1)[0].strip().lower()
-    return kind.startswith(b"application/") and (kind == b"application/json" or kind.endswith(b"+json"))
 
 
 class RequireKey:

@@ -26,11 +26,17 @@ class CheckedJson(APIRoute):
         handler = super().get_route_handler()
 
         async def checked(request: Request) -> Response:
-            if "json" in request.headers.get("content-type", ""):
+            if is_json(request.headers.get("content-type", "")):
                 refuse_lone_surrogates(await request.body())  # kept: the handler reads it again
             return await handler(request)
 
         return checked
+
+
+def is_json(content_type: str) -> bool:
+    """application/json or application/…+json, any parameters: what FastAPI parses as JSON."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
 def refuse_lone_surrogates(body: bytes) -> None:
