@@ -1,6 +1,6 @@
 """Memory of the web process over repeated page loads, as plain GETs (no socket ever connects, as a
-script or a crawler loads pages): RSS of the real web process (from /proc) before, after the loads
-and once NiceGUI has had time to drop the pages (--settle seconds), for
+script or a crawler loads pages): RSS of the real web process (from /proc) before, after a fifth of
+the loads, after all and once NiceGUI has had time to drop the pages (--settle seconds), for
   - the sign-in page, anonymous (a new browser each load),
   - the wizard (/contracts/new) of a signed-in user whose draft holds an N-row upload,
   - the same with a big draft (a million rows), fewer loads.
@@ -58,6 +58,7 @@ async def _loads(
     before = rss_mib(pid)
     failed, done = 0, 0
     started = time.perf_counter()
+    early: list[float] = []  # RSS after the first fifth of the loads
 
     async def one() -> None:
         nonlocal failed, done
@@ -65,6 +66,8 @@ async def _loads(
             done += 1
             r = await get()  # type: ignore[misc]
             failed += r.status_code != 200
+            if done == n // 5:
+                early.append(rss_mib(pid))
 
     await asyncio.gather(*(one() for _ in range(concurrency)))
     took = time.perf_counter() - started
@@ -73,7 +76,8 @@ async def _loads(
     settled = rss_mib(pid)
     print(
         f"{what}: {n:,} loads in {took:.0f} s ({failed} not 200): RSS {before:.0f} MiB before, "
-        f"{after:.0f} after ({after - before:+.0f}), {settled:.0f} {settle:.0f} s later "
+        f"{early[0]:.0f} after {n // 5:,} loads, {after:.0f} after all ({after - before:+.0f}; "
+        f"{after - early[0]:+.0f} since {n // 5:,}), {settled:.0f} {settle:.0f} s later "
         f"({settled - before:+.0f}); peak {peak_rss_mib(pid):.0f}",
         flush=True,
     )
