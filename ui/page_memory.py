@@ -23,8 +23,8 @@ from weakref import WeakSet
 
 from nicegui import Client, app, ui
 
-MOST_UNCLAIMED = 50
-GRACE_S = 3.0  # a browser connects within a second of loading the page
+MOST_UNCLAIMED = 30
+GRACE_S = 2.0  # a browser connects within a second of loading the page
 _claimed: WeakSet[Client] = WeakSet()
 
 
