@@ -50,6 +50,9 @@ class Settings(BaseSettings):
 
     max_recipients: int = 1_000_000
     max_body_bytes: int = 256 * 1024 * 1024
+    # A JSON body (POST /api/contracts): parsed whole, ~11 bytes of memory a byte; some 100,000
+    # recipients. Longer lists go as CSV to the import, which reads a row at a time.
+    max_json_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # The dashboard wizard's uploads, sized so that reading any accepted file costs the web process at
     # most 300 MiB (docs/BENCHMARKS.md). A CSV file (kept whole, as its bytes) or pasted text at most
     # max_upload_bytes. An XLSX workbook, from its zip directory before it is opened: its unpacked size

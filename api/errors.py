@@ -18,7 +18,7 @@ from services.errors import ServiceError
 log = logging.getLogger(__name__)
 
 
-def _field_path(loc: tuple) -> tuple[str, int | None]:
+def field_path(loc: tuple) -> tuple[str, int | None]:
     """('body', 'recipients', 3, 'phoneNumber') → ('recipients[3].phoneNumber', 3)."""
     path = ""
     index = None
@@ -42,7 +42,7 @@ async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(400, "the body is not valid JSON", [{"field": "body", "message": errors[0].get("msg")}])
     details = []
     for e in errors[:1000]:
-        field, index = _field_path(tuple(e.get("loc", ())))
+        field, index = field_path(tuple(e.get("loc", ())))
         item = {"field": field, "message": e.get("msg", "invalid")}
         if index is not None:
             item["index"] = index

@@ -18,6 +18,7 @@ SUITE = [
     ["bench.paced"],
     ["bench.reads"],
     ["bench.memory"],
+    ["bench.page_memory"],
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from models import Account, AccountStatus, PoolMember
-from services import phones, session_events
+from services import names, phones, session_events
 from services.errors import Conflict, InvalidInput, NotFound, Problem, validate
 from services.pacing import daily_cap
 from services.queue import kick_account
@@ -22,6 +22,7 @@ from texts import say
 from wa import registry
 from wa.transport import Pairing, TransportSpec
 
+NAME_LENGTH = 200
 # The API's field for a transport's own settings (only the sandbox has any).
 SETTINGS_FIELD = "sandbox"
 LINKED = (AccountStatus.CONNECTED, AccountStatus.DISCONNECTED)
@@ -66,7 +67,7 @@ async def create_account(
     spec = transport_of(transport)
     config = _settings(spec, settings or {}) if settings is not None or spec.config else {}
     return await Account.create(
-        name=name,
+        name=_named(name, least=0),
         transport=spec.name,
         use_limits=use_limits,
         resend_uncertain=resend_uncertain,
@@ -76,11 +77,9 @@ async def create_account(
     )
 
 
-def _named(name: str) -> str:
-    """A name the dashboard asks for: 1 to 200 characters, not blank."""
-    if not 1 <= len(name.strip()) <= 200:
-        raise InvalidInput(say("name the account"), [Problem("name", say("1 to 200 characters"))])
-    return name.strip()
+def _named(name: str, least: int = 1) -> str:
+    """An account's name (services/names.py): the dashboard asks for one, the API may leave it empty."""
+    return names.checked(name, "name", NAME_LENGTH, say("name the account"), least)
 
 
 async def add_in_dashboard(name: str, transport: str, base_url: str) -> Account:
@@ -131,7 +130,7 @@ async def update_account(
     if resend_uncertain is not None:
         values["resend_uncertain"] = resend_uncertain
     if name is not None:
-        values["name"] = name
+        values["name"] = _named(name, least=0)
     if settings is not None:
         values["sandbox_config"] = _settings(
             transport_of(account.transport), {**account.sandbox_config, **settings}

@@ -5,11 +5,16 @@ of the page keeps it.
 An audience holds the wizard's Table (services/recipient_files/wizard_table.py) as stored bytes:
 the CSV as it came, zlib-compressed (a CSV of numbers and messages shrinks to a fifth or less),
 compressed and expanded off the event loop. A user has at most one unnamed upload: a new one
-replaces it."""
+replaces it.
+
+An audience's rows never change (only its name and tags do), so a Table is read once per process:
+every page showing the same audience while one still holds its Table gets that one (`_tables`), not
+a copy each (a million rows are some 60 MB)."""
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +26,7 @@ from tortoise.transactions import in_transaction
 
 from models import Audience
 from models.ids import could_be_id
+from services import names
 from services.errors import InvalidInput, NotFound, Problem
 from services.recipient_files.wizard_table import Table
 from texts import say
@@ -28,6 +34,7 @@ from texts import say
 MAX_TAGS = 20
 TAG_LENGTH = 50
 NAME_LENGTH = 200
+_tables: weakref.WeakValueDictionary[str, Table] = weakref.WeakValueDictionary()
 LISTED = ("id", "name", "tags", "owner", "file_name", "columns", "row_count", "size", "created_at")
 
 
@@ -63,6 +70,7 @@ async def keep_upload(owner: str, file_name: str, table: Table) -> str:
             content=content,
             using_db=conn,
         )
+    _tables[audience.id] = table
     return audience.id
 
 
@@ -73,14 +81,22 @@ async def drop_upload(owner: str, conn: BaseDBAsyncClient | None = None) -> None
 
 async def table_of(audience_id: str, user: str) -> tuple[Table, str | None]:
     """An audience's rows and name, or those of `user`'s own upload (no name)."""
-    audience = await _visible(audience_id, user).first()
-    if audience is None:
+    found = await _visible(audience_id, user).values_list("name", flat=True)
+    if not found:
+        raise _no_such(audience_id)
+    return _tables.get(audience_id) or await _read(audience_id), found[0]
+
+
+async def _read(audience_id: str) -> Table:
+    """The audience's stored rows, expanded, and kept for the pages that show them (`_tables`)."""
+    audience = await Audience.get_or_none(id=audience_id)
+    if audience is None:  # deleted meanwhile
         raise _no_such(audience_id)
     text = await asyncio.to_thread(zlib.decompress, audience.content)
     table = Table(
         audience.columns, text, audience.delimiter, audience.row_count, audience.skip, audience.codec
     )
-    return table, audience.name
+    return _tables.setdefault(audience_id, table)
 
 
 async def save(audience_id: str, name: str, tags: list[str], user: str) -> Listed:
@@ -135,13 +151,7 @@ def _no_such(audience_id: str) -> NotFound:
 
 
 def _name(name: str) -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= NAME_LENGTH:
-        raise InvalidInput(
-            say("the audience cannot be saved"),
-            [Problem("name", say("1 to {most} characters", most=NAME_LENGTH))],
-        )
-    return name
+    return names.checked(name, "name", NAME_LENGTH, say("the audience cannot be saved"))
 
 
 def _tags(tags: list[str]) -> list[str]:
@@ -150,11 +160,8 @@ def _tags(tags: list[str]) -> list[str]:
     for tag in (t.strip() for t in tags):
         if tag:
             kept.setdefault(tag.casefold(), tag)
-    problems = [
-        Problem("tags", say("a tag has at most {most} characters", most=TAG_LENGTH), index=i)
-        for i, tag in enumerate(kept.values())
-        if len(tag) > TAG_LENGTH
-    ]
+    found = (names.problem(tag, "tags", TAG_LENGTH) for tag in kept.values())
+    problems = [Problem(p.field, p.message, index=i) for i, p in enumerate(found) if p is not None]
     if len(kept) > MAX_TAGS:
         problems.append(Problem("tags", say("at most {most} tags", most=MAX_TAGS)))
     if problems:

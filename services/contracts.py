@@ -29,7 +29,7 @@ from models.contract import by_status
 from models.enums import ACTIVE_CONTRACT
 from models.ids import new_message_ids
 from models.sql import insert_rows, refresh_statistics
-from services import estimates, phones, pools, users
+from services import estimates, names, phones, pools, users
 from services.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList, ServiceError, validate
 from services.timezones import SendWindowIn, ZoneRule
 from settings import get_settings
@@ -94,6 +94,7 @@ class Stats:
 
 
 MAX_MESSAGE_CHARS = 65536
+NAME_LENGTH = 500
 
 
 def message_fault(message: str) -> str | None:
@@ -170,6 +171,7 @@ async def create_contract(
     Numbers are checked in chunks while earlier chunks are already being stored, inside one
     transaction that any invalid recipient rolls back."""
     pool = pools.chosen(account_ids)
+    name = names.checked(name, "name", NAME_LENGTH, say("the contract cannot be created"), least=0)
     if send_window is not None:
         send_window = validate(SendWindowIn, send_window, "sendWindow").model_dump()
     _refuse(

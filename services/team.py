@@ -21,7 +21,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import Installation, Invite, User, WebSession
-from services import audiences, users
+from services import audiences, names, users
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from services.users import ADMIN, ROLES
 from texts import say
@@ -86,7 +86,7 @@ async def invite(actor: str, role: str, note: str = "") -> str:
     await Invite.create(
         token_hash=_hash(token),
         role=_checked_role(role),
-        note=note.strip()[:200],
+        note=names.checked(note, "note", 200, say("the invitation cannot be made"), least=0),
         created_by=actor,
         expires_at=datetime.now(UTC) + INVITE_TTL,
     )
@@ -127,8 +127,10 @@ async def join(token: str, username: str, password: str) -> User:
     role = await invited_role(token)
     if role is None:
         raise _used_up()
-    taken = Conflict(say("the user cannot be created"), [Problem("username", say("that username is taken"))])
-    if await User.filter(username__iexact=username).exists():
+    taken = Conflict(
+        say("the user cannot be created"), [Problem("username", say("looks like an existing user's name"))]
+    )
+    if await users.looks_taken(username):
         raise taken
     password_hash = await users.hashed(password)
     try:
@@ -142,7 +144,7 @@ async def join(token: str, username: str, password: str) -> User:
             )
             if not used:  # used, revoked or expired meanwhile
                 raise _used_up()
-            if await User.filter(username__iexact=username).using_db(conn).exists():
+            if await users.looks_taken(username, conn):
                 raise taken
             return await User.create(username=username, password_hash=password_hash, role=role, using_db=conn)
     except IntegrityError:

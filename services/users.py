@@ -13,11 +13,12 @@ from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.user import Installation, User
-from services import apikey, timezones
+from services import apikey, names, timezones
 from services.errors import Conflict, Forbidden, InvalidInput, Problem
 from texts import LANGUAGES, N_, say
 
@@ -70,18 +71,31 @@ async def create_first_user(username: str, password: str) -> User:
 
 def checked_new_user(username: str, password: str) -> str:
     """The username, stripped, if it and the password may make a user; else InvalidInput naming each
-    problem. (The name "admin (API key)" is the API key's, taken.)"""
+    problem: a name (services/names.py) whose letters are of one alphabet. (The name "admin (API
+    key)" is the API key's, taken.) Whether it looks like another user's: looks_taken."""
     username = username.strip()
     problems = []
-    if not 1 <= len(username) <= 100:
-        problems.append(Problem("username", say("the username needs 1 to 100 characters")))
-    elif username.casefold() == KEY_USER.casefold():
+    if (problem := names.problem(username, "username", 100)) is not None:
+        problems.append(problem)
+    elif names.mixes_scripts(username):
+        problems.append(
+            Problem("username", say("letters of one alphabet: Latin, Cyrillic or Greek, not mixed"))
+        )
+    elif names.skeleton(username) == names.skeleton(KEY_USER):
         problems.append(Problem("username", say("that username is taken")))
     if (problem := password_problem(password)) is not None:
         problems.append(problem)
     if problems:
         raise InvalidInput(say("the user cannot be created"), problems)
     return username
+
+
+async def looks_taken(username: str, conn: BaseDBAsyncClient | None = None) -> bool:
+    """Whether a user's name looks like `username` (the same, or told apart only by case, width or
+    letters of another alphabet drawn alike: services/names.py's skeleton)."""
+    wanted = names.skeleton(username)
+    taken = await User.all().using_db(conn).values_list("username", flat=True)
+    return any(names.skeleton(name) == wanted for name in taken)
 
 
 async def hashed(password: str) -> str:

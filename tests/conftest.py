@@ -48,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         QUEUE_NAME=f"wa-test-{uuid.uuid4().hex[:8]}",
         MAX_RECIPIENTS="20000",
         MAX_BODY_BYTES=str(4 * 1024 * 1024),
+        MAX_JSON_BODY_BYTES=str(2 * 1024 * 1024),
         TASK_BUDGET_S="2",
         LEASE_TTL_S="5",
         STREAM_IDLE_TIMEOUT_S="20",

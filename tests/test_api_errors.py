@@ -47,6 +47,57 @@ async def test_a_nul_byte_in_a_text_query_is_a_422_naming_it(client) -> None:
     assert r.status_code == 422 and r.json()["details"][0]["field"] == "name"
 
 
+LONE = "\\ud800"  # as JSON writes a lone UTF-16 surrogate: valid JSON, no character
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/contracts", '{"accountId": "LONE", "recipients": RECIPIENTS}', "accountId"),
+        ("/api/contracts", '{"accountIds": ["ACCOUNT", "LONE"], "recipients": RECIPIENTS}', "accountIds[1]"),
+        ("/api/contracts", '{"accountId": "ACCOUNT", "name": "aLONE", "recipients": RECIPIENTS}', "name"),
+        (
+            "/api/contracts",
+            '{"accountId": "ACCOUNT", "recipients": [{"phoneNumber": "79990000001", "message": "hi"}, '
+            '{"phoneNumber": "79990000002", "message": "LONE"}]}',
+            "recipients[1].message",
+        ),
+        (
+            "/api/contracts",
+            '{"accountId": "ACCOUNT", "recipients": [{"phoneNumber": "LONE", "message": "hi"}]}',
+            "recipients[0].phoneNumber",
+        ),
+        ("/api/contracts", '{"accountId": "ACCOUNT", "LONE": 1, "recipients": RECIPIENTS}', "\\ud800"),
+        ("/api/accounts", '{"name": "LONE"}', "name"),
+        ("/api/accounts/ACCOUNT", '{"sandbox": {"LONE": 1}}', "sandbox.\\ud800"),
+        ("/api/accounts/ACCOUNT/opt-outs", '{"phoneNumbers": ["79990000001"], "reason": "LONE"}', "reason"),
+    ],
+)
+async def test_a_lone_surrogate_in_a_json_body_is_a_422_naming_its_field(
+    client, path: str, body: str, field: str
+) -> None:
+    """json.loads lets "\\ud800" through as a str that no database takes: it was a 500."""
+    account = await new_account(client)
+    method = "PUT" if path == "/api/accounts/ACCOUNT" else "POST"
+    text = body.replace("LONE", LONE).replace("ACCOUNT", account)
+    text = text.replace("RECIPIENTS", '[{"phoneNumber": "79990000001", "message": "hi"}]')
+    r = await client.request(
+        method, path.replace("ACCOUNT", account), content=text, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["details"][0]["field"] == field
+    assert await Contract.all().count() == 0
+    assert await Account.all().count() == 1
+
+
+async def test_a_surrogate_as_raw_bytes_in_a_json_body_is_a_422_naming_its_field(client) -> None:
+    """json.loads reads bytes with "surrogatepass": the UTF-8 form of \\ud800 is let through too."""
+    account = await new_account(client)
+    body = b'{"accountId": "%s", "name": "\xed\xa0\x80", "recipients": []}' % account.encode()
+    r = await client.post("/api/contracts", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "name", r.text
+
+
 async def test_deleting_an_account_while_its_contract_is_being_created_is_a_conflict(client) -> None:
     account_id = await new_account(client, transport="sandbox")
     body = {"accountId": account_id, "name": "big", "recipients": recipients(20_000)}

@@ -156,6 +156,50 @@ async def test_oversized_bodies_and_contracts_are_refused(client) -> None:
     assert await Contract.all().count() == 0
 
 
+async def test_a_json_body_over_its_bound_is_a_413_pointing_to_the_csv_import(client) -> None:
+    """A JSON body is parsed whole (a million recipients took 959 MiB): past MAX_JSON_BODY_BYTES
+    (2 MiB in tests, below MAX_BODY_BYTES) it is refused before it is read, and the same list goes
+    through the CSV import, which reads it a row at a time."""
+    account = await new_account(client)
+    rows = recipients(19_000, text="m" * 100 + " {i}")
+    body = {"accountId": account, "recipients": rows}
+    r = await client.post("/api/contracts", json=body)
+    assert r.status_code == 413, r.text
+    assert r.json()["details"] == [{"field": "body", "message": "too large"}]
+    assert "JSON" in r.json()["error"] and "/api/contracts/import" in r.json()["error"]
+    assert await Contract.all().count() == 0
+    as_csv = "phoneNumber,message\n" + "".join(f"{x['phoneNumber']},{x['message']}\n" for x in rows)
+    assert 2 * 2**20 < len(as_csv.encode()) < 4 * 2**20
+    r = await client.post(
+        "/api/contracts/import",
+        params={"accountId": account},
+        content=as_csv.encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert (r.status_code, r.json().get("totalCount")) == (201, 19_000), r.text[:300]
+
+
+async def test_contract_and_account_names_follow_the_one_rule_for_names(client) -> None:
+    """The API refused NUL only; a right-to-left override or a zero-width space made a name that
+    reads otherwise than it is (services/names.py)."""
+    account = await new_account(client)
+    for name in ("Sale\u202e", "Sa\u200ble", "Sale\n2"):
+        r = await client.post(
+            "/api/contracts", json={"accountId": account, "name": name, "recipients": recipients(1)}
+        )
+        assert r.status_code == 422 and r.json()["details"][0]["field"] == "name", r.text
+        r = await client.post("/api/accounts", json={"name": name})
+        assert r.status_code == 422 and r.json()["details"][0]["field"] == "name", r.text
+        r = await client.put(f"/api/accounts/{account}", json={"name": name})
+        assert r.status_code == 422 and r.json()["details"][0]["field"] == "name", r.text
+    assert await Contract.all().count() == 0
+    r = await client.post(
+        "/api/contracts", json={"accountId": account, "name": " Sale ", "recipients": recipients(1)}
+    )
+    assert r.status_code == 201
+    assert (await Contract.get(id=r.json()["id"])).name == "Sale"
+
+
 async def test_every_api_route_needs_the_key_and_health_does_not(client) -> None:
     account = await new_account(client)
     contract = await new_contract(client, account)
@@ -304,7 +348,7 @@ async def test_a_chunked_body_is_cut_off_at_the_limit(client) -> None:
 
     app = FastAPI()
     api.app.install(app)
-    small = api.app.BodyLimit(app, limit=1000)
+    small = api.app.BodyLimit(app, limit=1000, json_limit=1000)
 
     async def chunks():
         for _ in range(5):

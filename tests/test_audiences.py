@@ -79,6 +79,12 @@ async def test_a_bad_name_or_tags_are_refused_naming_the_field(db) -> None:
     with pytest.raises(InvalidInput) as tagged:
         await audiences.save(audience_id, "ok", ["x" * 51, *(f"t{i}" for i in range(25))], "anna")
     assert [(p.field, p.index) for p in tagged.value.problems] == [("tags", 0), ("tags", None)]
+    with pytest.raises(InvalidInput) as hidden:
+        await audiences.save(audience_id, "Sale\u202elasrever", ["ok", "v\u200bip"], "anna")
+    assert [(p.field, p.index) for p in hidden.value.problems] == [("name", None)]
+    with pytest.raises(InvalidInput) as hidden_tag:
+        await audiences.save(audience_id, "Sale", ["ok", "v\u200bip", "\x00"], "anna")
+    assert [(p.field, p.index) for p in hidden_tag.value.problems] == [("tags", 1), ("tags", 2)]
     for missing in ("aud_nope", "../../etc", ""):
         with pytest.raises(NotFound):
             await audiences.save(missing, "ok", [], "anna")

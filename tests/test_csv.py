@@ -118,6 +118,24 @@ async def test_an_unterminated_quote_is_refused_naming_its_row(client) -> None:
     assert [row["message"] for row in await exported(client, r.json()["id"])] == ["hi\nthere", "x"]
 
 
+async def test_utf_16_declared_without_a_byte_order_mark_is_refused_naming_the_content_type(client) -> None:
+    """Python's UTF-16 decoder raised a bare UnicodeError on such a body: it was a 500."""
+    account = await new_account(client)
+    text = "phone,message\n79991234567,Привет\n"
+    r = await import_csv(client, text.encode("utf-16-le"), "text/csv; charset=utf-16", accountId=account)
+    assert r.status_code == 422, r.text
+    assert r.json()["details"][0]["field"] == "Content-Type"
+    assert await Contract.all().count() == 0
+    for content_type, body in [
+        ("text/csv; charset=utf-16le", text.encode("utf-16-le")),
+        ("text/csv; charset=utf-16", text.encode("utf-16")),  # with its byte-order mark
+    ]:
+        r = await import_csv(client, body, content_type, accountId=account)
+        assert r.status_code == 201, (content_type, r.text)
+        [row] = await exported(client, r.json()["id"])
+        assert row["message"] == "Привет"
+
+
 async def test_a_file_over_the_recipient_limit_is_refused_naming_the_limit(client) -> None:
     account = await new_account(client)
     rows = "".join(f"7999{i:07d},m\n" for i in range(LIMIT + 1))

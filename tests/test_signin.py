@@ -207,6 +207,17 @@ async def test_claiming_a_fresh_install_needs_the_setup_code_or_the_api_key(db) 
         await signin.claim(API_KEY, "boris", "correct horse", "10.0.0.1")
 
 
+@pytest.mark.parametrize(
+    "name", ["ad\u202emin", "ad\u200bmin", "\u0430dmin", "admin\x00", "ADMIN (api key)", "\u3000"]
+)
+async def test_the_first_user_is_named_by_the_same_rule_as_every_user(db, name: str) -> None:
+    """No invisible or control character, one alphabet, not the API key's name in other clothes."""
+    with pytest.raises(InvalidInput) as refused:
+        await users.create_first_user(name, "correct horse")
+    assert [p.field for p in refused.value.problems] == ["username"]
+    assert await users.first_run()
+
+
 def test_only_paths_of_this_site_are_followed_after_sign_in() -> None:
     assert safe_next("/contracts/contract_1?tab=2") == "/contracts/contract_1?tab=2"
     assert safe_next("/accounts") == "/accounts"

@@ -58,6 +58,75 @@ async def test_a_taken_or_bad_username_leaves_the_invitation_unused(admin: str) 
     assert await users.role_of("boris") == ADMIN
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "an\u200bna",
+        "anna\u202e",
+        "\u2060anna",
+        "\ufeffanna",
+        "an\u200dna",
+        "a\x00nna",
+        "an\nna",
+        "an\ue000na",
+    ],
+)
+async def test_a_username_with_a_control_or_invisible_character_is_refused(admin: str, name: str) -> None:
+    """A zero-width or right-to-left character made a name that looks like "anna" and is not."""
+    token = await team.invite(admin, OPERATOR)
+    with pytest.raises(InvalidInput) as refused:
+        await team.join(token, name, "battery staple")
+    [problem] = refused.value.problems
+    assert problem.field == "username" and "U+" in problem.message
+    assert await User.all().count() == 1
+
+
+@pytest.mark.parametrize(
+    ("existing", "lookalike"),
+    [
+        ("anna", "ANNA"),
+        ("anna", "\uff41\uff4e\uff4e\uff41"),  # full-width: NFKC makes it "anna"
+        ("cop", "\u0441\u043e\u0440"),  # Cyrillic с, о, р: no Latin letter in it
+        ("mary", "rnary"),
+        ("ilya", "Ilya"),
+        ("paul0", "paulo"),
+    ],
+)
+async def test_a_username_that_looks_like_an_existing_users_is_refused(
+    admin: str, existing: str, lookalike: str
+) -> None:
+    if existing != admin:
+        await team.join(await team.invite(admin, OPERATOR), existing, "battery staple")
+    token = await team.invite(admin, ADMIN)
+    with pytest.raises(Conflict) as taken:
+        await team.join(token, lookalike, "battery staple")
+    assert [(p.field, p.message) for p in taken.value.problems] == [
+        ("username", "looks like an existing user's name")
+    ]
+    assert await team.invited_role(token) == ADMIN  # the link is still good
+
+
+async def test_a_username_mixing_latin_and_cyrillic_letters_is_refused(admin: str) -> None:
+    """Cyrillic а (U+0430) among Latin letters: "аdmin" would pass for "admin" once there is one."""
+    token = await team.invite(admin, OPERATOR)
+    with pytest.raises(InvalidInput) as mixed:
+        await team.join(token, "\u0430dmin", "battery staple")
+    assert [p.field for p in mixed.value.problems] == ["username"]
+    for name in ("Борис", "boris.k", "Ελένη"):  # one alphabet each
+        await team.join(await team.invite(admin, OPERATOR), name, "battery staple")
+    assert await User.all().count() == 4
+
+
+async def test_an_invitation_note_is_a_name_like_any_other(admin: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await team.invite(admin, OPERATOR, "for Boris\u202e")
+    assert [p.field for p in refused.value.problems] == ["note"]
+    with pytest.raises(InvalidInput):
+        await team.invite(admin, OPERATOR, "x" * 201)
+    await team.invite(admin, OPERATOR, "  for Boris, sales  ")
+    assert [i.note for i in await team.open_invites()] == ["for Boris, sales"]
+
+
 async def test_expired_and_revoked_invitations_let_nobody_in(admin: str) -> None:
     expired, revoked = await team.invite(admin, OPERATOR), await team.invite(admin, OPERATOR)
     await Invite.filter(id=(await Invite.all().order_by("id").first()).id).update(

@@ -13,7 +13,7 @@ from api.downloads import csv_download, xlsx_download
 from models import Contract
 from services import contracts
 from services.errors import NotFound
-from ui import handoff, i18n
+from ui import handoff, i18n, page_memory
 from ui.frame import page, signed_in, user_zone
 from ui.i18n import N_
 from ui.login import finish, invited, login, logout
@@ -26,6 +26,7 @@ from ui.pages.wizard import wizard_page
 
 
 def register() -> None:
+    page_memory.install()
     page("/", N_("Overview"))(overview_page)
     page("/accounts", N_("Accounts"))(accounts_page)
     page("/accounts/{account_id}/pair", N_("Pair an account"), admins_only=True)(pairing_page)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import require_api_key
+from api.json_body import CheckedJson
 from api.schemas import (
     ERROR_RESPONSES,
     AccountId,
@@ -28,6 +29,7 @@ from services import account_health, accounts, optouts, qr_image
 
 router = APIRouter(
     prefix="/api/accounts",
+    route_class=CheckedJson,
     tags=["accounts"],
     dependencies=[Depends(require_api_key)],
     responses=ERROR_RESPONSES,

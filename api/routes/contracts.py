@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 
 from api.deps import require_api_key
 from api.downloads import csv_download, xlsx_download
+from api.json_body import CheckedJson
 from api.schemas import (
     A_TIME,
     DEADLINE,
@@ -43,6 +44,7 @@ MAX_OFFSET = 2**31 - 1  # what every database's integer takes
 
 router = APIRouter(
     prefix="/api/contracts",
+    route_class=CheckedJson,
     tags=["contracts"],
     dependencies=[Depends(require_api_key)],
     responses=ERROR_RESPONSES,

@@ -34,6 +34,11 @@ def detect(head: bytes, declared: str | None = None) -> str:
         return "utf-8-sig"
     if head.startswith(UTF16_BOMS):
         return "utf-16"
+    if declared == "utf-16":  # its byte order is told by a byte-order mark only
+        raise InvalidInput(
+            say("charset utf-16 needs a byte-order mark at the start of the body"),
+            [Problem("Content-Type", say("name the byte order: charset=utf-16le or charset=utf-16be"))],
+        )
     if declared:
         return declared
     if _is_utf8(head):

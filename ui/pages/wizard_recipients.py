@@ -16,6 +16,7 @@ from settings import get_settings
 from texts import say
 from ui.frame import attempt, empty_state, text_table
 from ui.i18n import _, ngettext, number
+from ui.page_memory import Upload
 from ui.pages.audiences import audience_label, name_and_tags
 from ui.pages.wizard_draft import Draft
 
@@ -96,7 +97,7 @@ def _upload(draft: Draft, take: Take) -> None:
             rows = ngettext("{n} row", "{n} rows", table.count)
             ui.notify(_("{file}: {rows}").format(file=e.file.name, rows=rows), type="positive")
 
-    ui.upload(
+    Upload(
         on_upload=uploaded,
         auto_upload=True,
         max_file_size=get_settings().max_upload_bytes,  # in the browser: see _read
