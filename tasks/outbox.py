@@ -19,6 +19,7 @@ from models.contract import Settling, count_moves, finish, settle
 from models.enums import ACTIVE_CONTRACT
 from models.group_commit import GroupCommit
 from models.sql import LIST_CHUNK, execute, marks, returning, update_from, values_list
+from services.contracts import CANCELLED_NOTE
 from services.lease import LeaseLost
 from services.timezones import SendWindow
 from wa import registry
@@ -111,7 +112,8 @@ async def requeue_orphans(account: Account, contract_ids: list[str] | None = Non
     the network takes our message id (sandbox), send them again: a repeat cannot deliver twice.
     Otherwise (WhatsApp) a row holding the network's id went out, so it is SENT; one without may or
     may not have gone out: it is sent again, or failed when the account has resend_uncertain off,
-    and counted as uncertain on its contract either way. Returns how many rows were sent again."""
+    and counted as uncertain on its contract either way. A cancelled contract sends nothing again:
+    what would be is SKIPPED as its other unsent rows were. Returns how many rows were sent again."""
     own_ids = registry.transport(account.transport).takes_our_ids
     if contract_ids is None:  # its pools' contracts with any row SENDING: none, unless a holder died
         rows = await execute(
@@ -126,9 +128,12 @@ async def requeue_orphans(account: Account, contract_ids: list[str] | None = Non
             orphans = Recipient.filter(
                 contract_id=contract_id, status=RecipientStatus.SENDING, account_id=account.id
             ).using_db(conn)
+            cancelled = (
+                await Contract.filter(id=contract_id, status=ContractStatus.CANCELLED).using_db(conn).exists()
+            )
             if own_ids:
                 ids = await orphans.values_list("id", flat=True)
-                moved += await _move(contract_id, ids, RecipientStatus.QUEUED, conn)
+                moved += await _again(contract_id, ids, cancelled, conn)
                 continue
             out = await orphans.filter(network_id__isnull=False).values_list("id", flat=True)
             unknown = await orphans.filter(network_id__isnull=True).values_list("id", flat=True)
@@ -140,7 +145,7 @@ async def requeue_orphans(account: Account, contract_ids: list[str] | None = Non
                 )
             sent = await _move(contract_id, out, RecipientStatus.SENT, conn, sent_at=datetime.now(UTC))
             if account.resend_uncertain:
-                moved += await _move(contract_id, unknown, RecipientStatus.QUEUED, conn)
+                moved += await _again(contract_id, unknown, cancelled, conn)
                 failed = 0
             else:
                 failed = await _move(
@@ -149,6 +154,15 @@ async def requeue_orphans(account: Account, contract_ids: list[str] | None = Non
             counts = Counter(sent=sent, failed=failed)
             await _count_accounts({(contract_id, account.id): counts}, conn)
     return moved
+
+
+async def _again(contract_id: str, ids: list[int], cancelled: bool, conn: BaseDBAsyncClient) -> int:
+    """Orphans to be sent again: QUEUED; SKIPPED, as its unsent were, if their contract was
+    cancelled meanwhile. How many will be sent again."""
+    if cancelled:
+        await _move(contract_id, ids, RecipientStatus.SKIPPED, conn, error_message=CANCELLED_NOTE)
+        return 0
+    return await _move(contract_id, ids, RecipientStatus.QUEUED, conn)
 
 
 async def _move(

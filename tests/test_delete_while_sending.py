@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from models import Recipient, RecipientStatus, SandboxDelivery
+from tortoise.transactions import in_transaction
+
+from models import Account, Recipient, RecipientStatus, SandboxDelivery
 from models.sql import execute
-from services.contracts import recount, status_counts
+from services.contracts import CANCELLED_NOTE, recount, status_counts
+from tasks.outbox import requeue_orphans
 from tests.conftest import wait_until
 from tests.helpers import new_account, new_contract
 
@@ -117,3 +120,28 @@ async def test_only_a_contract_not_over_can_be_cancelled(client) -> None:
     assert r.status_code == 409 and r.json()["error"].startswith("contract is COMPLETED")
     assert (await client.post("/api/contracts/contract_missing/cancel")).status_code == 404
     assert (await client.delete(f"/api/contracts/{done}")).status_code == 204, "a finished one is deleted"
+
+
+async def test_a_row_a_dead_worker_left_sending_in_a_cancelled_contract_is_skipped_not_queued(client) -> None:
+    """The worker sending it died during the cancel: the row is settled like the contract's other
+    unsent ones, so a cancelled contract keeps nothing waiting (before: QUEUED for good)."""
+    account_id = await new_account(client)
+    contract = await new_contract(client, account_id, n=2)
+    first = await Recipient.filter(contract_id=contract).order_by("id").first()
+    assert first is not None
+    async with in_transaction() as conn:  # claimed by a worker that then died, holding no lease
+        await Recipient.change_status(
+            contract,
+            RecipientStatus.PENDING,
+            RecipientStatus.SENDING,
+            conn,
+            ids=[first.id],
+            account_id=account_id,
+        )
+    assert (await client.post(f"/api/contracts/{contract}/cancel")).status_code == 200
+    assert await requeue_orphans(await Account.get(id=account_id)) == 0, "nothing is sent again"
+    orphan = await Recipient.get(id=first.id)
+    assert (orphan.status, orphan.error_message) == (RecipientStatus.SKIPPED, CANCELLED_NOTE)
+    counts = await status_counts(contract)
+    assert counts == await recount(contract)
+    assert counts.get(RecipientStatus.SKIPPED) == 2 and not counts.get(RecipientStatus.QUEUED)
