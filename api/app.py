@@ -36,7 +36,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        headers = dict(reversed(scope["headers"]))  # the first of a repeated header, as FastAPI reads
         is_json = json_body.is_json(headers.get(b"content-type", b"").decode("latin-1"))
         limit, refusal = self.limits[is_json], self.refusals[is_json]
         length = headers.get(b"content-length", b"")

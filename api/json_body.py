@@ -41,8 +41,8 @@ def is_json(content_type: str) -> bool:
 
 def refuse_lone_surrogates(body: bytes) -> None:
     """InvalidInput naming the first key or string of the JSON `body` with a lone surrogate."""
-    if not _SURROGATE.search(body):
-        return
+    if json.detect_encoding(body) == "utf-8" and not _SURROGATE.search(body):
+        return  # (in UTF-16 or UTF-32 an escaped surrogate is spelled otherwise: those are read)
     try:
         value = json.loads(body)
     except (ValueError, RecursionError):

@@ -6,7 +6,8 @@ a word joiner U+2060, a byte-order mark U+FEFF, which make two names that look t
 lone surrogate, a private-use or unassigned code point is refused, naming it.
 
 Usernames must also not pass for another user's: `skeleton` folds what tells names apart only to
-the eye (case, NFKC compatibility forms such as full-width letters, and Cyrillic or Greek letters
+the eye (case, NFKC compatibility forms such as full-width letters, accents and other combining
+marks, characters that show nothing, and Cyrillic or Greek letters
 drawn as Latin ones: Cyrillic "аdmin" is "admin"), and a username whose letters mix Latin, Cyrillic
 or Greek is refused outright. (No library: the few confusable-detection packages give no skeleton
 to compare two names by; this small table covers the scripts our users write in.)
@@ -22,6 +23,15 @@ from texts import say
 # Unicode general categories that never belong in a name: controls, formats, surrogates, private
 # use, unassigned, and the line and paragraph separators.
 HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Characters of other categories that show nothing (Unicode's default-ignorable letters and marks:
+# the combining grapheme joiner, Hangul fillers, Khmer inherent vowels, variation selectors; and the
+# Braille blank). Allowed in a name (an emoji's variation selector), left out of its skeleton.
+BLANK = frozenset(
+    {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0}
+    | set(range(0x180B, 0x1810))
+    | set(range(0xFE00, 0xFE10))
+    | set(range(0xE0100, 0xE01F0))
+)
 LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
 # Cyrillic and Greek letters (as casefold leaves them) drawn as a Latin one; then the Latin letters
 # and digits drawn alike.
@@ -54,8 +64,9 @@ def checked(value: str, field: str, most: int, failure: str, least: int = 1) -> 
 
 def skeleton(name: str) -> str:
     """What `name` looks like: two names with the same skeleton are told apart only by looking closely."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return unicodedata.normalize("NFKC", folded).translate(AS_LATIN).translate(ALIKE).replace("rn", "m")
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name).casefold())
+    bare = "".join(c for c in folded if unicodedata.category(c) != "Mn" and ord(c) not in BLANK)
+    return bare.translate(AS_LATIN).translate(ALIKE).replace("rn", "m")
 
 
 def mixes_scripts(name: str) -> bool:

@@ -98,6 +98,20 @@ async def test_a_surrogate_as_raw_bytes_in_a_json_body_is_a_422_naming_its_field
     assert r.status_code == 422 and r.json()["details"][0]["field"] == "name", r.text
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-32-be"])
+async def test_a_lone_surrogate_in_a_json_body_in_utf_16_or_32_is_a_422_naming_its_field(
+    client, encoding: str
+) -> None:
+    """json.loads reads UTF-16 and UTF-32 too, where an escaped surrogate is spelled otherwise."""
+    recipients = '[{"phoneNumber": "79990000001", "message": "hi"}]'
+    body = '{"accountId": "\\ud800", "name": "Sale", "recipients": ' + recipients + "}"
+    r = await client.post(
+        "/api/contracts", content=body.encode(encoding), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "accountId", r.text
+    assert await Contract.all().count() == 0
+
+
 async def test_deleting_an_account_while_its_contract_is_being_created_is_a_conflict(client) -> None:
     account_id = await new_account(client, transport="sandbox")
     body = {"accountId": account_id, "name": "big", "recipients": recipients(20_000)}

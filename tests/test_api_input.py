@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from models import Contract, Recipient
 from tests.helpers import new_account, new_contract, phone, recipients
 
@@ -177,6 +179,10 @@ async def test_a_json_body_over_its_bound_is_a_413_pointing_to_the_csv_import(cl
         headers={"content-type": "text/csv"},
     )
     assert (r.status_code, r.json().get("totalCount")) == (201, 19_000), r.text[:300]
+    content = json.dumps(body).encode()
+    twice = [("content-type", "application/json"), ("content-type", "text/plain")]
+    r = await client.post("/api/contracts", content=content, headers=twice)  # FastAPI reads the first
+    assert r.status_code == 413, r.text
 
 
 async def test_contract_and_account_names_follow_the_one_rule_for_names(client) -> None:

@@ -90,6 +90,11 @@ async def test_a_username_with_a_control_or_invisible_character_is_refused(admin
         ("mary", "rnary"),
         ("ilya", "Ilya"),
         ("paul0", "paulo"),
+        ("anna", "ann\u00e1"),  # an accent
+        ("anna", "an\u034fna"),  # characters that show nothing: a combining grapheme joiner,
+        ("anna", "anna\ufe0f"),  # a variation selector,
+        ("anna", "an\u3164na"),  # a Hangul filler,
+        ("anna", "anna\u2800"),  # a Braille blank
     ],
 )
 async def test_a_username_that_looks_like_an_existing_users_is_refused(
