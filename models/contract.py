@@ -179,15 +179,20 @@ class Settling:
     sent_at: datetime | None = None
 
 
-async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient, at: datetime | None = None) -> list[dict]:
+@dataclass
+class Settled:
+    moved: list[dict]  # the rows moved: their id, contract_id, account_id and status
+    emptied: list[str]  # the contracts the rows took the last SENDING count of to nought
+
+
+async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient) -> Settled:
     """Move recipients still SENDING, each to its own status, with one more attempt counted, and
     their contracts' status counts with them, in the caller's transaction `conn`: two statements
-    however many rows and contracts (the drivers of a worker record their outcomes together). A
-    contract these leave with nothing to send is over then, as of `at` (`finish`: a third
-    statement, only when the rows took a contract's last SENDING count to nought).
-    Returns the rows moved: their id, contract_id, account_id and status."""
+    however many rows and contracts (the drivers of a worker record their outcomes together). The
+    contracts they emptied of SENDING rows may be over: the caller ends them (`finish`) once this
+    transaction is committed."""
     if not rows:
-        return []
+        return Settled([], [])
     values, params = values_list(
         [(r.id, r.to, r.error, r.retry_at, r.sent_at) for r in rows],
         ("bigint", "text", "text", "timestamptz", "timestamptz"),
@@ -202,9 +207,8 @@ async def settle(rows: Sequence[Settling], conn: BaseDBAsyncClient, at: datetime
     )
     counts = await count_moves(moved, RecipientStatus.SENDING, conn)
     sending = RecipientStatus.SENDING.value
-    emptied = sorted({c["contract_id"] for c in counts if c["status"] == sending and c["n"] == 0})
-    await finish(emptied, conn, at)
-    return moved
+    emptied = {c["contract_id"] for c in counts if c["status"] == sending and c["n"] == 0}
+    return Settled(moved, sorted(emptied))
 
 
 async def count_moves(moved: Sequence[dict], from_: RecipientStatus, conn: BaseDBAsyncClient) -> list[dict]:
@@ -239,9 +243,9 @@ async def finish(
     as of `at` (now): COMPLETED, or FAILED when none was sent and some failed. One statement for
     them all; the ids of those it ended.
 
-    On PostgreSQL this takes the contract's row after its counts, where a claim takes them the
-    other way round; but a claim can only wait here for counts this one moves when there are rows
-    left to claim, and then this statement's condition is false and it locks nothing."""
+    Run it in a transaction of its own, not the one that moved the counts: it takes the contracts'
+    rows, and a claim takes a contract's row before its counts (on PostgreSQL two such
+    transactions, each holding what the other wants, would deadlock)."""
     if not contract_ids:
         return []
     s = RecipientStatus
