@@ -1,5 +1,7 @@
 """Signing in to the dashboard: attempts throttled per client address, per username from that
-address, and per username from anywhere without locking its owner out (see _admit); a success is a
+address, and per username from anywhere without locking its owner out (see _admit; a browser that
+signed in as the user before carries a mark of it, `browser_mark`, and is held back by none of the
+guesses made elsewhere); a success is a
 one-time ticket that the browser redeems over plain HTTP for a session token in a new cookie
 (so a cookie planted before sign-in never becomes a signed-in one). Tickets and sessions are rows
 of `web_sessions` holding a hash of their token: any web process can redeem and check them, and
@@ -8,6 +10,7 @@ signing out deletes the row, so a copy of the cookie is worthless afterwards."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import logging
 import secrets
@@ -32,14 +35,27 @@ untried = Throttle(free=0, base_s=UNTRIED_EVERY_S, most_s=UNTRIED_EVERY_S)
 _checking = 0
 
 
-async def with_password(username: str, password: str, address: str) -> str:
-    """A ticket for the user, or Unauthorized / TooManyAttempts."""
+async def with_password(username: str, password: str, address: str, mark: str | None = None) -> str:
+    """A ticket for the user, or Unauthorized / TooManyAttempts. `mark`: the browser's mark of a
+    sign-in as someone before (its cookie): if it is this user's, the attempt is throttled by the
+    address and the username from that address only, not by the username's failures elsewhere, so
+    however many addresses guess at a username, its owner's own browser still signs in."""
     name = username.strip()[:100]
 
     async def check() -> str | None:
         return name if await users.authenticate(name, password) else None
 
-    return await _attempt(_keys(address, name), check, f"user {name!r}", say("wrong username or password"))
+    keys = _keys(address, name)
+    if mark and hmac.compare_digest(mark, browser_mark(name)):
+        keys = keys[:2]
+    return await _attempt(keys, check, f"user {name!r}", say("wrong username or password"))
+
+
+def browser_mark(username: str) -> str:
+    """What a browser that signed in as `username` keeps (a cookie) to be told from a guesser's:
+    nobody without the server's secret can make it."""
+    message = b"signed in before as " + username.strip().casefold().encode()
+    return hmac.new(users.session_secret().encode(), message, hashlib.sha256).hexdigest()
 
 
 def _keys(address: str, username: str) -> list[str]:

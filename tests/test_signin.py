@@ -120,6 +120,27 @@ async def test_guessing_a_username_from_many_addresses_stays_slow_but_never_lock
     assert await signin.with_password("anna", "correct horse", "10.1.1.2")
 
 
+async def test_the_owners_own_browser_signs_in_however_many_addresses_guess(user: SimulatedUser, db) -> None:
+    """A guess a minute, each from a new address, took the one attempt a minute that addresses new to
+    a blocked username get, so the owner stayed out. The browser the owner signed in with before
+    carries a mark of it (a cookie only the server can make) and is not held back by guesses from
+    elsewhere."""
+    await users.create_first_user("anna", "correct horse")
+    await _signed_in(user, "/")
+    assert (
+        await user.http_client.post("/logout", headers={"Sec-Fetch-Site": "same-origin"})
+    ).status_code == 303
+    guesses = [await _outcome(signin.with_password("anna", "a guess", f"10.9.0.{i}")) for i in range(1, 8)]
+    assert guesses[-1] == "refused", guesses
+    with pytest.raises(TooManyAttempts):  # another browser, new to anna: the minute is the guessers'
+        await signin.with_password("anna", "correct horse", "10.1.1.5")
+    with pytest.raises(TooManyAttempts):  # nor does someone else's mark help
+        await signin.with_password("anna", "correct horse", "10.1.1.5", signin.browser_mark("mallory"))
+    await _signed_in(user, "/")  # the owner's own browser: signed in
+    with pytest.raises(Unauthorized):  # the mark spares no guess its holder makes: counted as ever
+        await signin.with_password("anna", "a guess", "10.1.1.6", signin.browser_mark("anna"))
+
+
 async def _outcome(attempt: Awaitable[str]) -> str:
     try:
         await attempt

@@ -16,8 +16,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from nicegui import ui
 
 from services import signin, team, users
+from settings import get_settings
 from ui.frame import attempt, client_address, language_switch, post_from_page, settle
 from ui.i18n import _
+
+KNOWN_BROWSER = "known_browser"  # the cookie holding signin.browser_mark of the last user signed in
+KNOWN_BROWSER_MAX_AGE_S = 365 * 24 * 3600
 
 
 def safe_next(target: str | None) -> str:
@@ -62,11 +66,22 @@ async def finish(request: Request, ticket: str = Form(""), next: str = Form("/")
     if not from_this_site(request):
         return _cross_site()
     token = await signin.redeem(ticket)
-    if token is None:
+    who = await signin.session_user(token)
+    if token is None or who is None:
         return RedirectResponse("/login", status_code=303)
     request.session.clear()
     request.session.update(id=str(uuid.uuid4()), token=token)
-    return RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    s = get_settings()
+    response.set_cookie(  # kept past signing out: this browser's attempts as them pass guessers' blocks
+        KNOWN_BROWSER,
+        signin.browser_mark(who),
+        max_age=KNOWN_BROWSER_MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=s.session_cookie_secure,
+    )
+    return response
 
 
 async def logout(request: Request) -> Response:
@@ -77,6 +92,12 @@ async def logout(request: Request) -> Response:
     await signin.sign_out(request.session.get("token"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+def _request_cookie(name: str) -> str | None:
+    """A cookie of the request that loaded this page."""
+    request = ui.context.client.request
+    return request.cookies.get(name) if request is not None else None
 
 
 async def _go(ticket: str | None, target: str | None) -> None:
@@ -126,7 +147,8 @@ def _password_form(code: ui.input | None, next: str | None) -> None:
             if code is not None:
                 ticket = await attempt(lambda: signin.claim(code.value or "", user, secret, client_address()))
             else:
-                ticket = await attempt(lambda: signin.with_password(user, secret, client_address()))
+                mark = _request_cookie(KNOWN_BROWSER)
+                ticket = await attempt(lambda: signin.with_password(user, secret, client_address(), mark))
             await _go(ticket, next)
 
         password.on("keydown.enter", with_password)
