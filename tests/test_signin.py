@@ -327,7 +327,9 @@ async def test_a_cookie_planted_before_sign_in_is_not_the_signed_in_one(user: Si
     transport = user.http_client._transport  # the same app, with only the planted cookie
     async with httpx.AsyncClient(transport=transport, base_url="http://test", cookies=planted) as other:
         r = await other.get("/accounts")
-    assert r.status_code in (302, 307) and r.headers["location"].startswith("/login")
+        assert r.status_code in (302, 307) and r.headers["location"].startswith("/login")
+        r = await other.get("/contracts/new?audience=a1")  # where it was going, its query too
+        assert r.headers["location"] == "/login?next=/contracts/new%3Faudience%3Da1"
     assert (await user.http_client.get("/accounts")).status_code == 200
 
 

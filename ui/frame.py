@@ -142,11 +142,12 @@ def page(path: str, title: str, admins_only: bool = False) -> Callable[[PageBuil
         async def guarded(request: Request, **kwargs: Any) -> RedirectResponse | None:
             token = app.storage.browser.get("token")
             found = await signin.session(token)
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             if not found:
-                return RedirectResponse(f"/login?next={quote(request.url.path)}")
+                return RedirectResponse(f"/login?next={quote(here)}")
             who, role = found
             await settle(request, who, role)
-            open_pages.follow(token, request.url.path)
+            open_pages.follow(token, here)
             ui.page_title(_(title) + " · WA Contracts")
             with frame(_(title), who):
                 if admins_only and not is_admin():
