@@ -35,7 +35,7 @@ BLANK = frozenset(
 LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
 # Cyrillic and Greek letters (as casefold leaves them) drawn as a Latin one; then the Latin letters
 # and digits drawn alike.
-AS_LATIN = str.maketrans("авекмнорстухіјѕԁԛԝһӏαβεικνορτυχ", "abekmhopctyxijsdqwhlabeikvoptux")
+AS_LATIN = str.maketrans("авекмнорстухіјѕԁԛԝһӏпгшьαβεικνορτυχηω", "abekmhopctyxijsdqwhlnrwbabeikvoptuxnw")
 ALIKE = str.maketrans("01i", "oll")
 
 

@@ -64,12 +64,13 @@ class Throttle:
                 del self._records[key]
 
     def succeeded(self, key: str) -> None:
-        """Take back one failure counted up front for an attempt that then succeeded."""
+        """Take back one failure counted up front for an attempt that then succeeded, and the delay
+        it set: the attempt was let in, so nothing held the key back before it, and a success leaves
+        no wait behind it (the failures before it still count towards the next failure's delay)."""
         record = self._records.get(key)
         if record is not None:
             record.failures = max(0, record.failures - 1)
-            if record.failures <= self.free:
-                record.blocked_until = 0.0
+            record.blocked_until = 0.0
 
     def forget(self, key: str) -> None:
         self._records.pop(key, None)

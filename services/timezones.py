@@ -161,6 +161,10 @@ class SendWindow:
         )
 
     def describe(self) -> Text:
+        if self.start == self.end:  # the whole day
+            if len(self.days) == 7:
+                return say("around the clock, every day")
+            return say("around the clock, days {days}", days=",".join(map(str, sorted(self.days))))
         hours = f"{self.start:%H:%M}–{self.end:%H:%M}"
         if len(self.days) == 7:
             return say("{hours}, every day", hours=hours)

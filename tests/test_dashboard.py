@@ -385,6 +385,23 @@ async def test_an_account_is_named_renamed_and_deleted_after_confirming(signed_i
     assert not await Account.exists(id=account.id)
 
 
+async def test_a_page_closed_while_it_asks_logs_nothing(
+    signed_in: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tab closed with a confirmation open: the dialog went with the page, and deleting it again
+    logged a traceback."""
+    user = signed_in
+    account = await Account.create(name="Sales", transport="sandbox")
+    await user.open("/accounts")
+    user.find(marker="delete-account").click()
+    await user.should_see("Delete Sales?")
+    assert user.client is not None
+    user.client.delete()  # as when the browser goes away and NiceGUI forgets the page
+    await asyncio.sleep(0.5)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert await Account.exists(id=account.id), "nothing was answered, nothing done"
+
+
 async def test_a_pairing_that_could_not_reach_whatsapp_says_so_plainly_and_can_be_retried(
     signed_in: User,
 ) -> None:

@@ -92,3 +92,11 @@ async def test_a_bad_window_is_refused_naming_the_field(client) -> None:
         "/api/contracts", json={**body, "sendWindow": {"start": "09:00", "end": "21:00", "days": [0]}}
     )
     assert r.status_code == 422 and r.json()["details"][0]["field"] == "sendWindow.days[0]"
+
+
+def test_a_window_of_the_whole_day_is_said_so() -> None:
+    """00:00 to 00:00 is the whole day: it read "00:00–00:00", as if it never opened."""
+    assert SendWindow.of({"start": "00:00", "end": "00:00"}).describe() == "around the clock, every day"
+    weekdays = SendWindow.of({"start": "00:00", "end": "00:00", "days": [1, 2, 3, 4, 5]}).describe()
+    assert weekdays == "around the clock, days 1,2,3,4,5"
+    assert SendWindow.of({"start": "09:00", "end": "21:00"}).describe() == "09:00–21:00, every day"

@@ -74,7 +74,7 @@ async def test_a_head_over_64_kib_is_refused_at_once_and_a_large_one_under_it_is
 
 
 async def test_half_sent_requests_are_dropped_after_the_read_timeout_while_health_answers(start_web) -> None:
-    url, _ = start_web(HTTP_HEAD_TIMEOUT_S="2", HTTP_BODY_IDLE_TIMEOUT_S="2")
+    url, log = start_web(HTTP_HEAD_TIMEOUT_S="2", HTTP_BODY_IDLE_TIMEOUT_S="2")
     silent = [_connect(url) for _ in range(5)]
     half_heads = [_connect(url) for _ in range(5)]
     half_bodies = [_connect(url) for _ in range(5)]
@@ -93,6 +93,10 @@ async def test_half_sent_requests_are_dropped_after_the_read_timeout_while_healt
     assert all(_closed_by_server(s) for s in held)
     for sock in held:
         sock.close()
+    # A warning for each half-sent request, none for a connection that sent nothing (a browser opens
+    # spare ones, and every page view logged them).
+    dropped = re.findall(r"dropped a connection from (.+)", log.read_text())
+    assert len(dropped) == 10 and all(d.endswith("the request did not arrive in time") for d in dropped)
 
 
 async def test_a_head_whose_end_straddles_two_reads_is_not_counted_with_the_body(start_web) -> None:

@@ -151,6 +151,24 @@ async def _outcome(attempt: Awaitable[str]) -> str:
     return "signed in"
 
 
+async def test_a_sign_in_that_succeeds_leaves_no_wait_behind_it(db) -> None:
+    """Past the free failures, the failure counted up front for each attempt blocked the address
+    again even when the attempt then succeeded: every sign-in from an office behind one address
+    made the next one wait, longer each time."""
+    await users.create_first_user("anna", "correct horse")
+    signin.throttle = Throttle(free=1, base_s=0.2, most_s=0.2)
+    for name in ("bob", "carl"):  # typos from the office's address
+        with pytest.raises(Unauthorized):
+            await signin.with_password(name, "correct horse", "10.2.0.1")
+        await asyncio.sleep(0.25)
+    for _ in range(3):
+        assert await signin.with_password("anna", "correct horse", "10.2.0.1"), "no wait after a success"
+    with pytest.raises(Unauthorized):  # the failures before still count: the next one is held back
+        await signin.with_password("dora", "correct horse", "10.2.0.1")
+    with pytest.raises(TooManyAttempts):
+        await signin.with_password("anna", "correct horse", "10.2.0.1")
+
+
 async def test_a_sign_in_after_the_wait_succeeds_and_clears_the_username(db) -> None:
     await users.create_first_user("anna", "correct horse")
     signin.throttle = Throttle(free=0, base_s=1)

@@ -90,6 +90,7 @@ async def test_a_username_with_a_control_or_invisible_character_is_refused(admin
         ("mary", "rnary"),
         ("ilya", "Ilya"),
         ("paul0", "paulo"),
+        ("anna", "\u0430\u043f\u043f\u0430"),  # Cyrillic а, п, п, а: no Latin letter in it
         ("anna", "ann\u00e1"),  # an accent
         ("anna", "an\u034fna"),  # characters that show nothing: a combining grapheme joiner,
         ("anna", "anna\ufe0f"),  # a variation selector,

@@ -325,7 +325,8 @@ async def confirm(title: str, text: str, yes: str, no: str, marker: str | None =
             ui.button(no, on_click=lambda: dialog.submit(False)).props("flat")
             ui.button(yes, color="negative", on_click=lambda: dialog.submit(True)).mark(marker or "confirm")
     answer = await dialog
-    dialog.delete()
+    if not dialog.client.is_deleted:  # closed with the page (the tab went away): gone already
+        dialog.delete()
     return bool(answer)
 
 

@@ -131,11 +131,19 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.flow is not None and self.flow.read_paused:
             self._arm(self.body_idle_timeout_s)  # the app is not reading: not the client's fault
             return
+        if self.head_bytes == 0 and not self.head_tail:  # nothing sent: a browser's spare connection
+            self._drop("nothing arrived in time", quietly=True)
+            return
         self._drop("the request did not arrive in time")
 
-    def _drop(self, why: str) -> None:
+    def _drop(self, why: str, quietly: bool = False) -> None:
         if not self.transport.is_closing():
-            log.warning("dropped a connection from %s: %s", self.client, why)
+            log.log(
+                logging.DEBUG if quietly else logging.WARNING,
+                "dropped a connection from %s: %s",
+                self.client,
+                why,
+            )
             self.transport.close()
 
     def _refuse_head(self) -> None:
